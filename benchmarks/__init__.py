@@ -1,0 +1,34 @@
+"""What gilbench measures: workloads, one small module per family.
+
+Add a workload with one decorated function in the module of its family::
+
+    @workload("cpu.fib", kind="cpu", params={"n": [23]}, check=_is_fib)
+    def fib(n: int) -> int:
+        \"\"\"Recursive Fibonacci in pure Python: holds the GIL all the time.\"\"\"
+"""
+
+from benchmarks._registry import (
+    KINDS,
+    Kind,
+    Params,
+    ParamValue,
+    UnknownWorkloadError,
+    Workload,
+    all_workloads,
+    format_params,
+    get_workload,
+    workload,
+)
+
+__all__ = [
+    "KINDS",
+    "Kind",
+    "ParamValue",
+    "Params",
+    "UnknownWorkloadError",
+    "Workload",
+    "all_workloads",
+    "format_params",
+    "get_workload",
+    "workload",
+]

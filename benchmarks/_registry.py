@@ -1,0 +1,161 @@
+"""The workload registry: one decorator declares a workload, one dict finds it by name.
+
+A workload is a plain module-level function.  The decorator records how to run and check
+it and returns the function unchanged, so that ``pickle`` can still send it to a process
+pool by reference.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import itertools
+import pkgutil
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+Kind = Literal["cpu", "cpu-released", "io", "sync", "mixed", "probe"]
+KINDS: tuple[Kind, ...] = ("cpu", "cpu-released", "io", "sync", "mixed", "probe")
+
+ParamValue = int | float | str
+Params = Mapping[str, ParamValue]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UnknownWorkloadError(LookupError):
+    """Raised for a workload name that is not registered; the message lists valid names."""
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A named, parameterised unit of work (see DESIGN.md, "Words").
+
+    ``params`` maps each parameter name to the values it may take, asv-style; the first
+    value of each is the default.  ``tasks`` is the smallest batch this workload is run
+    with (the harness may grow it so every worker has work).
+    """
+
+    name: str
+    kind: Kind
+    func: Callable[..., Any]
+    params: Mapping[str, Sequence[ParamValue]]
+    check: Callable[..., bool]
+    tasks: int
+    async_func: Callable[..., Awaitable[Any]] | None = None
+    description: str = ""
+    doc: str = field(default="", repr=False)
+
+    @property
+    def family(self) -> str:
+        """The part of the name before the first dot: ``cpu`` for ``cpu.fib``."""
+        return self.name.split(".", 1)[0]
+
+    @property
+    def default_params(self) -> dict[str, ParamValue]:
+        """The first value of every parameter."""
+        return {name: values[0] for name, values in self.params.items()}
+
+    def param_grid(self) -> Iterator[dict[str, ParamValue]]:
+        """Every combination of parameter values (asv's cartesian product)."""
+        names = list(self.params)
+        for combo in itertools.product(*(self.params[n] for n in names)):
+            yield dict(zip(names, combo, strict=True))
+
+    def coerce_params(self, overrides: Mapping[str, str]) -> dict[str, ParamValue]:
+        """Default params updated from ``name=value`` strings, typed like the defaults."""
+        params = self.default_params
+        for key, raw in overrides.items():
+            if key not in params:
+                valid = ", ".join(params) or "none"
+                raise ValueError(f"{self.name} has no parameter {key!r} (parameters: {valid})")
+            default = params[key]
+            try:
+                params[key] = type(default)(raw)
+            except ValueError:
+                kind = type(default).__name__
+                raise ValueError(f"{self.name}: {key}={raw!r} is not {kind}") from None
+        return params
+
+
+_REGISTRY: dict[str, Workload] = {}
+
+
+def workload(
+    name: str,
+    *,
+    kind: Kind,
+    check: Callable[..., bool],
+    params: Mapping[str, Sequence[ParamValue]] | None = None,
+    tasks: int = 32,
+    async_form: Callable[..., Awaitable[Any]] | None = None,
+) -> Callable[[F], F]:
+    """Register the decorated function as workload ``name``.
+
+    ``check(result, **params)`` says whether one task's result is right.  ``async_form``
+    is a coroutine function with the same parameters, used by the asyncio backend; a
+    workload without one runs inline on the event loop.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; kinds are {', '.join(KINDS)}")
+    if "." not in name:
+        raise ValueError(f"workload name {name!r} must be 'family.name'")
+    if tasks < 1:
+        raise ValueError("tasks must be >= 1")
+    grid = {key: tuple(values) for key, values in (params or {}).items()}
+    if any(not values for values in grid.values()):
+        raise ValueError(f"{name}: every parameter needs at least one value")
+
+    def register(func: F) -> F:
+        if name in _REGISTRY and _REGISTRY[name].func is not func:
+            raise ValueError(f"workload {name!r} is registered twice")
+        doc = (func.__doc__ or "").strip()
+        if not doc:
+            raise ValueError(f"workload {name!r} needs a docstring saying what it shows")
+        _REGISTRY[name] = Workload(
+            name=name,
+            kind=kind,
+            func=func,
+            params=grid,
+            check=check,
+            tasks=tasks,
+            async_func=async_form,
+            description=doc.splitlines()[0],
+            doc=doc,
+        )
+        return func
+
+    return register
+
+
+def _import_families() -> None:
+    """Import every module of the ``benchmarks`` package so its decorators run."""
+    import benchmarks
+
+    for info in pkgutil.iter_modules(benchmarks.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"benchmarks.{info.name}")
+
+
+def all_workloads() -> dict[str, Workload]:
+    """Every registered workload, by name, in name order."""
+    _import_families()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def get_workload(name: str) -> Workload:
+    """The workload called ``name``; raises UnknownWorkloadError listing valid names."""
+    if name not in _REGISTRY:
+        family = name.split(".", 1)[0]
+        with contextlib.suppress(ImportError):
+            importlib.import_module(f"benchmarks.{family}")
+    if name not in _REGISTRY:
+        valid = ", ".join(all_workloads())
+        raise UnknownWorkloadError(f"unknown workload {name!r}; valid workloads: {valid}")
+    return _REGISTRY[name]
+
+
+def format_params(params: Params) -> str:
+    """``n=23,size=64`` — the canonical text form used in names, metadata and CSV."""
+    return ",".join(f"{key}={value}" for key, value in sorted(params.items()))

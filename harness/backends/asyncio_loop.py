@@ -1,0 +1,59 @@
+"""asyncio: one coroutine per task on one event loop, at most `workers` in flight.
+
+A workload without an async form is called inline on the loop: that blocks the loop
+for the task's duration, which is the honest picture of asyncio running CPU work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from harness.backends import Backend
+from harness.batch import Batch, TaskResult
+
+
+async def _bounded(
+    semaphore: asyncio.Semaphore, task: Callable[[int], Awaitable[TaskResult]], index: int
+) -> TaskResult:
+    async with semaphore:
+        return await task(index)
+
+
+class AsyncioBackend(Backend):
+    """asyncio event loop, one coroutine per task, at most `workers` in flight."""
+
+    name = "asyncio"
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self, batch: Batch) -> None:
+        self._loop = asyncio.new_event_loop()
+        # Warm the loop, the selector and the workload's code on a small batch.
+        self.run(Batch(batch.workload, batch.params, min(self.workers, batch.size)))
+
+    def _coroutine_task(self, batch: Batch) -> Callable[[int], Awaitable[TaskResult]]:
+        if batch.acall is not None:
+            return batch.acall
+        call = batch.call
+
+        async def inline(index: int) -> TaskResult:
+            return call(index)
+
+        return inline
+
+    async def _gather(self, batch: Batch) -> list[TaskResult]:
+        semaphore = asyncio.Semaphore(self.workers)
+        task = self._coroutine_task(batch)
+        return list(
+            await asyncio.gather(*(_bounded(semaphore, task, i) for i in range(batch.size)))
+        )
+
+    def run(self, batch: Batch) -> list[TaskResult]:
+        assert self._loop is not None, "start() first"
+        return self._loop.run_until_complete(self._gather(batch))
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
+            self._loop = None

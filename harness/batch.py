@@ -1,0 +1,76 @@
+"""A batch: the fixed set of tasks one measurement runs, and the check of its results.
+
+Strong scaling: the batch is the same for every backend and worker count, so
+speedup = serial time / backend time.  Each task returns ``(index, result)`` so that a
+backend that drops or repeats a task is caught, whatever the workload returns.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks import ParamValue, Workload
+
+TaskResult = tuple[int, Any]
+
+
+class BatchCheckError(AssertionError):
+    """A batch came back with missing, repeated or wrong task results."""
+
+
+def run_task(func: Callable[..., Any], params: dict[str, ParamValue], index: int) -> TaskResult:
+    """Call one task.  Module-level so process pools can pickle it by reference."""
+    return index, func(**params)
+
+
+async def run_task_async(
+    func: Callable[..., Awaitable[Any]], params: dict[str, ParamValue], index: int
+) -> TaskResult:
+    """Await one task's async form."""
+    return index, await func(**params)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """``size`` calls of ``workload`` with ``params``."""
+
+    workload: Workload
+    params: dict[str, ParamValue]
+    size: int
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise ValueError("a batch needs at least one task")
+
+    @functools.cached_property
+    def call(self) -> Callable[[int], TaskResult]:
+        """The picklable sync task: ``call(index) -> (index, result)``."""
+        return functools.partial(run_task, self.workload.func, self.params)
+
+    @functools.cached_property
+    def acall(self) -> Callable[[int], Awaitable[TaskResult]] | None:
+        """The async task, or None when the workload has no async form."""
+        if self.workload.async_func is None:
+            return None
+        return functools.partial(run_task_async, self.workload.async_func, self.params)
+
+    def verify(self, results: Sequence[TaskResult]) -> None:
+        """Raise BatchCheckError unless every task ran exactly once with a right result."""
+        indices = sorted(index for index, _ in results)
+        if indices != list(range(self.size)):
+            seen = set(indices)
+            missing = sorted(set(range(self.size)) - seen)[:5]
+            repeated = sorted({i for i in indices if indices.count(i) > 1})[:5]
+            raise BatchCheckError(
+                f"{self.workload.name}: expected {self.size} distinct tasks, got "
+                f"{len(results)} results (missing {missing}, repeated {repeated})"
+            )
+        for index, result in results:
+            if not self.workload.check(result, **self.params):
+                raise BatchCheckError(
+                    f"{self.workload.name}: task {index} returned {result!r}, "
+                    f"which fails the workload's check"
+                )

@@ -1,0 +1,88 @@
+"""Machine identity and facts: what makes numbers from two machines comparable."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+
+def default_machine_name() -> str:
+    """A stable, readable name from the host name: lower case, ``[a-z0-9._-]`` only."""
+    return sanitize_machine_name(socket.gethostname().split(".")[0] or "machine")
+
+
+def sanitize_machine_name(name: str) -> str:
+    """Make ``name`` safe as a folder name; raise ValueError if nothing is left."""
+    cleaned = re.sub(r"[^a-z0-9._-]+", "-", name.strip().lower()).strip("-.")
+    if not cleaned:
+        raise ValueError(f"machine name {name!r} has no usable characters")
+    return cleaned
+
+
+def allowed_cpus() -> list[int]:
+    """The CPUs this process may run on (its affinity), in order."""
+    try:
+        return sorted(psutil.Process().cpu_affinity() or [])
+    except (AttributeError, NotImplementedError):  # macOS has no affinity API
+        return list(range(os.cpu_count() or 1))
+
+
+def cgroup_cpu_quota() -> float | None:
+    """CPUs granted by a cgroup v2 ``cpu.max`` quota, or None when unlimited or unknown."""
+    path = Path("/sys/fs/cgroup/cpu.max")
+    try:
+        quota, period = path.read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    if quota == "max":
+        return None
+    return int(quota) / int(period)
+
+
+def cpu_model() -> str:
+    """The CPU model name, from /proc/cpuinfo where available."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load_average() -> float:
+    """The one-minute load average."""
+    return round(psutil.getloadavg()[0], 2)
+
+
+def machine_facts(name: str) -> dict[str, Any]:
+    """Hardware and OS description written to ``results/<machine>/machine.json``."""
+    freq = psutil.cpu_freq()
+    return {
+        "machine": name,
+        "hostname": socket.gethostname(),
+        "cpu_model": cpu_model(),
+        "logical_cpus": psutil.cpu_count(logical=True),
+        "physical_cpus": psutil.cpu_count(logical=False),
+        "allowed_cpus": allowed_cpus(),
+        "cgroup_cpu_quota": cgroup_cpu_quota(),
+        "cpu_freq_max_mhz": round(freq.max, 1) if freq and freq.max else None,
+        "memory_bytes": psutil.virtual_memory().total,
+        "os": platform.system(),
+        "kernel": platform.release(),
+        "platform": platform.platform(),
+        "arch": platform.machine(),
+        "switch_interval_s": sys.getswitchinterval(),
+    }
+
+
+def hardware_fingerprint(facts: dict[str, Any]) -> tuple[Any, ...]:
+    """The facts that must match for two result sets to come from the same machine."""
+    return (facts.get("cpu_model"), facts.get("logical_cpus"), facts.get("memory_bytes"))

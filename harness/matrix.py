@@ -1,0 +1,131 @@
+"""Matrix points: the coordinates of one measurement, and the sweep that lists them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+from benchmarks import ParamValue, Workload, format_params
+from harness.backends import get_backend
+from harness.profiles import Profile
+
+# Kinds whose work needs a core to progress: their worker sweep stops at 2 x cores.
+CORE_BOUND_KINDS = frozenset({"cpu", "cpu-released", "mixed"})
+
+
+@dataclass(frozen=True)
+class Point:
+    """One matrix point: (workload, params, backend, workers, cores), plus batch size.
+
+    ``gil_requested`` is what PYTHON_GIL asked for ("0", "1" or None for the build's
+    default); the worker verifies it against ``sys._is_gil_enabled()``.
+    """
+
+    workload: str
+    params: dict[str, ParamValue] = field(hash=False)
+    backend: str
+    workers: int
+    cores: int
+    tasks: int
+    start_method: str | None = None
+    gil_requested: str | None = None
+
+    @property
+    def params_text(self) -> str:
+        """Parameters as ``k=v,k=v``."""
+        return format_params(self.params)
+
+    @property
+    def backend_label(self) -> str:
+        """``processes[forkserver]`` for variants, else the backend name."""
+        if self.start_method:
+            return f"{self.backend}[{self.start_method}]"
+        return self.backend
+
+    @property
+    def name(self) -> str:
+        """The pyperf benchmark name: unique in a run, equal across machines and runs."""
+        return (
+            f"{self.workload}({self.params_text}) {self.backend_label} "
+            f"workers={self.workers} cores={self.cores}"
+        )
+
+    def to_json(self) -> str:
+        """Compact JSON for the pyperf worker command line."""
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Point:
+        """Inverse of to_json."""
+        data = json.loads(text)
+        return cls(**data)
+
+
+def powers_of_two_upto(limit: int) -> list[int]:
+    """1, 2, 4, ... up to ``limit``, always ending with ``limit`` itself."""
+    values = []
+    value = 1
+    while value < limit:
+        values.append(value)
+        value *= 2
+    values.append(limit)
+    return values
+
+
+def default_workers(kind: str, cores: int, profile: Profile) -> list[int]:
+    """The worker sweep for a kind: to 2 x cores for core-bound work, wider for waiting work."""
+    if kind in CORE_BOUND_KINDS:
+        return powers_of_two_upto(2 * cores)
+    return powers_of_two_upto(max(profile.io_max_workers, 2 * cores))
+
+
+def build_matrix(
+    workloads: Sequence[Workload],
+    backends: Sequence[str],
+    profile: Profile,
+    cores: Sequence[int],
+    *,
+    workers: Sequence[int] | None = None,
+    param_overrides: Mapping[str, Mapping[str, str]] | None = None,
+    tasks: int | None = None,
+    gil_requested: str | None = None,
+) -> list[Point]:
+    """Every point to measure, in a stable order (workload, params, cores, backend, workers).
+
+    The batch size is fixed per workload (strong scaling): at least the workload's own
+    ``tasks`` and at least the widest worker count, so no worker of any point idles.
+    """
+    points: list[Point] = []
+    overrides = param_overrides or {}
+    for wl in workloads:
+        if wl.name in overrides:
+            grids: Iterable[dict[str, ParamValue]] = [wl.coerce_params(overrides[wl.name])]
+        elif profile.all_params:
+            grids = wl.param_grid()
+        else:
+            grids = [wl.default_params]
+        for params in grids:
+            sweeps = {
+                k: sorted(set(workers or default_workers(wl.kind, k, profile))) for k in cores
+            }
+            widest = max(max(s) for s in sweeps.values())
+            batch = tasks if tasks is not None else max(wl.tasks, widest)
+            for k in cores:
+                for backend_name in backends:
+                    backend = get_backend(backend_name)
+                    counts = [1] if backend.single_worker else sweeps[k]
+                    for count in counts:
+                        points.append(
+                            Point(
+                                workload=wl.name,
+                                params=dict(params),
+                                backend=backend_name,
+                                workers=count,
+                                cores=k,
+                                tasks=batch,
+                                start_method=backend.default_start_method(),
+                                gil_requested=gil_requested,
+                            )
+                        )
+    return points

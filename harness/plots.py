@@ -1,0 +1,65 @@
+"""matplotlib figures for the report, rendered to inline SVG text (no files, no network)."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display; must precede pyplot
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+# One colour per backend, the same in every figure.
+BACKEND_COLOURS = {
+    "serial": "#555555",
+    "threads": "#1f77b4",
+    "processes": "#d62728",
+    "asyncio": "#2ca02c",
+    "interpreters": "#9467bd",
+}
+
+
+def _svg(fig: Figure) -> str:
+    buffer = io.StringIO()
+    # No RDF metadata block: it only adds a date (making reports differ run to run).
+    fig.savefig(
+        buffer,
+        format="svg",
+        bbox_inches="tight",
+        metadata={"Creator": None, "Date": None, "Format": None, "Type": None},
+    )
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]  # drop the XML prologue and DOCTYPE for inlining
+
+
+def speedup_vs_workers(points: pd.DataFrame, title: str) -> str:
+    """Speedup against workers, one line per backend, with the ideal and the core count.
+
+    ``points`` holds one workload's rows for one machine, interpreter and core count.
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    max_workers = int(points["workers"].max())
+    ideal = sorted(int(w) for w in points["workers"].unique())
+    ax.plot(ideal, ideal, linestyle="--", color="#999999", linewidth=1, label="ideal (= workers)")
+    cores = int(points["cores"].max())
+    ax.axhline(cores, linestyle=":", color="#999999", linewidth=1, label=f"{cores} cores")
+    for label, unsorted in points.groupby("backend_label", sort=True):
+        rows = unsorted.sort_values("workers")
+        backend = str(rows["backend"].iloc[0])
+        colour = BACKEND_COLOURS.get(backend)
+        marker = "s" if backend == "serial" else "o"
+        ax.plot(rows["workers"], rows["speedup"], marker=marker, color=colour, label=str(label))
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ideal, [str(w) for w in ideal])
+    ax.set_xlim(0.8, max_workers * 1.25)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("workers")
+    ax.set_ylabel("speedup over serial")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    return _svg(fig)

@@ -1,0 +1,97 @@
+"""Profiles: how long to measure (pyperf process and value counts) and how wide a matrix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class UnknownProfileError(LookupError):
+    """Raised for a profile name that is not defined; the message lists valid names."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """pyperf settings and matrix breadth for one kind of run."""
+
+    name: str
+    description: str
+    processes: int  # pyperf worker processes per point
+    values: int  # timed values per process
+    warmups: int  # untimed values per process
+    min_time: float  # pyperf calibrates loops so one value takes at least this long (s)
+    io_max_workers: int  # widest worker count for io work; CPU work goes to 2 x cores
+    all_params: bool  # every parameter combination, not just each workload's default
+    point_timeout: float  # seconds before a point is killed and recorded as timed out
+
+    def pyperf_args(self) -> list[str]:
+        """Command-line options for a pyperf Runner."""
+        return [
+            "--processes",
+            str(self.processes),
+            "--values",
+            str(self.values),
+            "--warmups",
+            str(self.warmups),
+            "--min-time",
+            str(self.min_time),
+        ]
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile(
+            "smoke",
+            "checks that everything runs, in seconds; the numbers mean little",
+            processes=1,
+            values=2,
+            warmups=0,
+            min_time=0.01,
+            io_max_workers=4,
+            all_params=False,
+            point_timeout=60,
+        ),
+        Profile(
+            "quick",
+            "a first look in a few minutes: 2 processes x 3 values per point",
+            processes=2,
+            values=3,
+            warmups=1,
+            min_time=0.05,
+            io_max_workers=16,
+            all_params=False,
+            point_timeout=120,
+        ),
+        Profile(
+            "default",
+            "numbers to act on: 6 processes x 3 values per point",
+            processes=6,
+            values=3,
+            warmups=1,
+            min_time=0.1,
+            io_max_workers=64,
+            all_params=False,
+            point_timeout=300,
+        ),
+        Profile(
+            "rigorous",
+            "numbers to publish: pyperf's 20 processes, every parameter",
+            processes=20,
+            values=3,
+            warmups=1,
+            min_time=0.1,
+            io_max_workers=256,
+            all_params=True,
+            point_timeout=900,
+        ),
+    )
+}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``; raises UnknownProfileError listing valid names."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        valid = ", ".join(PROFILES)
+        raise UnknownProfileError(f"unknown profile {name!r}; valid profiles: {valid}") from None

@@ -1,0 +1,166 @@
+"""The pyperf bridge: one matrix point as one pyperf benchmark.
+
+``python -m harness.pyperf_bridge --point JSON -o FILE`` is a pyperf Runner.  As the
+pyperf *manager* it spawns worker processes (this same module with ``--worker``) that
+calibrate, warm up and time batches; pyperf collects their values into FILE.
+
+In a worker, everything that is start-up (restricting CPU affinity, importing the
+workload, creating and warming the pool) happens before pyperf's first timed call, and
+each timed value is exactly one batch.  Imports stay light: no pandas, no matplotlib.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+import psutil
+import pyperf
+
+from benchmarks import get_workload
+from harness import cputime
+from harness.backends import Backend, get_backend
+from harness.batch import Batch
+from harness.interpreter import InterpreterInfo
+from harness.matrix import Point
+from harness.metadata import SCHEMA_KEY, SCHEMA_VERSION
+
+PROGRAM_ARGS = ("-m", "harness.pyperf_bridge")
+
+# Environment variables pyperf workers must see: pyperf starts workers with a clean
+# environment, and these change what is measured (rule 5 and rule 6 of DESIGN.md).
+INHERITED_ENVIRON = (
+    "PYTHON_GIL",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
+
+
+class GilMismatchError(RuntimeError):
+    """The worker's GIL state is not what the point asked for."""
+
+
+def restrict_cores(cores: int) -> list[int]:
+    """Pin this process to the first ``cores`` CPUs it may use; children inherit it."""
+    proc = psutil.Process()
+    try:
+        allowed = sorted(proc.cpu_affinity() or [])
+    except (AttributeError, NotImplementedError):
+        return []
+    if cores > len(allowed):
+        raise ValueError(f"asked for {cores} cores, only {len(allowed)} are allowed: {allowed}")
+    chosen = allowed[:cores]
+    if chosen != allowed:
+        proc.cpu_affinity(chosen)
+    return chosen
+
+
+def verify_gil(point: Point, info: InterpreterInfo) -> None:
+    """Stop the point if the GIL is not in the state PYTHON_GIL asked for."""
+    if point.gil_requested is None:
+        return
+    wanted = point.gil_requested == "1"
+    if info.gil_enabled != wanted:
+        raise GilMismatchError(
+            f"PYTHON_GIL={point.gil_requested} asked for the GIL "
+            f"{'enabled' if wanted else 'disabled'}, but sys._is_gil_enabled() is "
+            f"{info.gil_enabled} in the worker (an extension module may have re-enabled it)"
+        )
+
+
+class Measurement:
+    """A worker's state for one point: the batch, and the backend once started."""
+
+    def __init__(self, point: Point) -> None:
+        self.point = point
+        self.batch = Batch(get_workload(point.workload), dict(point.params), point.tasks)
+        self.backend: Backend | None = None
+
+    def _started_backend(self) -> Backend:
+        if self.backend is None:
+            backend = get_backend(self.point.backend)(self.point.workers, self.point.start_method)
+            backend.start(self.batch)
+            self.backend = backend
+        return self.backend
+
+    def time_batches(self, loops: int) -> float:
+        """pyperf's time function: run ``loops`` batches, return their total wall time."""
+        backend = self._started_backend()
+        total = 0.0
+        for _ in range(loops):
+            cpu_before = cputime.process_tree_cpu_seconds()
+            start = time.perf_counter()
+            results = backend.run(self.batch)
+            elapsed = time.perf_counter() - start
+            cpu_used = cputime.process_tree_cpu_seconds() - cpu_before
+            self.batch.verify(results)  # outside the timed region, every batch
+            cputime.record(cpu_used, elapsed)
+            total += elapsed
+        return total
+
+    def close(self) -> None:
+        """Shut the backend down."""
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
+
+
+def point_metadata(point: Point, info: InterpreterInfo) -> dict[str, Any]:
+    """The coordinates and interpreter facts stored with every run of the point."""
+    workload = get_workload(point.workload)
+    return {
+        SCHEMA_KEY: SCHEMA_VERSION,
+        "workload": point.workload,
+        "params": point.params_text or "-",
+        "kind": workload.kind,
+        "backend": point.backend,
+        "start_method": point.start_method or "-",
+        "workers": point.workers,
+        "cores": point.cores,
+        "tasks": point.tasks,
+        "interpreter": info.tag,
+        "free_threaded": int(info.free_threaded),
+        "gil_enabled": int(info.gil_enabled),
+        "gil_requested": point.gil_requested or "default",
+        "switch_interval": sys.getswitchinterval(),
+        "blas_threads": int(os.environ.get("OMP_NUM_THREADS", "0") or 0),
+    }
+
+
+def _forward_point(cmd: list[str], args: argparse.Namespace) -> None:
+    cmd.extend(["--point", args.point.to_json()])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one point as a pyperf benchmark (manager or worker, as pyperf decides)."""
+    runner = pyperf.Runner(program_args=PROGRAM_ARGS, add_cmdline_args=_forward_point)
+    runner.argparser.add_argument("--point", required=True, type=Point.from_json)
+    args = runner.parse_args(argv)
+    point: Point = args.point
+    measurement: Measurement | None = None
+    if args.worker:
+        # Start-up, never timed: affinity before any pool exists, so pools inherit it.
+        restrict_cores(point.cores)
+        info = InterpreterInfo.current(point.gil_requested)
+        verify_gil(point, info)
+        measurement = Measurement(point)
+        runner.bench_time_func(
+            point.name, measurement.time_batches, metadata=point_metadata(point, info)
+        )
+        measurement.close()
+    else:
+        runner.bench_time_func(point.name, _never_called)
+
+
+def _never_called(loops: int) -> float:  # pragma: no cover - the manager never times
+    raise AssertionError("the pyperf manager does not run batches")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""The result store: ``results/<machine>/<UTC timestamp>-<interpreter tag>.json``.
+
+Result files are pyperf suites, written atomically (temporary file + rename) after every
+point, so an interrupted run keeps everything it measured.  Reading never executes or
+unpickles anything: a file is JSON, parsed by pyperf, and anything unexpected makes the
+loader skip the file with one line saying why.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyperf
+
+from harness.metadata import SCHEMA_KEY, SCHEMA_VERSION
+
+MACHINE_FILE = "machine.json"
+
+
+def run_id_now() -> str:
+    """A UTC timestamp usable in file names: ``20261124T150102Z``."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def result_path(results_dir: Path, machine: str, run_id: str, interpreter_tag: str) -> Path:
+    """Where one run's result file goes."""
+    return results_dir / machine / f"{run_id}-{interpreter_tag}.json"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_writable(results_dir: Path) -> None:
+    """Raise OSError with a clear message if ``results_dir`` cannot take result files."""
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".gilbench-write-test.", dir=results_dir)
+    except OSError as exc:
+        raise OSError(f"results folder {results_dir} is not writable: {exc.strerror}") from exc
+    os.close(fd)
+    os.unlink(tmp)
+
+
+class RunFile:
+    """The result file of one run, rewritten atomically each time a point is added."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._suite: pyperf.BenchmarkSuite | None = None
+        if path.exists():  # --resume: keep what is there
+            self._suite = pyperf.BenchmarkSuite.load(str(path))
+
+    @property
+    def names(self) -> set[str]:
+        """Names of the benchmarks already in the file."""
+        if self._suite is None:
+            return set()
+        return set(self._suite.get_benchmark_names())
+
+    def add(self, bench: pyperf.Benchmark) -> None:
+        """Append one point's benchmark and save the whole file atomically."""
+        if self._suite is None:
+            self._suite = pyperf.BenchmarkSuite([bench])
+        else:
+            self._suite.add_benchmark(bench)
+        buffer = io.StringIO()
+        self._suite.dump(buffer)
+        atomic_write_text(self.path, buffer.getvalue())
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@dataclass
+class LoadedSuite:
+    """A result file that passed every check."""
+
+    path: Path
+    machine: str
+    suite: pyperf.BenchmarkSuite
+
+
+@dataclass
+class LoadReport:
+    """What a results folder held: usable suites, skipped files with reasons, machines."""
+
+    suites: list[LoadedSuite] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    machines: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _check_suite(suite: pyperf.BenchmarkSuite) -> None:
+    benches = suite.get_benchmarks()
+    if not benches:
+        raise ValueError("no benchmarks")
+    for bench in benches:
+        version = bench.get_metadata().get(SCHEMA_KEY)
+        if version is None:
+            raise ValueError(f"benchmark {bench.get_name()!r} was not written by gilbench")
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise ValueError(
+                f"schema version {version!r} is newer than this gilbench understands "
+                f"({SCHEMA_VERSION}); upgrade gilbench to read it"
+            )
+
+
+def load_suite(path: Path) -> pyperf.BenchmarkSuite:
+    """Parse and check one result file; raise ValueError saying what is wrong with it."""
+    try:
+        suite = pyperf.BenchmarkSuite.load(str(path))
+    except Exception as exc:  # pyperf raises many types on malformed JSON or schema
+        raise ValueError(f"not a readable pyperf file ({type(exc).__name__}: {exc})") from exc
+    _check_suite(suite)
+    return suite
+
+
+def iter_result_files(results_dir: Path) -> Iterator[tuple[str, Path]]:
+    """(machine, path) for every candidate result file, in a stable order."""
+    for machine_dir in sorted(p for p in results_dir.iterdir() if p.is_dir()):
+        for path in _result_files_in(machine_dir):
+            yield machine_dir.name, path
+
+
+def _result_files_in(machine_dir: Path) -> list[Path]:
+    return [
+        p
+        for p in sorted(machine_dir.glob("*.json"))
+        if p.name != MACHINE_FILE and not p.name.startswith(".")
+    ]
+
+
+def load_machine_facts(path: Path) -> dict[str, Any] | None:
+    """machine.json as a dict, or None when it is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def load_results(*sources: Path) -> LoadReport:
+    """Load result files from folders of machines, machine folders, or single files."""
+    report = LoadReport()
+    for source in sources:
+        if source.is_file():
+            candidates = [(source.parent.name, source)]
+        elif source.is_dir() and any(source.glob("*.json")):  # one machine's folder
+            candidates = [(source.name, p) for p in _result_files_in(source)]
+        elif source.is_dir():  # a folder of machine folders
+            candidates = list(iter_result_files(source))
+        else:
+            report.skipped.append((source, "no such file or folder"))
+            continue
+        for machine, path in candidates:
+            try:
+                suite = load_suite(path)
+            except ValueError as exc:
+                report.skipped.append((path, str(exc)))
+                continue
+            report.suites.append(LoadedSuite(path, machine, suite))
+            if machine not in report.machines:
+                facts = load_machine_facts(path.parent / MACHINE_FILE)
+                report.machines[machine] = facts or {}
+    return report

@@ -1,0 +1,90 @@
+"""The analysis math: throughput, speedup, efficiency, and which serial point is the base."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.analysis import add_derived
+
+
+def _row(backend: str, workers: int, median: float, **extra: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "machine": "m",
+        "interpreter": "cpython3.11",
+        "workload": "cpu.fib",
+        "params": "n=20",
+        "tasks": 32,
+        "cores": 2,
+        "backend": backend,
+        "workers": workers,
+        "median_s": median,
+    }
+    row.update(extra)
+    return row
+
+
+def test_speedup_efficiency_and_throughput() -> None:
+    frame = add_derived(
+        pd.DataFrame(
+            [
+                _row("serial", 1, 2.0),
+                _row("threads", 2, 2.0),
+                _row("processes", 2, 1.0),
+                _row("threads", 16, 0.5),
+            ]
+        )
+    )
+    by = {(r.backend, r.workers): r for r in frame.itertuples()}
+    assert by[("serial", 1)].speedup == 1.0
+    assert by[("processes", 2)].speedup == 2.0
+    assert by[("processes", 2)].efficiency == 1.0
+    assert by[("threads", 2)].efficiency == 0.5
+    # efficiency divides by min(workers, cores): 16 threads on 2 cores can be at most 2x
+    assert by[("threads", 16)].speedup == 4.0
+    assert by[("threads", 16)].efficiency == 2.0
+    assert by[("processes", 2)].throughput == 32.0
+
+
+def test_speedup_uses_the_serial_point_of_the_same_group_only() -> None:
+    frame = add_derived(
+        pd.DataFrame(
+            [
+                _row("serial", 1, 2.0),
+                _row("serial", 1, 4.0, machine="other"),
+                _row("threads", 2, 1.0, machine="other"),
+                _row("threads", 2, 1.0, interpreter="cpython3.14t"),  # no serial point: no speedup
+            ]
+        )
+    )
+    other = frame[(frame.machine == "other") & (frame.backend == "threads")]
+    assert other.speedup.iloc[0] == 4.0
+    orphan = frame[frame.interpreter == "cpython3.14t"]
+    assert math.isnan(orphan.speedup.iloc[0])
+
+
+@given(
+    serial=st.floats(min_value=1e-4, max_value=1e3),
+    factor=st.floats(min_value=0.01, max_value=100),
+    workers=st.integers(min_value=1, max_value=256),
+    cores=st.integers(min_value=1, max_value=64),
+)
+def test_speedup_is_the_time_ratio_for_any_positive_times(
+    serial: float, factor: float, workers: int, cores: int
+) -> None:
+    frame = add_derived(
+        pd.DataFrame(
+            [
+                _row("serial", 1, serial, cores=cores),
+                _row("threads", workers, serial / factor, cores=cores),
+            ]
+        )
+    )
+    threads = frame[frame.backend == "threads"].iloc[0]
+    assert threads.speedup == pytest.approx(factor, rel=1e-9)
+    assert threads.efficiency == pytest.approx(factor / min(workers, cores), rel=1e-9)
+    assert threads.throughput == pytest.approx(32 / (serial / factor), rel=1e-9)

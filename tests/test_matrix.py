@@ -1,0 +1,52 @@
+"""Matrix expansion and point naming."""
+
+from __future__ import annotations
+
+from benchmarks import get_workload
+from harness.matrix import Point, build_matrix, default_workers, powers_of_two_upto
+from harness.profiles import get_profile
+
+
+def test_powers_of_two_always_end_at_the_limit() -> None:
+    assert powers_of_two_upto(1) == [1]
+    assert powers_of_two_upto(4) == [1, 2, 4]
+    assert powers_of_two_upto(6) == [1, 2, 4, 6]
+
+
+def test_worker_sweep_is_wider_for_io_than_for_cpu() -> None:
+    quick = get_profile("quick")
+    assert default_workers("cpu", 2, quick) == [1, 2, 4]
+    assert default_workers("io", 2, quick) == [1, 2, 4, 8, 16]
+
+
+def test_quick_matrix_has_the_pipeline_points_and_one_batch_per_workload() -> None:
+    fib, sleep = get_workload("cpu.fib"), get_workload("io.sleep")
+    points = build_matrix(
+        [fib, sleep], ["serial", "threads", "processes", "asyncio"], get_profile("quick"), cores=[2]
+    )
+    assert len(points) == (1 + 3 * 3) + (1 + 3 * 5)
+    assert len({p.name for p in points}) == len(points)
+    for name in ("cpu.fib", "io.sleep"):
+        assert len({p.tasks for p in points if p.workload == name}) == 1  # strong scaling
+    assert {p.tasks for p in points if p.workload == "io.sleep"} == {64}
+    serial = [p for p in points if p.backend == "serial"]
+    assert all(p.workers == 1 for p in serial)
+    assert all(p.start_method for p in points if p.backend == "processes")
+
+
+def test_batch_grows_to_the_widest_worker_count() -> None:
+    fib = get_workload("cpu.fib")
+    points = build_matrix([fib], ["threads"], get_profile("quick"), cores=[2], workers=[1, 64])
+    assert {p.tasks for p in points} == {64}
+
+
+def test_point_json_round_trip_and_name() -> None:
+    point = Point("cpu.fib", {"n": 20}, "processes", 4, 2, 32, start_method="spawn")
+    assert Point.from_json(point.to_json()) == point
+    assert point.name == "cpu.fib(n=20) processes[spawn] workers=4 cores=2"
+
+
+def test_rigorous_profile_runs_every_parameter_combination() -> None:
+    fib = get_workload("cpu.fib")
+    points = build_matrix([fib], ["serial"], get_profile("rigorous"), cores=[1])
+    assert {p.params["n"] for p in points} == set(fib.params["n"])

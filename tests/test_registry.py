@@ -1,0 +1,97 @@
+"""The workload registry: declaring, finding, parameters."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from benchmarks import (
+    UnknownWorkloadError,
+    Workload,
+    all_workloads,
+    format_params,
+    get_workload,
+    workload,
+)
+from benchmarks import cpu as cpu_family
+
+
+def test_builtin_workloads_are_registered_with_kind_and_description() -> None:
+    registry = all_workloads()
+    assert {"cpu.fib", "io.sleep"} <= set(registry)
+    for wl in registry.values():
+        assert wl.description, wl.name
+        assert wl.family == wl.name.split(".")[0]
+
+
+def test_unknown_workload_lists_valid_names() -> None:
+    with pytest.raises(UnknownWorkloadError, match=r"cpu\.fib"):
+        get_workload("cpu.nope")
+
+
+def test_decorator_returns_the_function_so_pools_can_pickle_it() -> None:
+    wl = get_workload("cpu.fib")
+    assert wl.func is cpu_family.fib
+    assert pickle.loads(pickle.dumps(wl.func)) is cpu_family.fib
+
+
+def test_every_builtin_check_accepts_its_own_default_result() -> None:
+    for name in ("cpu.fib", "io.sleep"):
+        wl = get_workload(name)
+        params = wl.default_params
+        if name == "io.sleep":
+            params = {"ms": 0.5}
+        assert wl.check(wl.func(**params), **params)
+
+
+def test_fib_check_rejects_wrong_results() -> None:
+    wl = get_workload("cpu.fib")
+    assert wl.check(28657, n=23)
+    assert not wl.check(28656, n=23)
+
+
+def test_param_grid_is_the_cartesian_product_and_first_value_is_default() -> None:
+    wl = Workload(
+        "t.x",
+        "cpu",
+        func=lambda **_: None,
+        params={"a": (1, 2), "b": ("x", "y", "z")},
+        check=lambda *_: True,
+        tasks=1,
+    )
+    assert wl.default_params == {"a": 1, "b": "x"}
+    grid = list(wl.param_grid())
+    assert len(grid) == 6
+    assert {"a": 2, "b": "z"} in grid
+
+
+def test_coerce_params_types_overrides_like_defaults_and_rejects_unknown() -> None:
+    wl = get_workload("cpu.fib")
+    assert wl.coerce_params({"n": "15"}) == {"n": 15}
+    with pytest.raises(ValueError, match="no parameter 'm'"):
+        wl.coerce_params({"m": "1"})
+    with pytest.raises(ValueError, match="is not int"):
+        wl.coerce_params({"n": "ten"})
+
+
+def test_decorator_rejects_bad_declarations() -> None:
+    def documented() -> int:
+        """Docstring."""
+        return 1
+
+    with pytest.raises(ValueError, match="unknown kind"):
+        workload("t.a", kind="gpu", check=lambda *_: True)(documented)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"family\.name"):
+        workload("nodot", kind="cpu", check=lambda *_: True)(documented)
+
+    def undocumented() -> int:
+        return 1
+
+    with pytest.raises(ValueError, match="docstring"):
+        workload("t.undocumented", kind="cpu", check=lambda *_: True)(undocumented)
+
+
+def test_format_params_is_sorted_and_stable() -> None:
+    assert format_params({"b": 2, "a": 1.5}) == "a=1.5,b=2"
+    assert format_params({}) == ""
