@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +53,15 @@ def write_suite(path: Path, benches: list[pyperf.Benchmark]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     pyperf.BenchmarkSuite(benches).dump(str(path), replace=True)
     return path
+
+
+def gilbench(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m harness ARGS`` and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )

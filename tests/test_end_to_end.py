@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pyperf
 import pytest
-
-from tests.test_cli import gilbench
+from helpers import gilbench
 
 REQUIRED_COLUMNS = [
     "machine",

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pyperf
+from helpers import make_bench, write_suite
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.analysis import tidy
 from harness.store import RunFile, atomic_write_text, load_results, result_path
-from tests.helpers import make_bench, write_suite
 
 
 def test_result_path_layout() -> None:
