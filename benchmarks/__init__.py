@@ -8,6 +8,7 @@ Add a workload with one decorated function in the module of its family::
 """
 
 from benchmarks._registry import (
+    HELPER_PIDS,
     KINDS,
     Kind,
     Params,
@@ -21,6 +22,7 @@ from benchmarks._registry import (
 )
 
 __all__ = [
+    "HELPER_PIDS",
     "KINDS",
     "Kind",
     "ParamValue",

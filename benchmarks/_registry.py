@@ -12,6 +12,7 @@ import importlib
 import itertools
 import pkgutil
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -22,6 +23,16 @@ ParamValue = int | float | str
 Params = Mapping[str, ParamValue]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Runs in the measuring process around a whole measurement (never timed): starts what
+#: the tasks need (a server, a temporary folder) and yields extra keyword arguments for
+#: every task, e.g. ``{"port": 40123}``.
+Setup = Callable[..., AbstractContextManager[dict[str, Any]]]
+#: Key a setup may yield with the pids of helper processes it started: they are removed
+#: from the tasks' arguments and their CPU time is not counted as the work's.
+HELPER_PIDS = "helper_pids"
+#: Turns one batch's task results into named facts (lost updates, deadlocks seen, ...).
+Facts = Callable[[Sequence[Any]], Mapping[str, int | float]]
 
 
 class UnknownWorkloadError(LookupError):
@@ -46,6 +57,18 @@ class Workload:
     async_func: Callable[..., Awaitable[Any]] | None = None
     description: str = ""
     doc: str = field(default="", repr=False)
+    backends: tuple[str, ...] | None = None
+    setup: Setup | None = None
+    facts: Facts | None = None
+    ops: int | str = 1
+
+    def runs_on(self, backend: str) -> bool:
+        """Whether this workload is measured under ``backend`` (None means every backend)."""
+        return self.backends is None or backend in self.backends
+
+    def ops_per_task(self, params: Params) -> int:
+        """Operations one task performs: a number, or the value of the parameter it names."""
+        return int(params[self.ops]) if isinstance(self.ops, str) else self.ops
 
     @property
     def family(self) -> str:
@@ -90,12 +113,19 @@ def workload(
     params: Mapping[str, Sequence[ParamValue]] | None = None,
     tasks: int = 32,
     async_form: Callable[..., Awaitable[Any]] | None = None,
+    backends: Sequence[str] | None = None,
+    setup: Setup | None = None,
+    facts: Facts | None = None,
+    ops: int | str = 1,
 ) -> Callable[[F], F]:
     """Register the decorated function as workload ``name``.
 
     ``check(result, **params)`` says whether one task's result is right.  ``async_form``
     is a coroutine function with the same parameters, used by the asyncio backend; a
-    workload without one runs inline on the event loop.
+    workload without one runs inline on the event loop.  ``backends`` limits where it
+    runs (probes that start their own threads need only ``serial``).  ``setup`` and
+    ``facts`` are described at their type aliases; ``ops`` is how many operations a task
+    performs (or the name of the parameter that says), for per-operation costs.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; kinds are {', '.join(KINDS)}")
@@ -106,6 +136,8 @@ def workload(
     grid = {key: tuple(values) for key, values in (params or {}).items()}
     if any(not values for values in grid.values()):
         raise ValueError(f"{name}: every parameter needs at least one value")
+    if isinstance(ops, str) and ops not in grid:
+        raise ValueError(f"{name}: ops names {ops!r}, which is not a parameter")
 
     def register(func: F) -> F:
         if name in _REGISTRY and _REGISTRY[name].func is not func:
@@ -123,6 +155,10 @@ def workload(
             async_func=async_form,
             description=doc.splitlines()[0],
             doc=doc,
+            backends=tuple(backends) if backends is not None else None,
+            setup=setup,
+            facts=facts,
+            ops=ops,
         )
         return func
 

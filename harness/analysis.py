@@ -46,11 +46,14 @@ COLUMNS = [
     "effective_cores",
     "cpu_time_s",
     "rsd",
+    "ops_per_task",
+    "op_cost_us",
     "run_id",
     "profile",
     "name",
     "file",
 ]
+FACT_PREFIX = "fact_"
 
 # A point is the same point when all of these agree.
 POINT_KEY = [
@@ -86,6 +89,18 @@ def _effective_cores(bench: pyperf.Benchmark) -> tuple[float, float]:
     return cpu, cpu / wall
 
 
+def _facts(bench: pyperf.Benchmark) -> dict[str, float]:
+    """Workload facts (``fact_*`` run metadata), averaged over the benchmark's runs."""
+    sums: dict[str, list[float]] = {}
+    for run in bench.get_runs():
+        if not run.values:
+            continue
+        for key, value in run.get_metadata().items():
+            if key.startswith(FACT_PREFIX) and isinstance(value, int | float):
+                sums.setdefault(key, []).append(float(value))
+    return {key: (max(v) if key.endswith("_max") else sum(v) / len(v)) for key, v in sums.items()}
+
+
 def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str, Any]:
     """One tidy row for one pyperf benchmark written by gilbench."""
     raw = bench.get_metadata()
@@ -97,6 +112,7 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
     mean = float(bench.mean())
     stdev = float(bench.stdev()) if len(values) > 1 else 0.0
     cpu, effective = _effective_cores(bench)
+    ops = meta.get("ops_per_task", 1)
     return {
         "machine": meta.get("machine", machine),
         "interpreter": meta.get("interpreter", ""),
@@ -118,10 +134,13 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "effective_cores": effective,
         "cpu_time_s": cpu,
         "rsd": stdev / mean if mean > 0 else float("nan"),
+        "ops_per_task": ops,
+        "op_cost_us": median / (meta["tasks"] * ops) * 1e6,
         "run_id": meta.get("run_id", ""),
         "profile": meta.get("profile", ""),
         "name": bench.get_name(),
         "file": str(path),
+        **_facts(bench),
     }
 
 
@@ -159,4 +178,5 @@ def tidy(report: LoadReport) -> pd.DataFrame:
     frame = frame.sort_values(
         ["machine", "interpreter", "workload", "params", "cores", "backend", "workers"]
     ).reset_index(drop=True)
-    return frame[COLUMNS]
+    facts = sorted(c for c in frame.columns if c.startswith(FACT_PREFIX))
+    return frame[COLUMNS + facts]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks import ParamValue, Workload
@@ -21,13 +21,13 @@ class BatchCheckError(AssertionError):
     """A batch came back with missing, repeated or wrong task results."""
 
 
-def run_task(func: Callable[..., Any], params: dict[str, ParamValue], index: int) -> TaskResult:
+def run_task(func: Callable[..., Any], params: dict[str, Any], index: int) -> TaskResult:
     """Call one task.  Module-level so process pools can pickle it by reference."""
     return index, func(**params)
 
 
 async def run_task_async(
-    func: Callable[..., Awaitable[Any]], params: dict[str, ParamValue], index: int
+    func: Callable[..., Awaitable[Any]], params: dict[str, Any], index: int
 ) -> TaskResult:
     """Await one task's async form."""
     return index, await func(**params)
@@ -35,11 +35,16 @@ async def run_task_async(
 
 @dataclass(frozen=True)
 class Batch:
-    """``size`` calls of ``workload`` with ``params``."""
+    """``size`` calls of ``workload`` with ``params``.
+
+    ``extras`` are keyword arguments from the workload's setup (a server's port, a
+    temporary folder): passed to every task, but not part of the point's coordinates.
+    """
 
     workload: Workload
     params: dict[str, ParamValue]
     size: int
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.size < 1:
@@ -48,14 +53,23 @@ class Batch:
     @functools.cached_property
     def call(self) -> Callable[[int], TaskResult]:
         """The picklable sync task: ``call(index) -> (index, result)``."""
-        return functools.partial(run_task, self.workload.func, self.params)
+        return functools.partial(run_task, self.workload.func, self.task_kwargs)
 
     @functools.cached_property
     def acall(self) -> Callable[[int], Awaitable[TaskResult]] | None:
         """The async task, or None when the workload has no async form."""
         if self.workload.async_func is None:
             return None
-        return functools.partial(run_task_async, self.workload.async_func, self.params)
+        return functools.partial(run_task_async, self.workload.async_func, self.task_kwargs)
+
+    @property
+    def task_kwargs(self) -> dict[str, Any]:
+        """What every task is called with: the params plus the setup's extras."""
+        return {**self.params, **self.extras}
+
+    def resized(self, size: int) -> Batch:
+        """The same tasks, ``size`` of them (for warming a backend up)."""
+        return Batch(self.workload, self.params, size, self.extras)
 
     def verify(self, results: Sequence[TaskResult]) -> None:
         """Raise BatchCheckError unless every task ran exactly once with a right result."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from benchmarks import ParamValue, Workload, format_params
-from harness.backends import get_backend
+from harness.backends import Backend, get_backend
 from harness.profiles import Profile
 
 # Kinds whose work needs a core to progress: their worker sweep stops at 2 x cores.
@@ -80,6 +80,22 @@ def default_workers(kind: str, cores: int, profile: Profile) -> list[int]:
     return powers_of_two_upto(max(profile.io_max_workers, 2 * cores))
 
 
+def _worker_counts(
+    wl: Workload, cores: int, profile: Profile, workers: Sequence[int] | None
+) -> list[int]:
+    return sorted(set(workers or default_workers(wl.kind, cores, profile)))
+
+
+def _backend_counts(backend: type[Backend], wl: Workload, sweep: list[int]) -> list[int]:
+    """The worker counts a backend is measured at for a workload."""
+    if backend.single_worker:
+        return [1]
+    if backend.name == "asyncio" and wl.async_func is None:
+        # Inline on the loop, the worker count changes nothing: one point shows it.
+        return [max(sweep)]
+    return sweep
+
+
 def build_matrix(
     workloads: Sequence[Workload],
     backends: Sequence[str],
@@ -99,28 +115,26 @@ def build_matrix(
     points: list[Point] = []
     overrides = param_overrides or {}
     for wl in workloads:
+        runs_on = [get_backend(name) for name in backends if wl.runs_on(name)]
         if wl.name in overrides:
             grids: Iterable[dict[str, ParamValue]] = [wl.coerce_params(overrides[wl.name])]
         elif profile.all_params:
             grids = wl.param_grid()
         else:
             grids = [wl.default_params]
+        sweeps = {k: _worker_counts(wl, k, profile, workers) for k in cores}
+        parallel = any(not b.single_worker for b in runs_on)
+        widest = max(max(s) for s in sweeps.values()) if parallel else 1
+        batch = tasks if tasks is not None else max(wl.tasks, widest)
         for params in grids:
-            sweeps = {
-                k: sorted(set(workers or default_workers(wl.kind, k, profile))) for k in cores
-            }
-            widest = max(max(s) for s in sweeps.values())
-            batch = tasks if tasks is not None else max(wl.tasks, widest)
             for k in cores:
-                for backend_name in backends:
-                    backend = get_backend(backend_name)
-                    counts = [1] if backend.single_worker else sweeps[k]
-                    for count in counts:
+                for backend in runs_on:
+                    for count in _backend_counts(backend, wl, sweeps[k]):
                         points.append(
                             Point(
                                 workload=wl.name,
                                 params=dict(params),
-                                backend=backend_name,
+                                backend=backend.name,
                                 workers=count,
                                 cores=k,
                                 tasks=batch,

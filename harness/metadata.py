@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # Version of what gilbench adds to pyperf's format.  History:
-#   1 - first version: coordinates, interpreter facts, per-run CPU time.
+#   1 - first version: coordinates, interpreter facts, per-run CPU time, workload facts
+#       (run metadata keys starting with "fact_").
 SCHEMA_VERSION = 1
 SCHEMA_KEY = "gilbench_schema"
 
@@ -42,6 +43,7 @@ KEYS: dict[str, Key] = {
         Key("workers", int, "concurrency given to the backend"),
         Key("cores", int, "CPUs the measured process was allowed (affinity)"),
         Key("tasks", int, "tasks per batch; every value is one batch"),
+        Key("ops_per_task", int, "operations one task performs (for per-operation costs)"),
         Key("interpreter", str, "interpreter tag, e.g. cpython3.14t"),
         Key("free_threaded", int, "1 on a free-threaded build"),
         Key("gil_enabled", int, "1 if sys._is_gil_enabled() was true in the worker"),

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pyperf
 
-from harness.cputime import HOOK_NAME
 from harness.machine import hardware_fingerprint, load_average, machine_facts
 from harness.matrix import Point
 from harness.profiles import Profile
 from harness.pyperf_bridge import INHERITED_ENVIRON, PROGRAM_ARGS
+from harness.run_facts import HOOK_NAME
 from harness.store import MACHINE_FILE, RunFile, atomic_write_text, load_machine_facts
 
 # Rule 6 of DESIGN.md: BLAS/OpenMP pools pinned to one thread, so a numeric library's

@@ -63,3 +63,56 @@ def speedup_vs_workers(points: pd.DataFrame, title: str) -> str:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     return _svg(fig)
+
+
+def threads_speedup_by_workload(points: pd.DataFrame, title: str) -> str:
+    """Threads speedup against workers, one line per workload: the releasing workloads
+    beside their GIL-holding control (dashed)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    workers = sorted(int(w) for w in points["workers"].unique())
+    ax.plot(workers, workers, linestyle="--", color="#999999", linewidth=1, label="ideal")
+    cores = int(points["cores"].max())
+    ax.axhline(cores, linestyle=":", color="#999999", linewidth=1, label=f"{cores} cores")
+    for label, unsorted in points.groupby("label", sort=True):
+        rows = unsorted.sort_values("workers")
+        control = rows["kind"].iloc[0] != "cpu-released"
+        ax.plot(
+            rows["workers"],
+            rows["speedup"],
+            marker="o",
+            linestyle="--" if control else "-",
+            linewidth=2.2 if control else 1.5,
+            label=f"{label} (control, holds the GIL)" if control else str(label),
+        )
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(workers, [str(w) for w in workers])
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("threads")
+    ax.set_ylabel("speedup over serial")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    return _svg(fig)
+
+
+def op_cost_bars(table: pd.DataFrame, title: str) -> str:
+    """Horizontal bars of microseconds per operation: one group per workload, one bar per
+    column of ``table`` (serial, threads x N, ...), log scale."""
+    fig, ax = plt.subplots(figsize=(7.0, 0.45 * len(table) * max(1, len(table.columns)) / 2 + 1.2))
+    height = 0.8 / max(1, len(table.columns))
+    positions = range(len(table))
+    for offset, column in enumerate(table.columns):
+        ax.barh(
+            [p + offset * height for p in positions],
+            table[column],
+            height=height,
+            label=str(column),
+        )
+    ax.set_yticks([p + height * (len(table.columns) - 1) / 2 for p in positions], table.index)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("microseconds per operation (log scale)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return _svg(fig)

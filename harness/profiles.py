@@ -19,6 +19,7 @@ class Profile:
     values: int  # timed values per process
     warmups: int  # untimed values per process
     min_time: float  # pyperf calibrates loops so one value takes at least this long (s)
+    loops: int  # batches per value; 0 lets pyperf calibrate (one extra worker process)
     io_max_workers: int  # widest worker count for io work; CPU work goes to 2 x cores
     all_params: bool  # every parameter combination, not just each workload's default
     point_timeout: float  # seconds before a point is killed and recorded as timed out
@@ -34,6 +35,8 @@ class Profile:
             str(self.warmups),
             "--min-time",
             str(self.min_time),
+            "--loops",
+            str(self.loops),
         ]
 
 
@@ -47,17 +50,19 @@ PROFILES: dict[str, Profile] = {
             values=2,
             warmups=0,
             min_time=0.01,
+            loops=1,
             io_max_workers=4,
             all_params=False,
             point_timeout=60,
         ),
         Profile(
             "quick",
-            "a first look in a few minutes: 2 processes x 3 values per point",
+            "a first look in a few minutes: 2 processes x 3 batches per point, no calibration",
             processes=2,
             values=3,
             warmups=1,
             min_time=0.05,
+            loops=1,
             io_max_workers=16,
             all_params=False,
             point_timeout=120,
@@ -69,6 +74,7 @@ PROFILES: dict[str, Profile] = {
             values=3,
             warmups=1,
             min_time=0.1,
+            loops=0,
             io_max_workers=64,
             all_params=False,
             point_timeout=300,
@@ -80,6 +86,7 @@ PROFILES: dict[str, Profile] = {
             values=3,
             warmups=1,
             min_time=0.1,
+            loops=0,
             io_max_workers=256,
             all_params=True,
             point_timeout=900,

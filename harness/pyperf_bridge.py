@@ -12,6 +12,7 @@ each timed value is exactly one batch.  Imports stay light: no pandas, no matplo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -20,8 +21,8 @@ from typing import Any
 import psutil
 import pyperf
 
-from benchmarks import get_workload
-from harness import cputime
+from benchmarks import HELPER_PIDS, get_workload
+from harness import run_facts
 from harness.backends import Backend, get_backend
 from harness.batch import Batch
 from harness.interpreter import InterpreterInfo
@@ -75,16 +76,23 @@ def verify_gil(point: Point, info: InterpreterInfo) -> None:
 
 
 class Measurement:
-    """A worker's state for one point: the batch, and the backend once started."""
+    """A worker's state for one point: the workload's setup, the batch, the backend."""
 
     def __init__(self, point: Point) -> None:
         self.point = point
-        self.batch = Batch(get_workload(point.workload), dict(point.params), point.tasks)
+        self.workload = get_workload(point.workload)
+        self._stack = contextlib.ExitStack()
+        extras: dict[str, Any] = {}
+        if self.workload.setup is not None:
+            extras = dict(self._stack.enter_context(self.workload.setup(**point.params)))
+        self.helper_pids = tuple(extras.pop(HELPER_PIDS, ()))
+        self.batch = Batch(self.workload, dict(point.params), point.tasks, extras)
         self.backend: Backend | None = None
 
     def _started_backend(self) -> Backend:
         if self.backend is None:
             backend = get_backend(self.point.backend)(self.point.workers, self.point.start_method)
+            self._stack.callback(backend.close)
             backend.start(self.batch)
             self.backend = backend
         return self.backend
@@ -92,23 +100,25 @@ class Measurement:
     def time_batches(self, loops: int) -> float:
         """pyperf's time function: run ``loops`` batches, return their total wall time."""
         backend = self._started_backend()
+        facts = self.workload.facts
         total = 0.0
         for _ in range(loops):
-            cpu_before = cputime.process_tree_cpu_seconds()
+            cpu_before = run_facts.process_tree_cpu_seconds(self.helper_pids)
             start = time.perf_counter()
             results = backend.run(self.batch)
             elapsed = time.perf_counter() - start
-            cpu_used = cputime.process_tree_cpu_seconds() - cpu_before
-            self.batch.verify(results)  # outside the timed region, every batch
-            cputime.record(cpu_used, elapsed)
+            cpu_used = run_facts.process_tree_cpu_seconds(self.helper_pids) - cpu_before
+            # Outside the timed region, for every batch:
+            self.batch.verify(results)
+            batch_facts = facts([result for _, result in results]) if facts else None
+            run_facts.record(cpu_used, elapsed, batch_facts)
             total += elapsed
         return total
 
     def close(self) -> None:
-        """Shut the backend down."""
-        if self.backend is not None:
-            self.backend.close()
-            self.backend = None
+        """Shut the backend down, then undo the workload's setup."""
+        self.backend = None
+        self._stack.close()
 
 
 def point_metadata(point: Point, info: InterpreterInfo) -> dict[str, Any]:
@@ -124,6 +134,7 @@ def point_metadata(point: Point, info: InterpreterInfo) -> dict[str, Any]:
         "workers": point.workers,
         "cores": point.cores,
         "tasks": point.tasks,
+        "ops_per_task": workload.ops_per_task(point.params),
         "interpreter": info.tag,
         "free_threaded": int(info.free_threaded),
         "gil_enabled": int(info.gil_enabled),
@@ -143,17 +154,18 @@ def main(argv: list[str] | None = None) -> None:
     runner.argparser.add_argument("--point", required=True, type=Point.from_json)
     args = runner.parse_args(argv)
     point: Point = args.point
-    measurement: Measurement | None = None
     if args.worker:
         # Start-up, never timed: affinity before any pool exists, so pools inherit it.
         restrict_cores(point.cores)
         info = InterpreterInfo.current(point.gil_requested)
         verify_gil(point, info)
         measurement = Measurement(point)
-        runner.bench_time_func(
-            point.name, measurement.time_batches, metadata=point_metadata(point, info)
-        )
-        measurement.close()
+        try:
+            runner.bench_time_func(
+                point.name, measurement.time_batches, metadata=point_metadata(point, info)
+            )
+        finally:
+            measurement.close()
     else:
         runner.bench_time_func(point.name, _never_called)
 

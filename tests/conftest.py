@@ -62,3 +62,13 @@ def no_leaks_at_the_end() -> Iterator[None]:
     ):
         stop()
     _assert_no_leaks(threads_before, allow_mp=False)
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_sockets() -> Iterator[None]:
+    """Fail a test that leaves TCP sockets open in this process."""
+    me = psutil.Process()
+    before = {c.laddr for c in me.net_connections(kind="tcp")}
+    yield
+    after = {c.laddr for c in me.net_connections(kind="tcp")}
+    assert after <= before, f"sockets left open: {after - before}"

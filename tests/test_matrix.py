@@ -24,7 +24,11 @@ def test_quick_matrix_has_the_pipeline_points_and_one_batch_per_workload() -> No
     points = build_matrix(
         [fib, sleep], ["serial", "threads", "processes", "asyncio"], get_profile("quick"), cores=[2]
     )
-    assert len(points) == (1 + 3 * 3) + (1 + 3 * 5)
+    # cpu.fib: serial + threads and processes at 1, 2, 4 + asyncio inline once (at 4);
+    # io.sleep: serial + three backends at 1..16 workers.
+    assert len(points) == (1 + 3 + 3 + 1) + (1 + 3 * 5)
+    fib_asyncio = [p for p in points if p.workload == "cpu.fib" and p.backend == "asyncio"]
+    assert [p.workers for p in fib_asyncio] == [4]
     assert len({p.name for p in points}) == len(points)
     for name in ("cpu.fib", "io.sleep"):
         assert len({p.tasks for p in points if p.workload == name}) == 1  # strong scaling
@@ -50,3 +54,12 @@ def test_rigorous_profile_runs_every_parameter_combination() -> None:
     fib = get_workload("cpu.fib")
     points = build_matrix([fib], ["serial"], get_profile("rigorous"), cores=[1])
     assert {p.params["n"] for p in points} == set(fib.params["n"])
+
+
+def test_workloads_run_only_on_the_backends_they_declare() -> None:
+    probe = get_workload("probe.deadlock")
+    points = build_matrix(
+        [probe], ["serial", "threads", "processes", "asyncio"], get_profile("quick"), [2]
+    )
+    assert [(p.backend, p.workers) for p in points] == [("serial", 1)]
+    assert points[0].tasks == probe.tasks  # no worker to feed: the batch is not widened

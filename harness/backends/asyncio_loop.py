@@ -29,7 +29,7 @@ class AsyncioBackend(Backend):
     def start(self, batch: Batch) -> None:
         self._loop = asyncio.new_event_loop()
         # Warm the loop, the selector and the workload's code on a small batch.
-        self.run(Batch(batch.workload, batch.params, min(self.workers, batch.size)))
+        self.run(batch.resized(min(self.workers, batch.size)))
 
     def _coroutine_task(self, batch: Batch) -> Callable[[int], Awaitable[TaskResult]]:
         if batch.acall is not None:

@@ -1,0 +1,87 @@
+"""Per-run metadata measured in the pyperf worker: CPU time, and the workload's facts.
+
+The worker records, for every timed batch, its CPU and wall seconds and the facts the
+workload derives from the batch's results (lost updates, deadlocks seen, ...).  pyperf
+calls the hook's ``teardown`` after each series of values, and the hook writes the
+aggregates into the run's metadata.  pyperf computes warmups and values as two series,
+so the last teardown, and with it the run's metadata, covers the timed values only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+import psutil
+
+HOOK_NAME = "gilbench_run_facts"
+FACT_PREFIX = "fact_"
+
+_times: list[tuple[float, float]] = []
+_facts: list[Mapping[str, int | float]] = []
+
+
+def process_tree_cpu_seconds(exclude: Iterable[int] = ()) -> float:
+    """User + system CPU seconds of this process, its reaped children and live descendants.
+
+    Live descendants matter: process-pool workers are alive while the batch runs, and
+    ``os.times()`` counts a child only after it has been waited for.  Helper processes a
+    workload's setup started (an echo server) are ``exclude``d: they are the far end of
+    the I/O, not the work.
+    """
+    process = psutil.Process()
+    skip = set(exclude)
+    times = process.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in process.children(recursive=True):
+        if child.pid in skip:
+            continue
+        try:
+            child_times = child.cpu_times()
+        except psutil.Error:  # exited between listing and reading
+            continue
+        total += child_times.user + child_times.system
+    return total
+
+
+def record(cpu_s: float, wall_s: float, facts: Mapping[str, int | float] | None = None) -> None:
+    """Remember one timed batch: CPU and wall seconds, and its facts if any."""
+    _times.append((cpu_s, wall_s))
+    if facts:
+        _facts.append(facts)
+
+
+def _aggregate_facts(metadata: dict[str, Any]) -> None:
+    for key in sorted({k for facts in _facts for k in facts}):
+        values = [float(facts[key]) for facts in _facts if key in facts]
+        metadata[f"{FACT_PREFIX}{key}"] = round(sum(values) / len(values), 6)
+        metadata[f"{FACT_PREFIX}{key}_max"] = round(max(values), 6)
+
+
+class RunFactsHook:
+    """pyperf hook (entry point ``gilbench_run_facts``): writes CPU time and facts."""
+
+    def __enter__(self) -> RunFactsHook:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    def teardown(self, metadata: dict[str, Any]) -> None:
+        """Write the aggregates of the batches since the last teardown into ``metadata``."""
+        if _times:
+            cpu = sum(c for c, _ in _times)
+            wall = sum(w for _, w in _times)
+            metadata["cpu_time_s"] = round(cpu, 6)
+            metadata["timed_wall_s"] = round(wall, 6)
+            if wall > 0:
+                metadata["effective_cores"] = round(cpu / wall, 4)
+        _aggregate_facts(metadata)
+        _times.clear()
+        _facts.clear()

@@ -1,0 +1,331 @@
+"""The report's sections: one per workload family, each with the presentation that suits
+it (speedup curves, per-operation costs, facts), built from the tidy DataFrame."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+from markupsafe import Markup
+
+from harness.plots import op_cost_bars, speedup_vs_workers, threads_speedup_by_workload
+
+TABLE_COLUMNS = {
+    "backend_label": "backend",
+    "workers": "workers",
+    "median_ms": "median (ms)",
+    "stdev_ms": "stdev (ms)",
+    "n_values": "values",
+    "throughput": "tasks/s",
+    "speedup": "speedup",
+    "efficiency": "efficiency",
+    "effective_cores": "effective cores",
+}
+
+# family -> (title, what the section shows); families not listed get a plain title.
+FAMILIES: dict[str, tuple[str, str]] = {
+    "cpu": (
+        "CPU-bound pure Python",
+        "Pure-Python work holds the GIL: under the GIL, threads cannot exceed one core's "
+        "worth of work, processes can use every core.",
+    ),
+    "released": (
+        "C code that releases the GIL",
+        "hashlib, zlib, bz2 and lzma release the GIL inside their C loops, so threads scale "
+        "with cores. The control hashes the same bytes in 1 KiB pieces, below CPython's "
+        "2048-byte threshold, and holds the GIL.",
+    ),
+    "io": (
+        "I/O-bound",
+        "Waiting releases the GIL: threads and asyncio overlap the waits, far beyond the "
+        "number of cores.",
+    ),
+    "sync": (
+        "Synchronisation primitives: cost per operation",
+        "Microseconds per operation (median batch time / operations). Under serial a "
+        "primitive is uncontended; under threads with N workers, N threads contend for it.",
+    ),
+    "probe": (
+        "Probes: correctness facts",
+        "Counts, not speeds: what the lesson's examples do on this interpreter.",
+    ),
+}
+FAMILY_ORDER = list(FAMILIES)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A plot beside its table."""
+
+    anchor: str
+    title: str
+    svg: Markup
+    table: Markup
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class WorkloadSection:
+    """One workload's figures."""
+
+    anchor: str
+    workload: str
+    kind: str
+    description: str
+    figures: list[Figure]
+
+
+@dataclass(frozen=True)
+class FamilySection:
+    """One family: an introduction, family-wide figures, then its workloads."""
+
+    anchor: str
+    family: str
+    title: str
+    intro: str
+    figures: list[Figure] = field(default_factory=list)
+    workloads: list[WorkloadSection] = field(default_factory=list)
+
+
+def backend_labels(frame: pd.DataFrame) -> pd.Series:
+    """``processes[forkserver]`` for variants, the backend name otherwise."""
+    method = frame["start_method"].fillna("")
+    return frame["backend"].where(method == "", frame["backend"] + "[" + method + "]")
+
+
+def anchor(*parts: object) -> str:
+    """An id usable in a URL fragment."""
+    text = "-".join(str(p) for p in parts).lower()
+    return "".join(c if c.isalnum() else "-" for c in text).strip("-")
+
+
+def html_table(view: pd.DataFrame, index: bool = False) -> Markup:
+    """A pandas table, escaped, with the report's number formatting."""
+    return Markup(
+        view.to_html(
+            index=index,
+            escape=True,
+            border=0,
+            classes="numbers",
+            float_format=lambda v: f"{v:,.3f}",
+            na_rep="–",
+        )
+    )
+
+
+def _numbers_table(rows: pd.DataFrame) -> Markup:
+    view = rows.assign(median_ms=rows["median_s"] * 1e3, stdev_ms=rows["stdev_s"] * 1e3)
+    return html_table(view[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS))
+
+
+def _descriptions(frame: pd.DataFrame) -> dict[str, str]:
+    from benchmarks import UnknownWorkloadError, get_workload
+
+    out = {}
+    for name in frame["workload"].unique():
+        try:
+            out[name] = get_workload(name).description
+        except UnknownWorkloadError:
+            out[name] = "(not a workload of this gilbench version)"
+    return out
+
+
+def _context_groups(rows: pd.DataFrame) -> list[tuple[tuple[str, str, str, int], pd.DataFrame]]:
+    keys = ["machine", "interpreter", "params", "cores"]
+    out = []
+    for key, group in rows.groupby(keys, sort=True):
+        machine, interpreter, params, cores = key
+        out.append(((str(machine), str(interpreter), str(params), int(str(cores))), group))
+    return out
+
+
+def speedup_workloads(frame: pd.DataFrame, descriptions: dict[str, str]) -> list[WorkloadSection]:
+    """Per workload: speedup against workers and the numbers, per machine, interpreter,
+    params and core count."""
+    sections = []
+    for workload, rows in frame.groupby("workload", sort=True):
+        figures = []
+        for (machine, interpreter, params, cores), unsorted in _context_groups(rows):
+            title = f"{workload}({params}) on {machine}, {interpreter}, {cores} cores"
+            group = unsorted.sort_values(["backend_label", "workers"])
+            figures.append(
+                Figure(
+                    anchor=anchor(workload, machine, interpreter, params, cores),
+                    title=title,
+                    svg=Markup(speedup_vs_workers(group, title)),
+                    table=_numbers_table(group),
+                )
+            )
+        sections.append(
+            WorkloadSection(
+                anchor=anchor(workload),
+                workload=str(workload),
+                kind=str(rows["kind"].iloc[0]),
+                description=descriptions[str(workload)],
+                figures=figures,
+            )
+        )
+    return sections
+
+
+def released_control_figures(frame: pd.DataFrame) -> list[Figure]:
+    """Threads speedup of every releasing workload beside the GIL-holding control."""
+    threads = frame[frame["backend"].isin(["threads"])]
+    figures = []
+    for (machine, interpreter, cores), rows in threads.groupby(
+        ["machine", "interpreter", "cores"], sort=True
+    ):
+        labelled = rows.assign(label=rows["workload"] + "(" + rows["params"] + ")")
+        title = f"threads: releasing workloads vs the control, {machine}, {interpreter}"
+        best = (
+            labelled.sort_values("workers")
+            .groupby("label", sort=True)
+            .agg(kind=("kind", "first"), speedup=("speedup", "max"), at=("workers", "last"))
+        )
+        figures.append(
+            Figure(
+                anchor=anchor("released-control", machine, interpreter, cores),
+                title=f"{title}, {cores} cores",
+                svg=Markup(threads_speedup_by_workload(labelled, title)),
+                table=html_table(
+                    best.rename(columns={"speedup": "best threads speedup", "at": "max workers"}),
+                    index=True,
+                ),
+                caption="The control holds the GIL: where the releasing workloads rise with "
+                "threads and the control stays flat, the GIL is what the difference is.",
+            )
+        )
+    return figures
+
+
+def sync_figures(frame: pd.DataFrame) -> list[Figure]:
+    """Microseconds per operation, uncontended (serial) and contended (threads x N)."""
+    figures = []
+    for (machine, interpreter, cores), rows in frame.groupby(
+        ["machine", "interpreter", "cores"], sort=True
+    ):
+        column = rows["backend"].where(
+            rows["backend"] == "serial", rows["backend"] + " x" + rows["workers"].astype(str)
+        )
+        table = rows.assign(column=column).pivot_table(
+            index="workload", columns="column", values="op_cost_us", aggfunc="first", sort=False
+        )
+        ordered = sorted(table.columns, key=lambda c: (c != "serial", len(c), c))
+        table = table[ordered].sort_index()
+        title = f"cost per operation, {machine}, {interpreter}, {cores} cores"
+        shown = table.copy()
+        if "fact_timer_late_ms" in rows:
+            late = rows[rows["workload"] == "sync.timer"]
+            if not late.empty:
+                shown["timer late (ms)"] = pd.Series(
+                    {"sync.timer": float(late["fact_timer_late_ms"].mean())}
+                )
+        figures.append(
+            Figure(
+                anchor=anchor("sync", machine, interpreter, cores),
+                title=title,
+                svg=Markup(op_cost_bars(table.drop(index=["sync.timer"], errors="ignore"), title)),
+                table=html_table(shown.rename_axis(None), index=True),
+                caption="µs per operation. sync.timer's operation includes its requested delay; "
+                "its lateness is the last column.",
+            )
+        )
+    return figures
+
+
+def _param(params: str, key: str) -> float:
+    for item in params.split(","):
+        name, _, value = item.partition("=")
+        if name == key:
+            return float(value)
+    return float("nan")
+
+
+def _counter_finding(row: pd.Series) -> str:
+    total = int(_param(row["params"], "threads") * _param(row["params"], "n"))
+    lost = row.get("fact_lost_updates", float("nan"))
+    if pd.isna(lost):
+        return "no facts recorded"
+    if lost == 0:
+        return (
+            f"lost none of {total:,} updates per task: on this interpreter this form "
+            "did not lose updates in this run"
+        )
+    worst = row.get("fact_lost_updates_worst", lost)
+    return f"lost {lost:,.0f} of {total:,} updates per task on average (worst {worst:,.0f})"
+
+
+FINDINGS: dict[str, Callable[[pd.Series], str]] = {
+    "probe.counter_plain": _counter_finding,
+    "probe.counter_yield": _counter_finding,
+    "probe.counter_locked": _counter_finding,
+    "probe.deadlock": lambda r: (
+        f"deadlock detected in {r.get('fact_deadlocks_detected', 0):.0%} of tasks; "
+        "acquire(timeout=...) let both threads give up and return"
+    ),
+    "probe.daemon_join": lambda r: (
+        "daemon thread abandoned at join(timeout): "
+        f"{r.get('fact_daemon_abandoned_at_join_timeout', 0):.0%}; "
+        f"non-daemon thread waited for by join(): {r.get('fact_non_daemon_waited_for', 0):.0%}"
+    ),
+    "probe.logging": lambda r: (
+        f"{r.get('fact_records_received', 0):,.0f} records received, "
+        f"{r.get('fact_records_missing', 0):,.0f} missing, "
+        f"{r.get('fact_records_duplicated', 0):,.0f} duplicated"
+    ),
+}
+
+
+def probe_facts(frame: pd.DataFrame) -> Markup:
+    """The facts table: one row per probe, machine and interpreter, with a plain finding."""
+    rows = []
+    for _, series in frame.sort_values(["workload", "machine", "interpreter"]).iterrows():
+        finding_of = FINDINGS.get(str(series["workload"]))
+        finding = finding_of(series) if finding_of else ""
+        rows.append(
+            {
+                "probe": series["workload"],
+                "params": series["params"],
+                "machine": series["machine"],
+                "interpreter": series["interpreter"],
+                "finding": finding,
+            }
+        )
+    return html_table(pd.DataFrame(rows))
+
+
+def build_families(frame: pd.DataFrame) -> list[FamilySection]:
+    """Every family present in ``frame``, in the report's order."""
+    frame = frame.assign(
+        backend_label=backend_labels(frame), family=frame["workload"].str.split(".").str[0]
+    )
+    descriptions = _descriptions(frame)
+    present = list(frame["family"].unique())
+    order = [f for f in FAMILY_ORDER if f in present] + sorted(
+        f for f in present if f not in FAMILY_ORDER
+    )
+    sections = []
+    for family in order:
+        rows = frame[frame["family"] == family]
+        title, intro = FAMILIES.get(family, (family, ""))
+        section = FamilySection(
+            anchor=anchor("family", family), family=family, title=title, intro=intro
+        )
+        if family == "sync":
+            section.figures.extend(sync_figures(rows))
+        elif family == "probe":
+            section.figures.append(
+                Figure(
+                    anchor=anchor("probe-facts"),
+                    title="facts",
+                    svg=Markup(""),
+                    table=probe_facts(rows),
+                )
+            )
+        else:
+            if family == "released":
+                section.figures.extend(released_control_figures(rows))
+            section.workloads.extend(speedup_workloads(rows, descriptions))
+        sections.append(section)
+    return sections
