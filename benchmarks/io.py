@@ -31,7 +31,7 @@ async def _sleep_async(ms: float) -> float:
     "io.sleep",
     kind="io",
     params={"ms": [10.0]},
-    tasks=64,
+    tasks=32,
     check=_slept,
     async_form=_sleep_async,
 )
@@ -71,7 +71,7 @@ async def _echo_async(trips: int, delay_ms: float, host: str, port: int) -> int:
     "io.echo",
     kind="io",
     params={"trips": [4], "delay_ms": [0.5, 0.0]},
-    tasks=64,
+    tasks=32,
     check=_echoed,
     async_form=_echo_async,
     setup=_echo_setup,

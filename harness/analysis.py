@@ -8,6 +8,8 @@ being one batch); derived figures follow DESIGN.md's vocabulary:
   params, batch size and cores
 - efficiency = speedup / min(workers, cores)
 - effective cores = CPU time (process + children) / wall time of the timed batches
+- karp_flatt = the experimentally determined serial fraction, (1/S - 1/p) / (1 - 1/p)
+  with p = min(workers, cores)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pyperf
 
 from harness.metadata import typed
 from harness.store import LoadReport
+from harness.verdict import karp_flatt
 
 # The columns of `gilbench export`, in order; the first block is the documented contract.
 COLUMNS = [
@@ -44,10 +47,13 @@ COLUMNS = [
     "efficiency",
     "cores",
     "effective_cores",
+    "karp_flatt",
     "cpu_time_s",
     "rsd",
     "ops_per_task",
     "op_cost_us",
+    "load_before",
+    "load_after",
     "run_id",
     "profile",
     "name",
@@ -136,6 +142,8 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "rsd": stdev / mean if mean > 0 else float("nan"),
         "ops_per_task": ops,
         "op_cost_us": median / (meta["tasks"] * ops) * 1e6,
+        "load_before": meta.get("load_before", float("nan")),
+        "load_after": meta.get("load_after", float("nan")),
         "run_id": meta.get("run_id", ""),
         "profile": meta.get("profile", ""),
         "name": bench.get_name(),
@@ -158,6 +166,7 @@ def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
     out["speedup"] = out["serial_median_s"] / out["median_s"]
     parallelism = out[["workers", "cores"]].min(axis=1).clip(lower=1)
     out["efficiency"] = out["speedup"] / parallelism
+    out["karp_flatt"] = [karp_flatt(s, p) for s, p in zip(out["speedup"], parallelism, strict=True)]
     return out.drop(columns=["serial_median_s"])
 
 

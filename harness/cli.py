@@ -7,7 +7,6 @@ Exit status: 0 success; 1 some points failed or timed out (everything else was s
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from rich.console import Console
 
 from benchmarks import UnknownWorkloadError, Workload, all_workloads, get_workload
 from harness.backends import UnknownBackendError, backend_names, describe, get_backend
-from harness.profiles import PROFILES, UnknownProfileError, get_profile
+from harness.profiles import PROFILES, UnknownProfileError
 
 EXIT_FAILED_POINTS = 1
 EXIT_USAGE = 2
@@ -93,125 +92,10 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> NoReturn:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Measure a matrix and write its result file and report."""
-    from harness.analysis import tidy
-    from harness.console import make_progress, summary_table
-    from harness.interpreter import InterpreterInfo
-    from harness.machine import allowed_cpus, default_machine_name, sanitize_machine_name
-    from harness.matrix import build_matrix
-    from harness.orchestrator import run_points, write_machine_facts
-    from harness.report import render_report
-    from harness.store import RunFile, check_writable, load_results, result_path, run_id_now
+    from harness.run_command import plan_run, run_plan
 
-    profile = get_profile(args.profile)
-    workloads = select_workloads(args.workload)
-    backends = select_backends(args.backend)
-    overrides = parse_param_overrides(args.param)
-    try:
-        machine = sanitize_machine_name(args.machine or default_machine_name())
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-
-    gil_requested = os.environ.get("PYTHON_GIL") or None
-    info = InterpreterInfo.current(gil_requested)
-    if gil_requested is not None and gil_requested not in ("0", "1"):
-        raise UsageError(f"PYTHON_GIL must be 0 or 1, not {gil_requested!r}")
-    if gil_requested is not None and not info.free_threaded:
-        raise UsageError(
-            f"PYTHON_GIL={gil_requested} needs a free-threaded build; {info.executable} is not one"
-        )
-
-    available = len(allowed_cpus())
-    cores = args.cores or [available]
-    if max(cores) > available:
-        raise UsageError(f"--cores {max(cores)}: this process may use only {available} CPUs")
-
-    results_dir = Path(args.results)
-    try:
-        check_writable(results_dir / machine)
-    except OSError as exc:
-        raise UsageError(str(exc)) from None
-
-    try:
-        points = build_matrix(
-            workloads,
-            backends,
-            profile,
-            cores,
-            workers=args.workers,
-            param_overrides=overrides,
-            tasks=args.tasks,
-            gil_requested=gil_requested,
-        )
-    except ValueError as exc:  # a parameter override of the wrong type
-        raise UsageError(str(exc)) from None
-    if not points:
-        raise UsageError("the selection matches no matrix point")
-
-    machine_warning = write_machine_facts(results_dir / machine, machine)
-    if machine_warning:
-        console.print(f"[yellow]warning:[/] {machine_warning}")
-
-    if args.resume:
-        previous = sorted((results_dir / machine).glob(f"*-{info.tag}.json"))
-        path = previous[-1] if previous else None
-        if path is None:
-            console.print(f"nothing to resume for {machine}/{info.tag}: starting a new run")
-    else:
-        path = None
-    run_id = path.name.split("-", 1)[0] if path else run_id_now()
-    run_file = RunFile(path or result_path(results_dir, machine, run_id, info.tag))
-    run_metadata: dict[str, str | int | float] = {
-        "machine": machine,
-        "run_id": run_id,
-        "profile": profile.name,
-    }
-
-    console.print(
-        f"gilbench: {len(points)} points ({len(workloads)} workloads x {len(backends)} backends), "
-        f"profile {profile.name}, {info.tag} ({info.version}), machine {machine}, "
-        f"cores {','.join(map(str, cores))}"
-    )
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    with make_progress(console) as progress:
-        bar = progress.add_task("measuring", total=len(points), point="")
-
-        def advance(point: object, status: str) -> None:
-            progress.update(bar, advance=1, point=f"{status}: {getattr(point, 'name', '')}")
-
-        outcome = run_points(points, profile, run_file, run_metadata, advance)
-
-    loaded = load_results(run_file.path) if run_file.path.exists() else None
-    frame = tidy(loaded) if loaded else None
-    if frame is not None and not frame.empty:
-        Console(highlight=False).print(summary_table(frame))
-    for failure in outcome.failures:
-        console.print(
-            f"[red]{failure.reason}:[/] {failure.point.name}\n  "
-            + failure.detail.replace("\n", "\n  ")
-        )
-    console.print(
-        f"measured {len(outcome.measured)}, resumed {len(outcome.resumed)}, "
-        f"failed {len(outcome.failures)} of {len(points)} points; "
-        f"load average {outcome.load_before:.2f} before, {outcome.load_after:.2f} after"
-    )
-    if outcome.load_before > 0.5 * available:
-        console.print(
-            f"[yellow]warning:[/] the machine was busy at the start (load "
-            f"{outcome.load_before:.2f} on {available} CPUs): numbers may be noisy"
-        )
-    if run_file.path.exists():
-        console.print(f"results: {run_file.path}")
-        if not args.no_report and loaded is not None and frame is not None:
-            out_dir = Path(args.reports) / run_file.path.stem.replace(run_id, f"{machine}-{run_id}")
-            report = render_report(frame, loaded, out_dir, f"gilbench run {run_id} on {machine}")
-            console.print(f"report: {report}")
-    if outcome.interrupted:
-        console.print(
-            "[yellow]interrupted:[/] completed points are saved; "
-            "`gilbench run --resume` with the same options measures the rest"
-        )
-        return EXIT_INTERRUPTED
-    return EXIT_FAILED_POINTS if outcome.failures else 0
+    return run_plan(plan_run(args), args, console)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -327,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--cores",
         type=_int_list,
         metavar="K,K,...",
-        help="CPU counts to restrict each point to (default: all allowed)",
+        help="CPU counts to restrict each point to (default: the profile's 1, 2, 4 .. all)",
     )
     run.add_argument(
         "--param",

@@ -66,3 +66,26 @@ def summary_table(frame: pd.DataFrame) -> Table:
             _fmt(best["effective_cores"]),
         )
     return table
+
+
+VERDICT_STYLES = {"GIL-bound": "bold red", "scales": "green"}
+
+
+def verdict_table(frame: pd.DataFrame) -> Table:
+    """The GIL verdict per workload at the highest core count (rule in harness.verdict)."""
+    from harness.verdict import judge_all
+
+    table = Table(title="gilbench verdict: who wins at the highest core count, and is it the GIL?")
+    for column in ("workload", "interpreter", "cores", "best backend", "threads", "evidence"):
+        table.add_column(column, overflow="fold")
+    for row in judge_all(frame):
+        style = VERDICT_STYLES.get(row.threads, "")
+        table.add_row(
+            f"{row.workload}({row.params})",
+            row.interpreter,
+            str(row.cores),
+            f"{row.best_backend} {row.best_speedup:.2f}x @ {row.best_workers}",
+            f"[{style}]{row.threads}[/]" if style else row.threads,
+            row.evidence,
+        )
+    return table

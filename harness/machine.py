@@ -62,9 +62,36 @@ def load_average() -> float:
     return round(psutil.getloadavg()[0], 2)
 
 
+def format_cpu_list(cpus: list[int]) -> str:
+    """``[0, 1, 2, 5]`` as ``0-2,5``."""
+    parts: list[str] = []
+    for cpu in sorted(cpus):
+        if parts and "-" not in parts[-1].split(",")[-1] and int(parts[-1]) == cpu - 1:
+            parts[-1] = f"{parts[-1]}-{cpu}"
+        elif parts and "-" in parts[-1] and int(parts[-1].split("-")[1]) == cpu - 1:
+            parts[-1] = f"{parts[-1].split('-')[0]}-{cpu}"
+        else:
+            parts.append(str(cpu))
+    return ",".join(parts)
+
+
+def run_facts_metadata() -> dict[str, str | int | float]:
+    """The machine facts stored in every benchmark of a result file (pyperf metadata)."""
+    quota = cgroup_cpu_quota()
+    return {
+        "logical_cpus": psutil.cpu_count(logical=True) or 0,
+        "physical_cpus": psutil.cpu_count(logical=False) or 0,
+        "allowed_cpus": format_cpu_list(allowed_cpus()),
+        "cgroup_cpu_quota": quota if quota is not None else "none",
+        "memory_bytes": psutil.virtual_memory().total,
+        "kernel": platform.release() or "unknown",
+    }
+
+
 def machine_facts(name: str) -> dict[str, Any]:
     """Hardware and OS description written to ``results/<machine>/machine.json``."""
     freq = psutil.cpu_freq()
+    load1, load5, load15 = psutil.getloadavg()
     return {
         "machine": name,
         "hostname": socket.gethostname(),
@@ -74,6 +101,9 @@ def machine_facts(name: str) -> dict[str, Any]:
         "allowed_cpus": allowed_cpus(),
         "cgroup_cpu_quota": cgroup_cpu_quota(),
         "cpu_freq_max_mhz": round(freq.max, 1) if freq and freq.max else None,
+        "cpu_freq_min_mhz": round(freq.min, 1) if freq and freq.min else None,
+        "cpu_freq_current_mhz": round(freq.current, 1) if freq and freq.current else None,
+        "load_average_1_5_15": [round(load1, 2), round(load5, 2), round(load15, 2)],
         "memory_bytes": psutil.virtual_memory().total,
         "os": platform.system(),
         "kernel": platform.release(),

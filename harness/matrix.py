@@ -10,8 +10,9 @@ from benchmarks import ParamValue, Workload, format_params
 from harness.backends import Backend, get_backend
 from harness.profiles import Profile
 
-# Kinds whose work needs a core to progress: their worker sweep stops at 2 x cores.
-CORE_BOUND_KINDS = frozenset({"cpu", "cpu-released", "mixed"})
+# Kinds whose work needs a core to progress (or, for sync, whose contention needs a
+# running thread): their worker sweep stops at 2 x cores.
+CORE_BOUND_KINDS = frozenset({"cpu", "cpu-released", "mixed", "sync"})
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,19 @@ def default_workers(kind: str, cores: int, profile: Profile) -> list[int]:
     return powers_of_two_upto(max(profile.io_max_workers, 2 * cores))
 
 
+def default_cores(available: int) -> list[int]:
+    """The core sweep: 1, 2, 4, ... and always every available CPU."""
+    return powers_of_two_upto(available)
+
+
+def cores_for(kind: str, profile: Profile, available: int) -> list[int]:
+    """The core counts a workload of ``kind`` is measured at under ``profile``."""
+    sweep = profile.core_sweep_kinds
+    if sweep is None or kind in sweep:
+        return default_cores(available)
+    return [available]
+
+
 def _worker_counts(
     wl: Workload, cores: int, profile: Profile, workers: Sequence[int] | None
 ) -> list[int]:
@@ -100,8 +114,9 @@ def build_matrix(
     workloads: Sequence[Workload],
     backends: Sequence[str],
     profile: Profile,
-    cores: Sequence[int],
+    available_cores: int,
     *,
+    cores: Sequence[int] | None = None,
     workers: Sequence[int] | None = None,
     param_overrides: Mapping[str, Mapping[str, str]] | None = None,
     tasks: int | None = None,
@@ -122,12 +137,13 @@ def build_matrix(
             grids = wl.param_grid()
         else:
             grids = [wl.default_params]
-        sweeps = {k: _worker_counts(wl, k, profile, workers) for k in cores}
+        core_counts = list(cores) if cores else cores_for(wl.kind, profile, available_cores)
+        sweeps = {k: _worker_counts(wl, k, profile, workers) for k in core_counts}
         parallel = any(not b.single_worker for b in runs_on)
         widest = max(max(s) for s in sweeps.values()) if parallel else 1
         batch = tasks if tasks is not None else max(wl.tasks, widest)
         for params in grids:
-            for k in cores:
+            for k in core_counts:
                 for backend in runs_on:
                     for count in _backend_counts(backend, wl, sweeps[k]):
                         points.append(

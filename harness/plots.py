@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display; must precede pyplot
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -115,4 +116,65 @@ def op_cost_bars(table: pd.DataFrame, title: str) -> str:
     ax.set_title(title, fontsize=10)
     ax.grid(True, axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
+    return _svg(fig)
+
+
+def scaling_overview(points: pd.DataFrame, title: str) -> str:
+    """Three panels for one workload on one machine and interpreter:
+
+    speedup against cores (each backend's best at each core count, ideal = cores), the
+    efficiency heatmap (backend and cores by workers), and effective cores against
+    workers at the highest core count.
+    """
+    fig, (left, middle, right) = plt.subplots(
+        1, 3, figsize=(13.0, 3.8), gridspec_kw={"width_ratios": [1, 1.3, 1]}
+    )
+    cores = sorted(int(k) for k in points["cores"].unique())
+    left.plot(cores, cores, linestyle="--", color="#999999", linewidth=1, label="ideal (= cores)")
+    for label, rows in points.groupby("backend_label", sort=True):
+        best = rows.groupby("cores")["speedup"].max().reindex(cores)
+        backend = str(rows["backend"].iloc[0])
+        left.plot(cores, best.to_numpy(), marker="o", color=BACKEND_COLOURS.get(backend),
+                  label=str(label))  # fmt: skip
+    left.set_xticks(cores, [str(k) for k in cores])
+    left.set_xlabel("cores")
+    left.set_ylabel("best speedup")
+    left.set_ylim(bottom=0)
+    left.grid(True, alpha=0.3)
+    left.legend(fontsize=7, loc="upper left")
+    left.set_title("speedup vs cores", fontsize=9)
+
+    heat = points[points["backend"] != "serial"].assign(
+        row=lambda f: f["backend_label"] + " @ " + f["cores"].astype(str) + "c"
+    )
+    grid = heat.pivot_table(index="row", columns="workers", values="efficiency", aggfunc="first")
+    if not grid.empty:
+        image = middle.imshow(grid.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=1,
+                              aspect="auto")  # fmt: skip
+        middle.set_xticks(range(len(grid.columns)), [str(c) for c in grid.columns])
+        middle.set_yticks(range(len(grid.index)), list(grid.index), fontsize=7)
+        for (i, j), value in np.ndenumerate(grid.to_numpy(dtype=float)):
+            if not np.isnan(value):
+                middle.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6)
+        fig.colorbar(image, ax=middle, fraction=0.04, pad=0.02)
+    middle.set_xlabel("workers")
+    middle.set_title("efficiency = speedup / min(workers, cores)", fontsize=9)
+
+    top = points[points["cores"] == max(cores)]
+    for label, unsorted in top.groupby("backend_label", sort=True):
+        rows = unsorted.sort_values("workers")
+        backend = str(rows["backend"].iloc[0])
+        right.plot(rows["workers"], rows["effective_cores"], marker="o",
+                   color=BACKEND_COLOURS.get(backend), label=str(label))  # fmt: skip
+    right.axhline(max(cores), linestyle=":", color="#999999", linewidth=1)
+    right.set_xscale("log", base=2)
+    ticks = sorted(int(w) for w in top["workers"].unique())
+    right.set_xticks(ticks, [str(w) for w in ticks])
+    right.set_ylim(bottom=0, top=max(cores) * 1.15)
+    right.set_xlabel("workers")
+    right.set_ylabel("effective cores (CPU time / wall time)")
+    right.set_title(f"effective cores at {max(cores)} cores", fontsize=9)
+    right.grid(True, alpha=0.3)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     return _svg(fig)

@@ -22,7 +22,19 @@ class Profile:
     loops: int  # batches per value; 0 lets pyperf calibrate (one extra worker process)
     io_max_workers: int  # widest worker count for io work; CPU work goes to 2 x cores
     all_params: bool  # every parameter combination, not just each workload's default
+    # Kinds measured at every core count (1, 2, 4, ... all); the others at all cores only.
+    # None means every kind.
+    core_sweep_kinds: frozenset[str] | None
     point_timeout: float  # seconds before a point is killed and recorded as timed out
+
+    @property
+    def pyperf_settings(self) -> str:
+        """The pyperf settings in one line, recorded with every point."""
+        loops = self.loops or "calibrated"
+        return (
+            f"processes={self.processes} values={self.values} warmups={self.warmups} "
+            f"loops={loops} min_time={self.min_time}"
+        )
 
     def pyperf_args(self) -> list[str]:
         """Command-line options for a pyperf Runner."""
@@ -53,11 +65,12 @@ PROFILES: dict[str, Profile] = {
             loops=1,
             io_max_workers=4,
             all_params=False,
+            core_sweep_kinds=frozenset(),
             point_timeout=60,
         ),
         Profile(
             "quick",
-            "a first look in a few minutes: 2 processes x 3 batches per point, no calibration",
+            "a first look: 2 processes x 3 batches, no calibration, CPU work on 1..all cores",
             processes=2,
             values=3,
             warmups=1,
@@ -65,11 +78,12 @@ PROFILES: dict[str, Profile] = {
             loops=1,
             io_max_workers=16,
             all_params=False,
+            core_sweep_kinds=frozenset({"cpu", "cpu-released"}),
             point_timeout=120,
         ),
         Profile(
             "default",
-            "numbers to act on: 6 processes x 3 values per point",
+            "numbers to act on: 6 processes x 3 values, every kind on 1, 2, 4 .. all cores",
             processes=6,
             values=3,
             warmups=1,
@@ -77,6 +91,7 @@ PROFILES: dict[str, Profile] = {
             loops=0,
             io_max_workers=64,
             all_params=False,
+            core_sweep_kinds=None,
             point_timeout=300,
         ),
         Profile(
@@ -89,6 +104,7 @@ PROFILES: dict[str, Profile] = {
             loops=0,
             io_max_workers=256,
             all_params=True,
+            core_sweep_kinds=None,
             point_timeout=900,
         ),
     )

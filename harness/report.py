@@ -14,8 +14,10 @@ import jinja2
 import pandas as pd
 
 from harness import __version__
-from harness.sections import build_families
+from harness.noise import noise_warnings
+from harness.sections import anchor, build_families
 from harness.store import LoadReport
+from harness.verdict import RULE_TEXT, judge_all
 
 
 def _environment() -> jinja2.Environment:
@@ -48,6 +50,11 @@ def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title:
         n_points=len(frame),
         skipped=[(str(path), reason) for path, reason in loaded.skipped],
         families=build_families(frame) if not frame.empty else [],
+        verdicts=[{**v.__dict__, "anchor": anchor(v.workload)} for v in judge_all(frame)]
+        if not frame.empty
+        else [],
+        rule=RULE_TEXT,
+        noise=noise_warnings(frame),
         build_seconds=lambda: f"{time.perf_counter() - started:.1f}",
     )
     path = out_dir / "index.html"

@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 from markupsafe import Markup
 
-from harness.plots import op_cost_bars, speedup_vs_workers, threads_speedup_by_workload
+from harness.plots import (
+    op_cost_bars,
+    scaling_overview,
+    speedup_vs_workers,
+    threads_speedup_by_workload,
+)
 
 TABLE_COLUMNS = {
     "backend_label": "backend",
@@ -63,6 +68,7 @@ class Figure:
     svg: Markup
     table: Markup
     caption: str = ""
+    wide: bool = False  # the figure takes the full width, its table goes below it
 
 
 @dataclass(frozen=True)
@@ -100,14 +106,14 @@ def anchor(*parts: object) -> str:
     return "".join(c if c.isalnum() else "-" for c in text).strip("-")
 
 
-def html_table(view: pd.DataFrame, index: bool = False) -> Markup:
+def html_table(view: pd.DataFrame, index: bool = False, classes: str = "numbers") -> Markup:
     """A pandas table, escaped, with the report's number formatting."""
     return Markup(
         view.to_html(
             index=index,
             escape=True,
             border=0,
-            classes="numbers",
+            classes=classes,
             float_format=lambda v: f"{v:,.3f}",
             na_rep="–",
         )
@@ -140,12 +146,42 @@ def _context_groups(rows: pd.DataFrame) -> list[tuple[tuple[str, str, str, int],
     return out
 
 
+def _best_by_cores(rows: pd.DataFrame) -> Markup:
+    best = rows.loc[rows.groupby(["backend_label", "cores"])["speedup"].idxmax().dropna()]
+    view = best[["backend_label", "cores", "workers", "speedup", "efficiency",
+                 "effective_cores", "karp_flatt"]]  # fmt: skip
+    return html_table(
+        view.sort_values(["backend_label", "cores"]).rename(
+            columns={
+                "backend_label": "backend",
+                "workers": "at workers",
+                "speedup": "best speedup",
+                "effective_cores": "effective cores",
+                "karp_flatt": "serial fraction (Karp-Flatt)",
+            }
+        )
+    )
+
+
 def speedup_workloads(frame: pd.DataFrame, descriptions: dict[str, str]) -> list[WorkloadSection]:
-    """Per workload: speedup against workers and the numbers, per machine, interpreter,
-    params and core count."""
+    """Per workload: a scaling overview across core counts, then speedup against workers
+    with the numbers, per machine, interpreter, params and core count."""
     sections = []
     for workload, rows in frame.groupby("workload", sort=True):
         figures = []
+        for (machine, interpreter, params), group in rows.groupby(
+            ["machine", "interpreter", "params"], sort=True
+        ):
+            title = f"{workload}({params}) on {machine}, {interpreter}: scaling overview"
+            figures.append(
+                Figure(
+                    anchor=anchor(workload, machine, interpreter, params, "overview"),
+                    title=title,
+                    svg=Markup(scaling_overview(group, title)),
+                    table=_best_by_cores(group),
+                    wide=True,
+                )
+            )
         for (machine, interpreter, params, cores), unsorted in _context_groups(rows):
             title = f"{workload}({params}) on {machine}, {interpreter}, {cores} cores"
             group = unsorted.sort_values(["backend_label", "workers"])
@@ -226,7 +262,8 @@ def sync_figures(frame: pd.DataFrame) -> list[Figure]:
                 anchor=anchor("sync", machine, interpreter, cores),
                 title=title,
                 svg=Markup(op_cost_bars(table.drop(index=["sync.timer"], errors="ignore"), title)),
-                table=html_table(shown.rename_axis(None), index=True),
+                table=html_table(shown.rename_axis(index=None, columns=None), index=True),
+                wide=True,
                 caption="µs per operation. sync.timer's operation includes its requested delay; "
                 "its lateness is the last column.",
             )
@@ -292,7 +329,7 @@ def probe_facts(frame: pd.DataFrame) -> Markup:
                 "finding": finding,
             }
         )
-    return html_table(pd.DataFrame(rows))
+    return html_table(pd.DataFrame(rows), classes="numbers facts")
 
 
 def build_families(frame: pd.DataFrame) -> list[FamilySection]:

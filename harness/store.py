@@ -83,6 +83,18 @@ class RunFile:
             self._suite = pyperf.BenchmarkSuite([bench])
         else:
             self._suite.add_benchmark(bench)
+        self._save()
+
+    def update_all(self, metadata: dict[str, str | int | float]) -> None:
+        """Add ``metadata`` to every benchmark (e.g. the load average at the end)."""
+        if self._suite is None:
+            return
+        for bench in self._suite.get_benchmarks():
+            bench.update_metadata(dict(metadata))
+        self._save()
+
+    def _save(self) -> None:
+        assert self._suite is not None
         buffer = io.StringIO()
         self._suite.dump(buffer)
         atomic_write_text(self.path, buffer.getvalue())

@@ -171,8 +171,12 @@ def test_report_shows_a_plot_per_workload_and_the_csv_numbers(
     out = gilbench("report", "results", "-o", "reports/all", cwd=root)
     assert out.returncode == 0, out.stderr
     html = (root / "reports" / "all" / "index.html").read_text()
-    assert html.count("<svg") == 2  # one figure per workload on this one machine/interpreter
+    # Per workload on this one machine, interpreter and core count: the scaling overview
+    # and speedup against workers.
+    assert html.count("<svg") == 4
     assert "ideal (= workers)" in html
+    assert 'id="verdict"' in html
+    assert html.count('<a href="#cpu-fib">cpu.fib(n=14)</a>') == 1  # its verdict row
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing from the network
     assert "<script src" not in html
     rows = list(csv.DictReader((root / "reports" / "all" / "results.csv").open()))
@@ -225,3 +229,18 @@ def test_every_family_flows_through_pyperf_into_csv_and_report(family_run: Path)
     assert "(control, holds the GIL)" in html  # the control is drawn beside sha256
     assert "lost none of" in html
     assert "deadlock detected in 100% of tasks" in html
+
+
+def test_cores_restrict_cpu_affinity_so_processes_cannot_use_more(tmp_path: Path) -> None:
+    """With --cores 1, two worker processes share one CPU: effective cores stay near 1."""
+    out = gilbench(
+        "run", "--profile", "smoke", "--workload", "cpu.fib", "--backend", "serial,processes",
+        "--workers", "2", "--cores", "1", "--param", "cpu.fib:n=20", "--tasks", "8",
+        "--machine", "onecore", "--no-report", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(gilbench("export", "results", cwd=tmp_path).stdout)))
+    assert {r["cores"] for r in rows} == {"1"}
+    processes = next(r for r in rows if r["backend"] == "processes")
+    assert float(processes["effective_cores"]) <= 1.15  # physically at most one CPU's time
+    assert not (tmp_path / "reports").exists()

@@ -22,7 +22,11 @@ def test_worker_sweep_is_wider_for_io_than_for_cpu() -> None:
 def test_quick_matrix_has_the_pipeline_points_and_one_batch_per_workload() -> None:
     fib, sleep = get_workload("cpu.fib"), get_workload("io.sleep")
     points = build_matrix(
-        [fib, sleep], ["serial", "threads", "processes", "asyncio"], get_profile("quick"), cores=[2]
+        [fib, sleep],
+        ["serial", "threads", "processes", "asyncio"],
+        get_profile("quick"),
+        2,
+        cores=[2],
     )
     # cpu.fib: serial + threads and processes at 1, 2, 4 + asyncio inline once (at 4);
     # io.sleep: serial + three backends at 1..16 workers.
@@ -32,7 +36,7 @@ def test_quick_matrix_has_the_pipeline_points_and_one_batch_per_workload() -> No
     assert len({p.name for p in points}) == len(points)
     for name in ("cpu.fib", "io.sleep"):
         assert len({p.tasks for p in points if p.workload == name}) == 1  # strong scaling
-    assert {p.tasks for p in points if p.workload == "io.sleep"} == {64}
+    assert {p.tasks for p in points if p.workload == "io.sleep"} == {32}
     serial = [p for p in points if p.backend == "serial"]
     assert all(p.workers == 1 for p in serial)
     assert all(p.start_method for p in points if p.backend == "processes")
@@ -40,7 +44,7 @@ def test_quick_matrix_has_the_pipeline_points_and_one_batch_per_workload() -> No
 
 def test_batch_grows_to_the_widest_worker_count() -> None:
     fib = get_workload("cpu.fib")
-    points = build_matrix([fib], ["threads"], get_profile("quick"), cores=[2], workers=[1, 64])
+    points = build_matrix([fib], ["threads"], get_profile("quick"), 2, cores=[2], workers=[1, 64])
     assert {p.tasks for p in points} == {64}
 
 
@@ -52,14 +56,36 @@ def test_point_json_round_trip_and_name() -> None:
 
 def test_rigorous_profile_runs_every_parameter_combination() -> None:
     fib = get_workload("cpu.fib")
-    points = build_matrix([fib], ["serial"], get_profile("rigorous"), cores=[1])
+    points = build_matrix([fib], ["serial"], get_profile("rigorous"), 1)
     assert {p.params["n"] for p in points} == set(fib.params["n"])
 
 
 def test_workloads_run_only_on_the_backends_they_declare() -> None:
     probe = get_workload("probe.deadlock")
     points = build_matrix(
-        [probe], ["serial", "threads", "processes", "asyncio"], get_profile("quick"), [2]
+        [probe], ["serial", "threads", "processes", "asyncio"], get_profile("quick"), 2
     )
     assert [(p.backend, p.workers) for p in points] == [("serial", 1)]
     assert points[0].tasks == probe.tasks  # no worker to feed: the batch is not widened
+
+
+def test_default_core_sweep_includes_every_power_of_two_and_all_cpus() -> None:
+    from harness.matrix import cores_for, default_cores
+
+    assert default_cores(1) == [1]
+    assert default_cores(2) == [1, 2]
+    assert default_cores(6) == [1, 2, 4, 6]
+    quick = get_profile("quick")
+    assert cores_for("cpu", quick, 2) == [1, 2]
+    assert cores_for("io", quick, 2) == [2]  # quick sweeps cores only for CPU work
+    assert cores_for("io", get_profile("default"), 4) == [1, 2, 4]
+
+
+def test_quick_profile_measures_cpu_work_on_one_and_two_cores() -> None:
+    fib = get_workload("cpu.fib")
+    points = build_matrix([fib], ["serial", "threads", "processes"], get_profile("quick"), 2)
+    by_cores = {k: sorted((p.backend, p.workers) for p in points if p.cores == k) for k in (1, 2)}
+    assert by_cores[1] == [("processes", 1), ("processes", 2), ("serial", 1), ("threads", 1),
+                           ("threads", 2)]  # fmt: skip
+    assert ("threads", 4) in by_cores[2]
+    assert len({p.tasks for p in points}) == 1  # one batch for every core count

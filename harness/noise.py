@@ -1,0 +1,34 @@
+"""Noise checks: reasons to distrust some numbers, shown in the terminal and the report."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+# A point whose values vary more than this (stdev / mean) is flagged as noisy.
+NOISY_RSD = 0.10
+# A load average above this share of the machine's CPUs at the start flags it as busy.
+BUSY_LOAD_SHARE = 0.5
+
+
+def noise_warnings(frame: pd.DataFrame) -> list[str]:
+    """One line per problem: a machine busy when a run started, points with scattered values."""
+    if frame.empty:
+        return []
+    warnings = []
+    for (machine, run_id), rows in frame.groupby(["machine", "run_id"], sort=True):
+        cpus = int(rows["cores"].max())
+        load = rows["load_before"].max()
+        if pd.notna(load) and load > BUSY_LOAD_SHARE * cpus:
+            warnings.append(
+                f"{machine}, run {run_id}: the machine was busy when the run started "
+                f"(load average {load:.2f} on {cpus} CPUs): numbers may be noisy"
+            )
+    noisy = frame[frame["rsd"] > NOISY_RSD]
+    if not noisy.empty:
+        worst = noisy.sort_values("rsd", ascending=False).head(3)
+        examples = ", ".join(f"{r.name} ({r.rsd:.0%})" for r in worst.itertuples(index=False))
+        warnings.append(
+            f"{len(noisy)} of {len(frame)} points vary by more than {NOISY_RSD:.0%} "
+            f"(stdev / mean), e.g. {examples}"
+        )
+    return warnings

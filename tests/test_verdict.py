@@ -1,0 +1,133 @@
+"""The verdict rule and the Karp-Flatt serial fraction, on synthetic tidy frames."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.verdict import judge, karp_flatt, verdicts
+
+
+def _row(  # noqa: PLR0917 - test rows read best as one positional line each
+    backend: str, workers: int, speedup: float, effective: float, cores: int = 2,
+    kind: str = "cpu", workload: str = "cpu.fib",
+) -> dict[str, object]:  # fmt: skip
+    return {
+        "machine": "m", "interpreter": "cpython3.11", "workload": workload, "params": "n=20",
+        "kind": kind, "backend": backend, "start_method": "", "workers": workers,
+        "cores": cores, "speedup": speedup, "effective_cores": effective,
+    }  # fmt: skip
+
+
+def test_pure_python_threads_are_gil_bound_with_evidence() -> None:
+    verdict = judge(pd.DataFrame([
+        _row("serial", 1, 1.0, 1.0),
+        _row("threads", 2, 1.02, 1.0),
+        _row("threads", 4, 0.98, 1.01),
+        _row("processes", 2, 1.9, 1.95),
+    ]))  # fmt: skip
+    assert verdict is not None
+    assert verdict.threads == "GIL-bound"
+    assert verdict.best_backend == "processes"
+    assert verdict.best_speedup == 1.9
+    assert "threads: 1.02x at 2 cores (2 workers), effective cores 1.00" in verdict.evidence
+    assert "processes: 1.90x" in verdict.evidence
+
+
+def test_io_and_released_threads_scale() -> None:
+    io_verdict = judge(pd.DataFrame([
+        _row("serial", 1, 1.0, 0.01, kind="io", workload="io.sleep"),
+        _row("threads", 16, 15.6, 0.1, kind="io", workload="io.sleep"),
+        _row("processes", 16, 14.0, 0.4, kind="io", workload="io.sleep"),
+    ]))  # fmt: skip
+    released = judge(pd.DataFrame([
+        _row("serial", 1, 1.0, 1.0, kind="cpu-released"),
+        _row("threads", 2, 1.85, 1.9, kind="cpu-released"),
+        _row("processes", 2, 1.8, 1.9, kind="cpu-released"),
+    ]))  # fmt: skip
+    assert io_verdict is not None
+    assert released is not None
+    assert io_verdict.threads == "scales"
+    assert io_verdict.best_backend == "threads"
+    assert released.threads == "scales"
+
+
+def test_nothing_scales_is_not_blamed_on_the_gil() -> None:
+    verdict = judge(pd.DataFrame([
+        _row("serial", 1, 1.0, 1.0),
+        _row("threads", 2, 1.0, 1.0),
+        _row("processes", 2, 1.1, 1.9),
+    ]))  # fmt: skip
+    assert verdict is not None
+    assert verdict.threads == "limited (not the GIL)"
+
+
+def test_threads_busy_on_many_cores_are_not_gil_bound() -> None:
+    # A free-threaded build: threads use 1.9 cores but lose to contention.
+    verdict = judge(pd.DataFrame([
+        _row("serial", 1, 1.0, 1.0),
+        _row("threads", 2, 1.1, 1.9),
+        _row("processes", 2, 1.9, 1.9),
+    ]))  # fmt: skip
+    assert verdict is not None
+    assert verdict.threads == "limited (not the GIL)"
+
+
+def test_the_highest_core_count_decides_and_one_core_says_so() -> None:
+    rows = [
+        _row("serial", 1, 1.0, 1.0, cores=1),
+        _row("threads", 2, 0.99, 1.0, cores=1),
+        _row("processes", 2, 0.98, 1.0, cores=1),
+    ]
+    single = judge(pd.DataFrame(rows))
+    assert single is not None
+    assert single.threads == "1 core"
+    both = judge(pd.DataFrame([*rows, _row("serial", 1, 1.0, 1.0), _row("threads", 2, 1.0, 1.0),
+                               _row("processes", 2, 1.9, 1.9)]))  # fmt: skip
+    assert both is not None
+    assert both.cores == 2
+    assert both.threads == "GIL-bound"
+
+
+def test_verdicts_skip_sync_and_probe_kinds() -> None:
+    frame = pd.DataFrame([
+        _row("serial", 1, 1.0, 1.0),
+        _row("threads", 2, 1.0, 1.0),
+        _row("serial", 1, 1.0, 1.0, kind="sync", workload="sync.lock"),
+        _row("serial", 1, 1.0, 0.0, kind="probe", workload="probe.deadlock"),
+    ])  # fmt: skip
+    assert list(verdicts(frame)["workload"]) == ["cpu.fib"]
+
+
+def test_karp_flatt_known_values() -> None:
+    assert karp_flatt(2.0, 2) == pytest.approx(0.0)  # perfectly parallel
+    assert karp_flatt(1.0, 2) == pytest.approx(1.0)  # fully serial
+    assert math.isnan(karp_flatt(1.5, 1))
+    assert math.isnan(karp_flatt(float("nan"), 4))
+
+
+@given(
+    serial_fraction=st.floats(min_value=0.0, max_value=1.0),
+    p=st.integers(min_value=2, max_value=256),
+)
+def test_karp_flatt_inverts_amdahls_law(serial_fraction: float, p: int) -> None:
+    speedup = 1 / (serial_fraction + (1 - serial_fraction) / p)
+    assert karp_flatt(speedup, p) == pytest.approx(serial_fraction, abs=1e-9)
+
+
+def test_one_thread_matching_serial_does_not_count_as_scaling() -> None:
+    verdict = judge(pd.DataFrame([
+        _row("serial", 1, 1.0, 1.0),
+        _row("threads", 1, 1.01, 1.0),
+        _row("threads", 2, 0.9, 1.0),
+        _row("threads", 4, 0.98, 1.0),
+        _row("processes", 1, 0.97, 1.0),
+        _row("processes", 2, 1.75, 1.9),
+    ]))  # fmt: skip
+    assert verdict is not None
+    assert verdict.threads == "GIL-bound"
+    assert "threads: 0.98x at 2 cores (4 workers)" in verdict.evidence
