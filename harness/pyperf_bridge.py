@@ -101,13 +101,14 @@ class Measurement:
         """pyperf's time function: run ``loops`` batches, return their total wall time."""
         backend = self._started_backend()
         facts = self.workload.facts
+        clock = run_facts.CpuClock(exclude=self.helper_pids)
         total = 0.0
         for _ in range(loops):
-            cpu_before = run_facts.process_tree_cpu_seconds(self.helper_pids)
+            clock.start()
             start = time.perf_counter()
             results = backend.run(self.batch)
             elapsed = time.perf_counter() - start
-            cpu_used = run_facts.process_tree_cpu_seconds(self.helper_pids) - cpu_before
+            cpu_used = clock.stop()
             # Outside the timed region, for every batch:
             self.batch.verify(results)
             batch_facts = facts([result for _, result in results]) if facts else None

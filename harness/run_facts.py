@@ -9,7 +9,10 @@ so the last teardown, and with it the run's metadata, covers the timed values on
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -22,27 +25,75 @@ _times: list[tuple[float, float]] = []
 _facts: list[Mapping[str, int | float]] = []
 
 
-def process_tree_cpu_seconds(exclude: Iterable[int] = ()) -> float:
-    """User + system CPU seconds of this process, its reaped children and live descendants.
+def _schedstat_seconds(pid: int) -> float | None:
+    """CPU seconds of every thread of ``pid`` from /proc/PID/task/*/schedstat (nanoseconds).
+
+    /proc/PID/stat counts in clock ticks (10 ms): too coarse for batches of tens of ms.
+    """
+    try:
+        total_ns = 0
+        for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+            total_ns += int(stat.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total_ns / 1e9 if total_ns else None
+
+
+def _child_seconds(child: psutil.Process) -> float:
+    precise = _schedstat_seconds(child.pid)
+    if precise is not None:
+        return precise
+    times = child.cpu_times()
+    return float(times.user + times.system)
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process, all threads, on a nanosecond clock."""
+    return time.process_time()
+
+
+def children_cpu_seconds(exclude: Iterable[int] = ()) -> float:
+    """CPU seconds of this process's reaped children and live descendants.
 
     Live descendants matter: process-pool workers are alive while the batch runs, and
     ``os.times()`` counts a child only after it has been waited for.  Helper processes a
     workload's setup started (an echo server) are ``exclude``d: they are the far end of
     the I/O, not the work.
     """
-    process = psutil.Process()
+    reaped = os.times()
+    total = reaped.children_user + reaped.children_system
     skip = set(exclude)
-    times = process.cpu_times()
-    total = times.user + times.system + times.children_user + times.children_system
-    for child in process.children(recursive=True):
+    for child in psutil.Process().children(recursive=True):
         if child.pid in skip:
             continue
         try:
-            child_times = child.cpu_times()
+            total += _child_seconds(child)
         except psutil.Error:  # exited between listing and reading
             continue
-        total += child_times.user + child_times.system
     return total
+
+
+class CpuClock:
+    """CPU time of the process tree around a timed region.
+
+    Reading the children costs CPU in this process, so the readings are ordered to keep
+    that cost outside the measured interval: children then self before, self then
+    children after.
+    """
+
+    def __init__(self, exclude: Iterable[int] = ()) -> None:
+        self.exclude = tuple(exclude)
+        self._children = self._own = 0.0
+
+    def start(self) -> None:
+        """Read the clocks just before the timed region."""
+        self._children = children_cpu_seconds(self.exclude)
+        self._own = own_cpu_seconds()
+
+    def stop(self) -> float:
+        """CPU seconds used by the tree since ``start``."""
+        own = own_cpu_seconds() - self._own
+        return own + children_cpu_seconds(self.exclude) - self._children
 
 
 def record(cpu_s: float, wall_s: float, facts: Mapping[str, int | float] | None = None) -> None:
