@@ -21,6 +21,7 @@ import pandas as pd
 import pyperf
 
 from harness.metadata import typed
+from harness.run_facts import FACT_PREFIX, combine_fact
 from harness.store import LoadReport
 from harness.verdict import karp_flatt
 
@@ -54,12 +55,12 @@ COLUMNS = [
     "op_cost_us",
     "load_before",
     "load_after",
+    "backends_skipped",
     "run_id",
     "profile",
     "name",
     "file",
 ]
-FACT_PREFIX = "fact_"
 
 # A point is the same point when all of these agree.
 POINT_KEY = [
@@ -96,7 +97,8 @@ def _effective_cores(bench: pyperf.Benchmark) -> tuple[float, float]:
 
 
 def _facts(bench: pyperf.Benchmark) -> dict[str, float]:
-    """Workload facts (``fact_*`` run metadata), averaged over the benchmark's runs."""
+    """Workload facts (``fact_*`` run metadata) over the benchmark's runs: the mean, or
+    the maximum for ``*_worst`` facts."""
     sums: dict[str, list[float]] = {}
     for run in bench.get_runs():
         if not run.values:
@@ -104,7 +106,7 @@ def _facts(bench: pyperf.Benchmark) -> dict[str, float]:
         for key, value in run.get_metadata().items():
             if key.startswith(FACT_PREFIX) and isinstance(value, int | float):
                 sums.setdefault(key, []).append(float(value))
-    return {key: (max(v) if key.endswith("_max") else sum(v) / len(v)) for key, v in sums.items()}
+    return {key: combine_fact(key, values) for key, values in sums.items()}
 
 
 def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str, Any]:
@@ -142,6 +144,7 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "rsd": stdev / mean if mean > 0 else float("nan"),
         "ops_per_task": ops,
         "op_cost_us": median / (meta["tasks"] * ops) * 1e6,
+        "backends_skipped": meta.get("backends_skipped", ""),
         "load_before": meta.get("load_before", float("nan")),
         "load_after": meta.get("load_after", float("nan")),
         "run_id": meta.get("run_id", ""),

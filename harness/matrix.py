@@ -63,13 +63,13 @@ class Point:
         return cls(**data)
 
 
-def powers_of_two_upto(limit: int) -> list[int]:
-    """1, 2, 4, ... up to ``limit``, always ending with ``limit`` itself."""
+def powers_of_two_upto(limit: int, base: int = 2) -> list[int]:
+    """1, 2, 4, ... (powers of ``base``) up to ``limit``, always ending with ``limit``."""
     values = []
     value = 1
     while value < limit:
         values.append(value)
-        value *= 2
+        value *= base
     values.append(limit)
     return values
 
@@ -78,7 +78,7 @@ def default_workers(kind: str, cores: int, profile: Profile) -> list[int]:
     """The worker sweep for a kind: to 2 x cores for core-bound work, wider for waiting work."""
     if kind in CORE_BOUND_KINDS:
         return powers_of_two_upto(2 * cores)
-    return powers_of_two_upto(max(profile.io_max_workers, 2 * cores))
+    return powers_of_two_upto(max(profile.io_max_workers, 2 * cores), profile.io_worker_step)
 
 
 def default_cores(available: int) -> list[int]:

@@ -57,6 +57,7 @@ KEYS: dict[str, Key] = {
         Key("kernel", str, "operating system kernel release"),
         Key("load_before", float, "1-minute load average when the run started"),
         Key("load_after", float, "1-minute load average when the run ended"),
+        Key("backends_skipped", str, "backends this interpreter cannot run, with the reason"),
         Key("pyperf_settings", str, "pyperf processes, values, warmups, loops, min_time"),
         Key("blas_threads", int, "OMP/BLAS thread pools were pinned to this many threads"),
         Key("cpu_time_s", float, "CPU time of process and children over the timed batches", "s"),

@@ -21,6 +21,7 @@ class Profile:
     min_time: float  # pyperf calibrates loops so one value takes at least this long (s)
     loops: int  # batches per value; 0 lets pyperf calibrate (one extra worker process)
     io_max_workers: int  # widest worker count for io work; CPU work goes to 2 x cores
+    io_worker_step: int  # io worker sweep: powers of this (2: 1, 2, 4, 8 ..; 4: 1, 4, 16 ..)
     all_params: bool  # every parameter combination, not just each workload's default
     # Kinds measured at every core count (1, 2, 4, ... all); the others at all cores only.
     # None means every kind.
@@ -64,21 +65,23 @@ PROFILES: dict[str, Profile] = {
             min_time=0.01,
             loops=1,
             io_max_workers=4,
+            io_worker_step=2,
             all_params=False,
             core_sweep_kinds=frozenset(),
             point_timeout=60,
         ),
         Profile(
             "quick",
-            "a first look: 2 processes x 3 batches, no calibration, CPU work on 1..all cores",
+            "a first look: 2 processes x 3 batches, no calibration, cpu work on 1..all cores",
             processes=2,
             values=3,
             warmups=1,
             min_time=0.05,
             loops=1,
             io_max_workers=16,
+            io_worker_step=4,
             all_params=False,
-            core_sweep_kinds=frozenset({"cpu", "cpu-released"}),
+            core_sweep_kinds=frozenset({"cpu"}),
             point_timeout=120,
         ),
         Profile(
@@ -90,6 +93,7 @@ PROFILES: dict[str, Profile] = {
             min_time=0.1,
             loops=0,
             io_max_workers=64,
+            io_worker_step=2,
             all_params=False,
             core_sweep_kinds=None,
             point_timeout=300,
@@ -103,6 +107,7 @@ PROFILES: dict[str, Profile] = {
             min_time=0.1,
             loops=0,
             io_max_workers=256,
+            io_worker_step=2,
             all_params=True,
             core_sweep_kinds=None,
             point_timeout=900,

@@ -34,6 +34,14 @@ def _unique(frame: pd.DataFrame, column: str) -> list[str]:
     return sorted(str(v) for v in frame[column].unique()) if not frame.empty else []
 
 
+def _skipped_backends(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    if frame.empty:
+        return []
+    rows = frame[frame["backends_skipped"].fillna("") != ""]
+    pairs = rows[["interpreter", "backends_skipped"]].drop_duplicates()
+    return sorted((str(i), str(r)) for i, r in pairs.itertuples(index=False))
+
+
 def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title: str) -> Path:
     """Write ``out_dir/index.html`` and ``out_dir/results.csv``; return the HTML path."""
     started = time.perf_counter()
@@ -55,6 +63,7 @@ def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title:
         else [],
         rule=RULE_TEXT,
         noise=noise_warnings(frame),
+        skipped_backends=_skipped_backends(frame),
         build_seconds=lambda: f"{time.perf_counter() - started:.1f}",
     )
     path = out_dir / "index.html"

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from benchmarks import Workload
 from harness.analysis import tidy
+from harness.backends import backend_names, get_backend
 from harness.console import make_progress, summary_table, verdict_table
 from harness.interpreter import InterpreterInfo
 from harness.machine import (
@@ -114,6 +115,14 @@ def plan_run(args: argparse.Namespace) -> RunPlan:
     return RunPlan(profile, workloads, backends, points, machine, info, available, run_file, run_id)
 
 
+def skipped_backends(chosen: list[str]) -> str:
+    """'name: reason; ...' for the backends this interpreter cannot run (none if chosen)."""
+    if chosen:
+        return ""
+    reasons = {n: get_backend(n).unavailable_reason() for n in backend_names()}
+    return "; ".join(f"{name}: {reason}" for name, reason in reasons.items() if reason)
+
+
 def run_plan(plan: RunPlan, args: argparse.Namespace, console: Console) -> int:
     """Measure the plan, save after every point, then print the summary and verdicts."""
     results_dir = Path(args.results)
@@ -130,6 +139,10 @@ def run_plan(plan: RunPlan, args: argparse.Namespace, console: Console) -> int:
         "load_before": load_average(),
         **run_facts_metadata(),
     }
+    skipped = skipped_backends(args.backend)
+    if skipped:
+        run_metadata["backends_skipped"] = skipped
+        console.print(f"skipped backends: {skipped}")
     cores = ",".join(map(str, sorted({p.cores for p in plan.points})))
     console.print(
         f"gilbench: {len(plan.points)} points ({len(plan.workloads)} workloads, "

@@ -20,6 +20,7 @@ import psutil
 
 HOOK_NAME = "gilbench_run_facts"
 FACT_PREFIX = "fact_"
+WORST_SUFFIX = "_worst"
 
 _times: list[tuple[float, float]] = []
 _facts: list[Mapping[str, int | float]] = []
@@ -103,11 +104,15 @@ def record(cpu_s: float, wall_s: float, facts: Mapping[str, int | float] | None 
         _facts.append(facts)
 
 
+def combine_fact(key: str, values: list[float]) -> float:
+    """Facts named ``*_worst`` combine by maximum, the others by mean."""
+    return max(values) if key.endswith(WORST_SUFFIX) else sum(values) / len(values)
+
+
 def _aggregate_facts(metadata: dict[str, Any]) -> None:
     for key in sorted({k for facts in _facts for k in facts}):
         values = [float(facts[key]) for facts in _facts if key in facts]
-        metadata[f"{FACT_PREFIX}{key}"] = round(sum(values) / len(values), 6)
-        metadata[f"{FACT_PREFIX}{key}_max"] = round(max(values), 6)
+        metadata[f"{FACT_PREFIX}{key}"] = round(combine_fact(key, values), 6)
 
 
 class RunFactsHook:

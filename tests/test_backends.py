@@ -18,6 +18,9 @@ SLEEP = Batch(get_workload("io.sleep"), {"ms": 1.0}, 9)
 @pytest.mark.parametrize("batch", [FIB, SLEEP], ids=["cpu.fib", "io.sleep"])
 def test_backend_runs_every_task_exactly_once(name: str, batch: Batch) -> None:
     backend_class = get_backend(name)
+    reason = backend_class.unavailable_reason()
+    if reason:
+        pytest.skip(f"{name}: {reason}")
     workers = 1 if backend_class.single_worker else 3
     with backend_class(workers) as backend:
         backend.start(batch)
@@ -64,3 +67,14 @@ def test_verify_catches_dropped_repeated_and_wrong_results() -> None:
 def test_unknown_backend_lists_valid_names() -> None:
     with pytest.raises(UnknownBackendError, match="threads"):
         get_backend("greenlets")
+
+
+def test_an_unavailable_backend_says_why_instead_of_crashing() -> None:
+    import concurrent.futures
+
+    reason = get_backend("interpreters").unavailable_reason()
+    if hasattr(concurrent.futures, "InterpreterPoolExecutor"):
+        assert reason is None
+    else:
+        assert reason is not None
+        assert "3.14" in reason

@@ -176,6 +176,11 @@ def test_report_shows_a_plot_per_workload_and_the_csv_numbers(
     assert html.count("<svg") == 4
     assert "ideal (= workers)" in html
     assert 'id="verdict"' in html
+    from harness.backends import get_backend
+
+    if get_backend("interpreters").unavailable_reason():  # stated, not crashed
+        assert "skipped on cpython" in html
+        assert "needs Python 3.14+" in html
     assert html.count('<a href="#cpu-fib">cpu.fib(n=14)</a>') == 1  # its verdict row
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing from the network
     assert "<script src" not in html

@@ -16,7 +16,8 @@ def test_powers_of_two_always_end_at_the_limit() -> None:
 def test_worker_sweep_is_wider_for_io_than_for_cpu() -> None:
     quick = get_profile("quick")
     assert default_workers("cpu", 2, quick) == [1, 2, 4]
-    assert default_workers("io", 2, quick) == [1, 2, 4, 8, 16]
+    assert default_workers("io", 2, quick) == [1, 4, 16]
+    assert default_workers("io", 2, get_profile("default")) == [1, 2, 4, 8, 16, 32, 64]
 
 
 def test_quick_matrix_has_the_pipeline_points_and_one_batch_per_workload() -> None:
@@ -29,8 +30,8 @@ def test_quick_matrix_has_the_pipeline_points_and_one_batch_per_workload() -> No
         cores=[2],
     )
     # cpu.fib: serial + threads and processes at 1, 2, 4 + asyncio inline once (at 4);
-    # io.sleep: serial + three backends at 1..16 workers.
-    assert len(points) == (1 + 3 + 3 + 1) + (1 + 3 * 5)
+    # io.sleep: serial + three backends at 1, 4, 16 workers.
+    assert len(points) == (1 + 3 + 3 + 1) + (1 + 3 * 3)
     fib_asyncio = [p for p in points if p.workload == "cpu.fib" and p.backend == "asyncio"]
     assert [p.workers for p in fib_asyncio] == [4]
     assert len({p.name for p in points}) == len(points)

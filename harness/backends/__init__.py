@@ -20,6 +20,7 @@ _BACKENDS: dict[str, str] = {
     "threads": "harness.backends.threads:ThreadsBackend",
     "processes": "harness.backends.processes:ProcessesBackend",
     "asyncio": "harness.backends.asyncio_loop:AsyncioBackend",
+    "interpreters": "harness.backends.interpreters:InterpretersBackend",
 }
 
 

@@ -6,25 +6,16 @@ backend costs; the pool itself is started and warmed before timing.
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
-import os
-import time
 from concurrent.futures import ProcessPoolExecutor
 
 from harness.backends import Backend
+from harness.backends._warm import hold_worker
 from harness.batch import Batch, TaskResult
 
 # Preference order for the default: forkserver is CPython 3.14's default on Linux and
 # safe with threads; fork is fastest to start but unsafe once threads exist.
 _PREFERRED = ("forkserver", "spawn", "fork")
-
-
-def _warm_up(module: str, hold_s: float) -> int:
-    """Import the workload's module and hold the worker briefly, so every worker starts."""
-    importlib.import_module(module)
-    time.sleep(hold_s)
-    return os.getpid()
 
 
 class ProcessesBackend(Backend):
@@ -47,8 +38,10 @@ class ProcessesBackend(Backend):
         # warm-up task makes it start all of them.  Retry with longer holds if the
         # machine is too slow for that.
         for hold_s in (0.05, 0.2, 1.0):
-            pids = set(self._pool.map(_warm_up, [module] * self.workers, [hold_s] * self.workers))
-            if len(pids) >= self.workers:
+            started = set(
+                self._pool.map(hold_worker, [module] * self.workers, [hold_s] * self.workers)
+            )
+            if len(started) >= self.workers:
                 break
         list(self._pool.map(batch.call, range(min(self.workers, batch.size))))
 
