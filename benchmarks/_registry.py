@@ -111,7 +111,7 @@ def workload(
     kind: Kind,
     check: Callable[..., bool],
     params: Mapping[str, Sequence[ParamValue]] | None = None,
-    tasks: int = 32,
+    tasks: int = 16,
     async_form: Callable[..., Awaitable[Any]] | None = None,
     backends: Sequence[str] | None = None,
     setup: Setup | None = None,

@@ -109,7 +109,7 @@ def _file_ok(result: int, kib: int) -> bool:
     "io.file",
     kind="io",
     params={"kib": [256, 1024]},
-    tasks=64,
+    tasks=32,
     check=_file_ok,
     setup=_scratch_folder,
 )
@@ -144,7 +144,7 @@ async def _spawn_async() -> int:
 @workload(
     "io.subprocess",
     kind="io",
-    tasks=64,
+    tasks=32,
     check=_exited_cleanly,
     async_form=_spawn_async,
 )

@@ -220,7 +220,7 @@ def _lateness(results: Sequence[float]) -> dict[str, float]:
     "sync.timer",
     kind="sync",
     params={"delay_ms": [5.0]},
-    tasks=16,
+    tasks=8,
     check=_timer_ok,
     facts=_lateness,
     backends=SYNC_BACKENDS,
