@@ -7,7 +7,22 @@ Everything after ``--`` goes to ``gilbench run``.
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import nox
+
+ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT))  # harness.pythons is stdlib-only: usable before installing
+
+from harness.pythons import FoundPython, cache_dir, discover  # noqa: E402
+
+# Interpreters built by `gilbench python build` join PATH, so that
+# `nox -s bench --force-python 3.14t` finds them like any other.
+if cache_dir().is_dir():
+    BUILT = [str(p / "bin") for p in sorted(cache_dir().glob("cpython-*")) if (p / "bin").is_dir()]
+    os.environ["PATH"] = os.pathsep.join([*BUILT, os.environ.get("PATH", "")])
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests", "lint"]  # `nox` alone never starts a long benchmark
@@ -25,6 +40,40 @@ def bench(session: nox.Session) -> None:
     session.run(
         "gilbench", "run", "--results", RESULTS_DIR, "--reports", REPORTS_DIR, *session.posargs
     )
+
+
+def _gil_variants(python: FoundPython) -> list[dict[str, str]]:
+    """The GIL states to measure: a free-threaded build runs with the GIL off and forced on."""
+    if python.free_threaded:
+        return [{"PYTHON_GIL": "0"}, {"PYTHON_GIL": "1"}]
+    return [{}]
+
+
+@nox.session(python=False)
+def bench_all(session: nox.Session) -> None:
+    """Run the suite under every interpreter found (free-threaded ones with the GIL off and on)."""
+    pythons = discover()
+    if not pythons:
+        session.error("no interpreter found; see `gilbench python build --help`")
+    session.log("interpreters: " + ", ".join(f"{p.tag} ({p.executable})" for p in pythons))
+    envs = ROOT / ".nox" / "bench_all-envs"
+    gilbench = None
+    for python in pythons:
+        env = envs / f"{python.tag}-{python.version}"
+        if not (env / "bin" / "python").exists():
+            session.run(python.executable, "-m", "venv", str(env), external=True)
+        session.run(str(env / "bin" / "python"), "-m", "pip", "install", "--quiet", ".",
+                    external=True)  # fmt: skip
+        gilbench = str(env / "bin" / "gilbench")
+        for variant in _gil_variants(python):
+            # Exit status 1 means some points failed: the rest is saved and reported.
+            session.run(
+                gilbench, "run", "--results", RESULTS_DIR, "--reports", REPORTS_DIR,
+                "--no-report", *session.posargs,
+                env=variant, external=True, success_codes=[0, 1],
+            )  # fmt: skip
+    assert gilbench is not None
+    session.run(gilbench, "report", RESULTS_DIR, "--reports", REPORTS_DIR, external=True)
 
 
 @nox.session

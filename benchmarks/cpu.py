@@ -25,7 +25,7 @@ def _is_fib(result: int, n: int) -> bool:
     return result == _fib_expected(n)
 
 
-@workload("cpu.fib", kind="cpu", params={"n": [23, 27]}, tasks=16, check=_is_fib)
+@workload("cpu.fib", kind="cpu", params={"n": [23, 27]}, tasks=32, check=_is_fib)
 def fib(n: int) -> int:
     """Recursive Fibonacci in pure Python: a few ms per task, never releases the GIL.
 

@@ -7,6 +7,7 @@ Exit status: 0 success; 1 some points failed or timed out (everything else was s
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -170,6 +171,45 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_python_list(args: argparse.Namespace) -> int:
+    """List the interpreters gilbench can find (PATH and its build cache)."""
+    from rich.table import Table
+
+    from harness.pythons import cache_dir, discover
+
+    found = discover()
+    if args.paths:
+        for python in found:
+            print(python.executable)
+        return 0
+    table = Table(title=f"interpreters (PATH and {cache_dir()})", title_justify="left")
+    for column in ("tag", "version", "free-threaded", "from", "executable"):
+        table.add_column(column)
+    for python in found:
+        table.add_row(python.tag, python.version, "yes" if python.free_threaded else "no",
+                      python.source, python.executable)  # fmt: skip
+    Console(highlight=False).print(table)
+    return 0
+
+
+def cmd_python_build(args: argparse.Namespace) -> int:
+    """Build CPython from a source tarball into the cache (default, free-threaded or both)."""
+    from harness.pythons import PythonBuildError, build
+
+    if not re.fullmatch(r"3\.\d+\.\d+", args.version):
+        raise UsageError(f"version {args.version!r} is not like 3.14.7")
+    variants = [False, True] if args.both else [args.free_threaded]
+    try:
+        for free_threaded in variants:
+            path = build(
+                args.version, Path(args.source), free_threaded, jobs=args.jobs, force=args.force
+            )
+            print(path)
+    except PythonBuildError as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -257,6 +297,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--reports", default="reports", help=argparse.SUPPRESS)
     report.set_defaults(func=cmd_report)
+
+    python = sub.add_parser("python", help="find or build the interpreters to compare")
+    python_sub = python.add_subparsers(dest="python_command", required=True, metavar="ACTION")
+    listing = python_sub.add_parser("list", help="interpreters on PATH and in the build cache")
+    listing.add_argument("--paths", action="store_true", help="print only their paths")
+    listing.set_defaults(func=cmd_python_list)
+    build = python_sub.add_parser(
+        "build", help="build CPython from a source tarball into ~/.cache/gilbench/pythons"
+    )
+    build.add_argument("version", help="e.g. 3.14.7 (must match the tarball)")
+    build.add_argument(
+        "--source",
+        required=True,
+        metavar="TARBALL",
+        help="Python-X.Y.Z.tar.xz, e.g. ../shared/cpython/Python-3.14.7.tar.xz",
+    )
+    variant = build.add_mutually_exclusive_group()
+    variant.add_argument(
+        "--free-threaded", action="store_true", help="configure --disable-gil (a 3.14t interpreter)"
+    )
+    variant.add_argument(
+        "--both",
+        action="store_true",
+        help="a default and a free-threaded build with identical flags",
+    )
+    build.add_argument("--jobs", type=int, help="make -j (default: every CPU)")
+    build.add_argument("--force", action="store_true", help="rebuild even if already built")
+    build.set_defaults(func=cmd_python_build)
     return parser
 
 

@@ -164,27 +164,43 @@ def run_points(
     run_metadata: dict[str, str | int | float],
     on_point_done: Callable[[Point, str], None] = lambda point, status: None,
 ) -> RunOutcome:
-    """Measure every point not already in ``run_file``; save after each one."""
+    """Measure every point in ``profile.rounds`` interleaved passes; save after each one.
+
+    Each pass gives every point ``profile.processes_per_round`` pyperf processes, so a
+    point's values come from moments minutes apart: a machine that drifts (a neighbour's
+    load, thermal throttling) shifts every point alike instead of favouring whichever
+    backend ran in a quiet minute (asv's "rounds").  Runs already in the file count, so
+    ``--resume`` measures only what is missing.
+    """
     outcome = RunOutcome(path=run_file.path, load_before=load_average())
-    done = run_file.names
+    failed: set[str] = set()
+    measured: dict[str, Point] = {}
+    per_round = profile.processes_per_round
     with tempfile.TemporaryDirectory(prefix="gilbench-") as scratch:
         try:
-            for point in points:
-                if point.name in done:
-                    outcome.resumed.append(point)
-                    on_point_done(point, "resumed")
-                    continue
-                try:
-                    bench = measure_point(point, profile, Path(scratch))
-                except PointError as exc:
-                    outcome.failures.append(PointFailure(point, exc.reason, exc.detail))
-                    on_point_done(point, exc.reason)
-                    continue
-                bench.update_metadata(dict(run_metadata))
-                run_file.add(bench)
-                outcome.measured.append(point)
-                on_point_done(point, "measured")
+            for round_index in range(profile.rounds):
+                for point in points:
+                    if point.name in failed:
+                        on_point_done(point, "skipped (failed before)")
+                        continue
+                    if run_file.value_runs(point.name) >= (round_index + 1) * per_round:
+                        if round_index == 0:
+                            outcome.resumed.append(point)
+                        on_point_done(point, "resumed")
+                        continue
+                    try:
+                        bench = measure_point(point, profile, Path(scratch))
+                    except PointError as exc:
+                        failed.add(point.name)
+                        outcome.failures.append(PointFailure(point, exc.reason, exc.detail))
+                        on_point_done(point, exc.reason)
+                        continue
+                    bench.update_metadata(dict(run_metadata))
+                    run_file.add(bench)
+                    measured[point.name] = point
+                    on_point_done(point, f"round {round_index + 1}/{profile.rounds}")
         except KeyboardInterrupt:
             outcome.interrupted = True
+    outcome.measured = list(measured.values())
     outcome.load_after = load_average()
     return outcome

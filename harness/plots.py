@@ -178,3 +178,35 @@ def scaling_overview(points: pd.DataFrame, title: str) -> str:
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _svg(fig)
+
+
+def threads_by_interpreter(points: pd.DataFrame, title: str) -> str:
+    """Small multiples, one per workload: threads speedup against workers, one line per
+    interpreter, at the highest core count."""
+    workloads = sorted(points["workload"].unique())
+    columns = min(4, len(workloads))
+    rows_n = -(-len(workloads) // columns)
+    fig, axes = plt.subplots(rows_n, columns, figsize=(3.3 * columns, 2.8 * rows_n),
+                             squeeze=False)  # fmt: skip
+    for ax, workload in zip(axes.flat, workloads, strict=False):
+        rows = points[points["workload"] == workload]
+        for interpreter, unsorted in rows.groupby("interpreter", sort=True):
+            line = unsorted.sort_values("workers")
+            ax.plot(line["workers"], line["speedup"], marker="o", label=str(interpreter))
+        ticks = sorted(int(w) for w in rows["workers"].unique())
+        ax.plot(ticks, ticks, linestyle="--", color="#999999", linewidth=1)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.set_ylim(bottom=0)
+        ax.set_title(str(workload), fontsize=8)
+        ax.grid(True, alpha=0.3)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(workloads) :]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper right", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.supxlabel("threads", fontsize=8)
+    fig.supylabel("speedup over serial (same interpreter)", fontsize=8)
+    fig.tight_layout(rect=(0, 0, 0.9, 0.95))
+    return _svg(fig)

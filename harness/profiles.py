@@ -15,7 +15,8 @@ class Profile:
 
     name: str
     description: str
-    processes: int  # pyperf worker processes per point
+    processes: int  # pyperf worker processes per point, over all rounds
+    rounds: int  # interleaved passes over the matrix; each gives a point processes / rounds
     values: int  # timed values per process
     warmups: int  # untimed values per process
     min_time: float  # pyperf calibrates loops so one value takes at least this long (s)
@@ -28,12 +29,22 @@ class Profile:
     core_sweep_kinds: frozenset[str] | None
     point_timeout: float  # seconds before a point is killed and recorded as timed out
 
+    def __post_init__(self) -> None:
+        if self.rounds < 1 or self.processes % self.rounds:
+            raise ValueError(f"profile {self.name}: processes must be a multiple of rounds")
+
+    @property
+    def processes_per_round(self) -> int:
+        """pyperf processes a point gets in each round."""
+        return self.processes // self.rounds
+
     @property
     def pyperf_settings(self) -> str:
         """The pyperf settings in one line, recorded with every point."""
         loops = self.loops or "calibrated"
         return (
-            f"processes={self.processes} values={self.values} warmups={self.warmups} "
+            f"processes={self.processes} rounds={self.rounds} values={self.values} "
+            f"warmups={self.warmups} "
             f"loops={loops} min_time={self.min_time}"
         )
 
@@ -41,7 +52,7 @@ class Profile:
         """Command-line options for a pyperf Runner."""
         return [
             "--processes",
-            str(self.processes),
+            str(self.processes_per_round),
             "--values",
             str(self.values),
             "--warmups",
@@ -60,6 +71,7 @@ PROFILES: dict[str, Profile] = {
             "smoke",
             "checks that everything runs, in seconds; the numbers mean little",
             processes=1,
+            rounds=1,
             values=2,
             warmups=0,
             min_time=0.01,
@@ -72,8 +84,9 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "quick",
-            "a first look: 2 processes x 3 batches, no calibration, cpu work on 1..all cores",
+            "a first look: 2 rounds x 1 process x 3 batches, cpu work on 1..all cores",
             processes=2,
+            rounds=2,
             values=3,
             warmups=1,
             min_time=0.05,
@@ -86,8 +99,9 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "default",
-            "numbers to act on: 6 processes x 3 values, every kind on 1, 2, 4 .. all cores",
+            "numbers to act on: 2 rounds x 3 processes x 3 values, every kind on 1, 2, 4 .. cores",
             processes=6,
+            rounds=2,
             values=3,
             warmups=1,
             min_time=0.1,
@@ -100,8 +114,9 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "rigorous",
-            "numbers to publish: pyperf's 20 processes, every parameter",
+            "numbers to publish: 4 rounds x 5 processes (pyperf's 20), every parameter",
             processes=20,
+            rounds=4,
             values=3,
             warmups=1,
             min_time=0.1,

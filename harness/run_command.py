@@ -150,7 +150,8 @@ def run_plan(plan: RunPlan, args: argparse.Namespace, console: Console) -> int:
         f"{plan.profile.name}, {plan.info.tag} ({plan.info.version}), machine {plan.machine}"
     )
     with make_progress(console) as progress:
-        bar = progress.add_task("measuring", total=len(plan.points), point="")
+        total = len(plan.points) * plan.profile.rounds
+        bar = progress.add_task("measuring", total=total, point="")
 
         def advance(point: Point, status: str) -> None:
             progress.update(bar, advance=1, point=f"{status}: {point.name}")

@@ -3,6 +3,7 @@ it (speedup curves, per-operation costs, facts), built from the tidy DataFrame."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ from harness.plots import (
     op_cost_bars,
     scaling_overview,
     speedup_vs_workers,
+    threads_by_interpreter,
     threads_speedup_by_workload,
 )
 
@@ -343,6 +345,9 @@ def build_families(frame: pd.DataFrame) -> list[FamilySection]:
         f for f in present if f not in FAMILY_ORDER
     )
     sections = []
+    comparison = interpreter_family(frame)
+    if comparison is not None:
+        sections.append(comparison)
     for family in order:
         rows = frame[frame["family"] == family]
         title, intro = FAMILIES.get(family, (family, ""))
@@ -366,3 +371,61 @@ def build_families(frame: pd.DataFrame) -> list[FamilySection]:
             section.workloads.extend(speedup_workloads(rows, descriptions))
         sections.append(section)
     return sections
+
+
+def _default_partner(tag: str) -> str:
+    """``cpython3.14t`` and ``cpython3.14t-gil`` compare with ``cpython3.14``."""
+    return re.sub(r"(?<=\d)t(-gil)?$", "", tag)
+
+
+def free_threading_cost(frame: pd.DataFrame) -> pd.DataFrame:
+    """Serial (single-thread) time of each free-threaded interpreter over its default build,
+    per machine and workload: the price of free-threading when nothing runs in parallel."""
+    serial = frame[(frame["backend"] == "serial")]
+    serial = serial[serial["cores"] == serial.groupby("machine")["cores"].transform("max")]
+    out = []
+    for (machine, workload, params), rows in serial.groupby(["machine", "workload", "params"]):
+        by_tag = dict(zip(rows["interpreter"], rows["median_s"], strict=False))
+        for tag, median in sorted(by_tag.items()):
+            partner = _default_partner(tag)
+            if partner != tag and partner in by_tag:
+                out.append({
+                    "machine": machine, "workload": f"{workload}({params})", "interpreter": tag,
+                    "default build": partner, "serial ms": median * 1e3,
+                    "default serial ms": by_tag[partner] * 1e3,
+                    "ratio (free-threaded / default)": median / by_tag[partner],
+                })  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def interpreter_family(frame: pd.DataFrame) -> FamilySection | None:
+    """The interpreter comparison, when results from more than one interpreter are loaded."""
+    if frame["interpreter"].nunique() < 2:
+        return None
+    section = FamilySection(
+        anchor="interpreters",
+        family="interpreters",
+        title="Interpreters: default, free-threaded with the GIL off, and with it on",
+        intro="The same workloads under each interpreter. Free-threaded builds pay a "
+        "single-thread cost and, with the GIL off, let threads run Python in parallel. "
+        "Verdicts per interpreter are in the verdict table; lost updates per interpreter "
+        "in the probes' facts.",
+    )
+    cost = free_threading_cost(frame)
+    if not cost.empty:
+        section.figures.append(Figure(
+            anchor="free-threading-cost", title="single-thread cost of free-threading",
+            svg=Markup(""), table=html_table(cost),
+            caption="Serial time on the free-threaded build over the default build of the "
+            "same version: above 1 is the price paid even without threads.",
+        ))  # fmt: skip
+    threads = frame[(frame["backend"].isin(["threads", "serial"]))
+                    & frame["kind"].isin(["cpu", "cpu-released", "io"])]  # fmt: skip
+    for machine, rows in threads.groupby("machine", sort=True):
+        top = rows[rows["cores"] == rows["cores"].max()]
+        title = f"threads scaling per interpreter on {machine}, {int(top['cores'].max())} cores"
+        section.figures.append(Figure(
+            anchor=anchor("threads-by-interpreter", machine), title=title,
+            svg=Markup(threads_by_interpreter(top, title)), table=Markup(""), wide=True,
+        ))  # fmt: skip
+    return section

@@ -78,12 +78,19 @@ class RunFile:
         return set(self._suite.get_benchmark_names())
 
     def add(self, bench: pyperf.Benchmark) -> None:
-        """Append one point's benchmark and save the whole file atomically."""
+        """Add one point's runs (a new benchmark, or more runs of one already there) and
+        save the whole file atomically."""
         if self._suite is None:
             self._suite = pyperf.BenchmarkSuite([bench])
         else:
-            self._suite.add_benchmark(bench)
+            self._suite.add_runs(bench)
         self._save()
+
+    def value_runs(self, name: str) -> int:
+        """How many runs with values the benchmark ``name`` has (0 if absent)."""
+        if self._suite is None or name not in self.names:
+            return 0
+        return sum(1 for run in self._suite.get_benchmark(name).get_runs() if run.values)
 
     def update_all(self, metadata: dict[str, str | int | float]) -> None:
         """Add ``metadata`` to every benchmark (e.g. the load average at the end)."""
