@@ -40,7 +40,7 @@ def test_build_refuses_a_tarball_of_another_version(
         member = tarfile.TarInfo("Python-3.13.0/configure")
         member.size = len(data)
         archive.addfile(member, io.BytesIO(data))
-    with pytest.raises(PythonBuildError, match="not Python-3.14.7"):
+    with pytest.raises(PythonBuildError, match=r"not Python-3\.14\.7"):
         build("3.14.7", tarball, free_threaded=True, echo=False)
     with pytest.raises(PythonBuildError, match="does not exist"):
         build("3.14.7", tmp_path / "missing.tar.xz", free_threaded=False, echo=False)
