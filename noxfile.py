@@ -42,6 +42,11 @@ def bench(session: nox.Session) -> None:
     )
 
 
+def _matches(python: FoundPython, wanted: str) -> bool:
+    """``3.14`` matches 3.14.x (both builds); ``3.14.7`` and ``cpython3.14t`` match exactly."""
+    return wanted in (python.version, python.tag) or python.version.startswith(wanted + ".")
+
+
 def _gil_variants(python: FoundPython) -> list[dict[str, str]]:
     """The GIL states to measure: a free-threaded build runs with the GIL off and forced on."""
     if python.free_threaded:
@@ -53,6 +58,10 @@ def _gil_variants(python: FoundPython) -> list[dict[str, str]]:
 def bench_all(session: nox.Session) -> None:
     """Run the suite under every interpreter found (free-threaded ones with the GIL off and on)."""
     pythons = discover()
+    wanted = os.environ.get("GILBENCH_INTERPRETERS", "").split(",")
+    wanted = [w.strip() for w in wanted if w.strip()]
+    if wanted:  # e.g. GILBENCH_INTERPRETERS=3.14 keeps 3.14.x builds, default and free-threaded
+        pythons = [p for p in pythons if any(_matches(p, w) for w in wanted)]
     if not pythons:
         session.error("no interpreter found; see `gilbench python build --help`")
     session.log("interpreters: " + ", ".join(f"{p.tag} ({p.executable})" for p in pythons))

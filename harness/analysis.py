@@ -4,8 +4,11 @@ Statistics come from pyperf (median, mean, standard deviation of the values, eac
 being one batch); derived figures follow DESIGN.md's vocabulary:
 
 - throughput = tasks / median batch time (tasks per second)
-- speedup = serial median / median, for the same machine, interpreter, workload,
-  params, batch size and cores
+- speedup = serial time / time, for the same machine, interpreter, workload, params,
+  batch size and cores: the median over rounds of the ratio of the two round medians
+  (rounds are interleaved passes over the matrix; pairing them cancels slow drift)
+- rsd = standard deviation / mean of the values inside each round (noise), averaged;
+  round_drift = slowest round median / fastest - 1 (the machine changing under the run)
 - efficiency = speedup / min(workers, cores)
 - effective cores = CPU time (process + children) / wall time of the timed batches
 - karp_flatt = the experimentally determined serial fraction, (1/S - 1/p) / (1 - 1/p)
@@ -14,6 +17,7 @@ being one batch); derived figures follow DESIGN.md's vocabulary:
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +55,8 @@ COLUMNS = [
     "karp_flatt",
     "cpu_time_s",
     "rsd",
+    "rounds",
+    "round_drift",
     "ops_per_task",
     "op_cost_us",
     "load_before",
@@ -109,6 +115,41 @@ def _facts(bench: pyperf.Benchmark) -> dict[str, float]:
     return {key: combine_fact(key, values) for key, values in sums.items()}
 
 
+def round_medians(bench: pyperf.Benchmark) -> dict[int, float]:
+    """Median batch time per round (runs carry a ``round`` metadata key; 1 if absent)."""
+    by_round: dict[int, list[float]] = {}
+    for run in bench.get_runs():
+        if run.values:
+            round_number = run.get_metadata().get("round", 1)
+            if not isinstance(round_number, int):
+                raise ValueError(f"round {round_number!r} is not an integer")
+            by_round.setdefault(round_number, []).extend(run.values)
+    return {r: statistics.median(values) for r, values in sorted(by_round.items())}
+
+
+def _within_round_rsd(bench: pyperf.Benchmark) -> float:
+    """Relative standard deviation inside each round, averaged: measurement noise without
+    the machine's drift between rounds."""
+    by_round: dict[int, list[float]] = {}
+    for run in bench.get_runs():
+        if run.values:
+            by_round.setdefault(run.get_metadata().get("round", 1), []).extend(run.values)
+    spreads = [statistics.stdev(v) / statistics.mean(v) for v in by_round.values() if len(v) > 1]
+    return sum(spreads) / len(spreads) if spreads else 0.0
+
+
+def paired_speedup(serial_rounds: dict[int, float], point_rounds: dict[int, float]) -> float:
+    """Median over the rounds both were measured in of serial time / point time.
+
+    Pairing by round compares measurements taken minutes, not a whole run, apart, so a
+    machine that slows down or speeds up between rounds does not bias the ratio.
+    """
+    common = sorted(set(serial_rounds) & set(point_rounds))
+    if not common:
+        return float("nan")
+    return statistics.median(serial_rounds[r] / point_rounds[r] for r in common)
+
+
 def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str, Any]:
     """One tidy row for one pyperf benchmark written by gilbench."""
     raw = bench.get_metadata()
@@ -121,6 +162,7 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
     stdev = float(bench.stdev()) if len(values) > 1 else 0.0
     cpu, effective = _effective_cores(bench)
     ops = meta.get("ops_per_task", 1)
+    rounds = round_medians(bench)
     return {
         "machine": meta.get("machine", machine),
         "interpreter": meta.get("interpreter", ""),
@@ -141,7 +183,10 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "cores": meta.get("cores", 0),
         "effective_cores": effective,
         "cpu_time_s": cpu,
-        "rsd": stdev / mean if mean > 0 else float("nan"),
+        "rsd": _within_round_rsd(bench),
+        "rounds": len(rounds),
+        "round_drift": max(rounds.values()) / min(rounds.values()) - 1,
+        "_round_medians": rounds,
         "ops_per_task": ops,
         "op_cost_us": median / (meta["tasks"] * ops) * 1e6,
         "backends_skipped": meta.get("backends_skipped", ""),
@@ -156,21 +201,35 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
 
 
 def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add throughput, speedup and efficiency columns (see the module docstring)."""
+    """Add throughput, speedup and efficiency columns (see the module docstring).
+
+    Speedup pairs the point with its serial baseline round by round when both carry
+    per-round medians (``_round_medians``), else it divides the overall medians.
+    """
     out = frame.copy()
     out["throughput"] = out["tasks"] / out["median_s"]
-    serial = (
-        out[out["backend"] == "serial"]
-        .groupby(BASELINE_KEY, dropna=False)["median_s"]
-        .min()
-        .rename("serial_median_s")
-    )
-    out = out.join(serial, on=BASELINE_KEY)
-    out["speedup"] = out["serial_median_s"] / out["median_s"]
+    serial_rows = out[out["backend"] == "serial"]
+    baselines = {
+        tuple(key): row for key, row in zip(
+            serial_rows[BASELINE_KEY].itertuples(index=False, name=None),
+            serial_rows.to_dict("records"), strict=True,
+        )
+    }  # fmt: skip
+    speedups = []
+    for key, row in zip(out[BASELINE_KEY].itertuples(index=False, name=None),
+                        out.to_dict("records"), strict=True):  # fmt: skip
+        base = baselines.get(tuple(key))
+        if base is None:
+            speedups.append(float("nan"))
+        elif "_round_medians" in row and isinstance(row["_round_medians"], dict):
+            speedups.append(paired_speedup(base["_round_medians"], row["_round_medians"]))
+        else:
+            speedups.append(base["median_s"] / row["median_s"])
+    out["speedup"] = speedups
     parallelism = out[["workers", "cores"]].min(axis=1).clip(lower=1)
     out["efficiency"] = out["speedup"] / parallelism
     out["karp_flatt"] = [karp_flatt(s, p) for s, p in zip(out["speedup"], parallelism, strict=True)]
-    return out.drop(columns=["serial_median_s"])
+    return out
 
 
 def tidy(report: LoadReport) -> pd.DataFrame:

@@ -60,6 +60,7 @@ KEYS: dict[str, Key] = {
         Key("backends_skipped", str, "backends this interpreter cannot run, with the reason"),
         Key("pyperf_settings", str, "pyperf processes, values, warmups, loops, min_time"),
         Key("blas_threads", int, "OMP/BLAS thread pools were pinned to this many threads"),
+        Key("round", int, "which interleaved pass over the matrix measured this run"),
         Key("cpu_time_s", float, "CPU time of process and children over the timed batches", "s"),
         Key("timed_wall_s", float, "wall time of the timed batches", "s"),
         Key("effective_cores", float, "cpu_time_s / timed_wall_s: cores kept busy"),

@@ -23,12 +23,18 @@ def noise_warnings(frame: pd.DataFrame) -> list[str]:
                 f"{machine}, run {run_id}: the machine was busy when the run started "
                 f"(load average {load:.2f} on {cpus} CPUs): numbers may be noisy"
             )
+    drift = frame[frame["backend"] == "serial"]["round_drift"].max()
+    if pd.notna(drift) and drift > NOISY_RSD:
+        warnings.append(
+            f"the machine's speed drifted by up to {drift:.0%} between rounds (serial "
+            "baselines); speedups pair each point with its baseline round by round"
+        )
     noisy = frame[frame["rsd"] > NOISY_RSD]
     if not noisy.empty:
         worst = noisy.sort_values("rsd", ascending=False).head(3)
         examples = ", ".join(f"{r.name} ({r.rsd:.0%})" for r in worst.itertuples(index=False))
         warnings.append(
             f"{len(noisy)} of {len(frame)} points vary by more than {NOISY_RSD:.0%} "
-            f"(stdev / mean), e.g. {examples}"
+            f"(stdev / mean within a round), e.g. {examples}"
         )
     return warnings

@@ -195,7 +195,7 @@ def run_points(
                         outcome.failures.append(PointFailure(point, exc.reason, exc.detail))
                         on_point_done(point, exc.reason)
                         continue
-                    bench.update_metadata(dict(run_metadata))
+                    bench.update_metadata({**run_metadata, "round": round_index + 1})
                     run_file.add(bench)
                     measured[point.name] = point
                     on_point_done(point, f"round {round_index + 1}/{profile.rounds}")

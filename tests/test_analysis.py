@@ -88,3 +88,22 @@ def test_speedup_is_the_time_ratio_for_any_positive_times(
     assert threads.speedup == pytest.approx(factor, rel=1e-9)
     assert threads.efficiency == pytest.approx(factor / min(workers, cores), rel=1e-9)
     assert threads.throughput == pytest.approx(32 / (serial / factor), rel=1e-9)
+
+
+def test_speedup_pairs_rounds_so_drift_between_rounds_cancels() -> None:
+    # The machine ran twice as fast in round 2; serial and threads both saw it.
+    frame = add_derived(pd.DataFrame([
+        _row("serial", 1, 1.5, _round_medians={1: 2.0, 2: 1.0}),
+        _row("threads", 2, 0.75, _round_medians={1: 1.0, 2: 0.5}),
+        _row("processes", 2, 1.0, _round_medians={1: 2.0}),  # only round 1 measured
+    ]))  # fmt: skip
+    by = {r.backend: r for r in frame.itertuples()}
+    assert by["threads"].speedup == pytest.approx(2.0)
+    assert by["processes"].speedup == pytest.approx(1.0)
+
+
+def test_paired_speedup_without_common_rounds_is_unknown() -> None:
+    from harness.analysis import paired_speedup
+
+    assert math.isnan(paired_speedup({1: 1.0}, {2: 1.0}))
+    assert paired_speedup({1: 3.0, 2: 2.0, 3: 1.0}, {1: 1.0, 2: 1.0, 3: 1.0}) == 2.0
