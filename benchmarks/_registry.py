@@ -16,8 +16,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-Kind = Literal["cpu", "cpu-released", "io", "sync", "mixed", "probe"]
-KINDS: tuple[Kind, ...] = ("cpu", "cpu-released", "io", "sync", "mixed", "probe")
+Kind = Literal["cpu", "cpu-released", "io", "sync", "mixed", "probe", "startup"]
+KINDS: tuple[Kind, ...] = ("cpu", "cpu-released", "io", "sync", "mixed", "probe", "startup")
 
 ParamValue = int | float | str
 Params = Mapping[str, ParamValue]

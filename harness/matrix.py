@@ -145,17 +145,23 @@ def build_matrix(
         for params in grids:
             for k in core_counts:
                 for backend in runs_on:
-                    for count in _backend_counts(backend, wl, sweeps[k]):
-                        points.append(
-                            Point(
-                                workload=wl.name,
-                                params=dict(params),
-                                backend=backend.name,
-                                workers=count,
-                                cores=k,
-                                tasks=batch,
-                                start_method=backend.default_start_method(),
-                                gil_requested=gil_requested,
+                    methods = (
+                        backend.start_methods()
+                        if profile.all_start_methods
+                        else (backend.default_start_method(),)
+                    )
+                    for method in methods:
+                        for count in _backend_counts(backend, wl, sweeps[k]):
+                            points.append(
+                                Point(
+                                    workload=wl.name,
+                                    params=dict(params),
+                                    backend=backend.name,
+                                    workers=count,
+                                    cores=k,
+                                    tasks=batch,
+                                    start_method=method,
+                                    gil_requested=gil_requested,
+                                )
                             )
-                        )
     return points

@@ -24,6 +24,7 @@ class Profile:
     io_max_workers: int  # widest worker count for io work; CPU work goes to 2 x cores
     io_worker_step: int  # io worker sweep: powers of this (2: 1, 2, 4, 8 ..; 4: 1, 4, 16 ..)
     all_params: bool  # every parameter combination, not just each workload's default
+    all_start_methods: bool  # processes as one variant per start method, not just the default
     # Kinds measured at every core count (1, 2, 4, ... all); the others at all cores only.
     # None means every kind.
     core_sweep_kinds: frozenset[str] | None
@@ -79,6 +80,7 @@ PROFILES: dict[str, Profile] = {
             io_max_workers=4,
             io_worker_step=2,
             all_params=False,
+            all_start_methods=False,
             core_sweep_kinds=frozenset(),
             point_timeout=60,
         ),
@@ -94,6 +96,7 @@ PROFILES: dict[str, Profile] = {
             io_max_workers=16,
             io_worker_step=4,
             all_params=False,
+            all_start_methods=False,
             core_sweep_kinds=frozenset({"cpu"}),
             point_timeout=120,
         ),
@@ -109,6 +112,7 @@ PROFILES: dict[str, Profile] = {
             io_max_workers=64,
             io_worker_step=2,
             all_params=False,
+            all_start_methods=True,
             core_sweep_kinds=None,
             point_timeout=300,
         ),
@@ -124,6 +128,7 @@ PROFILES: dict[str, Profile] = {
             io_max_workers=256,
             io_worker_step=2,
             all_params=True,
+            all_start_methods=True,
             core_sweep_kinds=None,
             point_timeout=900,
         ),

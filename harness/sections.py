@@ -53,6 +53,11 @@ FAMILIES: dict[str, tuple[str, str]] = {
         "Microseconds per operation (median batch time / operations). Under serial a "
         "primitive is uncontended; under threads with N workers, N threads contend for it.",
     ),
+    "startup": (
+        "Start-up costs",
+        "What a backend pays once, before any batch: creating a thread pool, a process pool "
+        "per start method, a subinterpreter (µs per creation, pool used once and shut down).",
+    ),
     "probe": (
         "Probes: correctness facts",
         "Counts, not speeds: what the lesson's examples do on this interpreter.",
@@ -237,7 +242,7 @@ def released_control_figures(frame: pd.DataFrame) -> list[Figure]:
     return figures
 
 
-def sync_figures(frame: pd.DataFrame) -> list[Figure]:
+def sync_figures(frame: pd.DataFrame, family: str = "sync") -> list[Figure]:
     """Microseconds per operation, uncontended (serial) and contended (threads x N)."""
     figures = []
     for (machine, interpreter, cores), rows in frame.groupby(
@@ -251,7 +256,7 @@ def sync_figures(frame: pd.DataFrame) -> list[Figure]:
         )
         ordered = sorted(table.columns, key=lambda c: (c != "serial", len(c), c))
         table = table[ordered].sort_index()
-        title = f"cost per operation, {machine}, {interpreter}, {cores} cores"
+        title = f"{family}: cost per operation, {machine}, {interpreter}, {cores} cores"
         shown = table.copy()
         if "fact_timer_late_ms" in rows:
             late = rows[rows["workload"] == "sync.timer"]
@@ -261,13 +266,18 @@ def sync_figures(frame: pd.DataFrame) -> list[Figure]:
                 )
         figures.append(
             Figure(
-                anchor=anchor("sync", machine, interpreter, cores),
+                anchor=anchor(family, machine, interpreter, cores),
                 title=title,
                 svg=Markup(op_cost_bars(table.drop(index=["sync.timer"], errors="ignore"), title)),
                 table=html_table(shown.rename_axis(index=None, columns=None), index=True),
                 wide=True,
-                caption="µs per operation. sync.timer's operation includes its requested delay; "
-                "its lateness is the last column.",
+                caption="µs per operation."
+                + (
+                    " sync.timer's operation includes its requested delay; its lateness is "
+                    "the last column."
+                    if family == "sync"
+                    else ""
+                ),
             )
         )
     return figures
@@ -354,8 +364,8 @@ def build_families(frame: pd.DataFrame) -> list[FamilySection]:
         section = FamilySection(
             anchor=anchor("family", family), family=family, title=title, intro=intro
         )
-        if family == "sync":
-            section.figures.extend(sync_figures(rows))
+        if family in ("sync", "startup"):
+            section.figures.extend(sync_figures(rows, family))
         elif family == "probe":
             section.figures.append(
                 Figure(

@@ -90,3 +90,15 @@ def test_quick_profile_measures_cpu_work_on_one_and_two_cores() -> None:
                            ("threads", 2)]  # fmt: skip
     assert ("threads", 4) in by_cores[2]
     assert len({p.tasks for p in points}) == 1  # one batch for every core count
+
+
+def test_default_profile_runs_processes_once_per_start_method() -> None:
+    from harness.backends import get_backend
+
+    fib = get_workload("cpu.fib")
+    methods = get_backend("processes").start_methods()
+    default = build_matrix([fib], ["processes"], get_profile("default"), 2, cores=[2])
+    quick = build_matrix([fib], ["processes"], get_profile("quick"), 2, cores=[2])
+    assert {p.start_method for p in default} == set(methods)
+    assert {p.start_method for p in quick} == {methods[0]}
+    assert len({p.name for p in default}) == len(default)  # the method is in the name
