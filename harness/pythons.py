@@ -95,17 +95,19 @@ def _candidates() -> Iterator[tuple[str, str]]:
 
 def discover() -> list[FoundPython]:
     """Every distinct interpreter on PATH (python3.11 .. python3.15[t]) or in the cache."""
-    seen: set[str] = set()
+    seen: set[tuple[str, str, bool]] = set()
     found = []
     for executable, source in _candidates():
-        real = os.path.realpath(executable)
-        if real in seen:
-            continue
-        seen.add(real)
         info = describe(executable, source)
-        if info is not None:
-            found.append(FoundPython(executable, info.version, info.implementation,
-                                     info.free_threaded, source))  # fmt: skip
+        if info is None:
+            continue
+        # One interpreter installed under two names (python3.14 and python3.14t) once.
+        key = (os.path.dirname(os.path.realpath(executable)), info.version, info.free_threaded)
+        if key in seen:
+            continue
+        seen.add(key)
+        found.append(FoundPython(executable, info.version, info.implementation,
+                                 info.free_threaded, source))  # fmt: skip
     return sorted(found, key=lambda p: (p.version, p.free_threaded, p.source))
 
 

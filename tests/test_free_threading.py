@@ -68,3 +68,17 @@ def test_free_threaded_workers_run_with_the_gil_state_asked_for(
     assert meta["gil_enabled"] == enabled
     tag = FREE_THREADED[0].tag
     assert meta["interpreter"] == (f"{tag}-gil" if gil == "1" else tag)
+
+
+def test_interpreters_backend_runs_on_the_new_interpreter(ft_python: Path, tmp_path: Path) -> None:
+    point = Point("cpu.fib", {"n": 12}, "interpreters", 2, 1, 4, gil_requested="1")
+    output = tmp_path / "point.json"
+    subprocess.run(
+        [str(ft_python), "-m", "harness.pyperf_bridge", "--point", point.to_json(),
+         "--processes", "1", "--values", "1", "--warmups", "0", "--loops", "1",
+         "--inherit-environ", "PYTHON_GIL", "--quiet", "--output", str(output)],
+        check=True, timeout=300, env={**os.environ, "PYTHON_GIL": "1"},
+    )  # fmt: skip
+    bench = pyperf.Benchmark.load(str(output))
+    assert bench.get_metadata()["backend"] == "interpreters"
+    assert bench.get_values()
