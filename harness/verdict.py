@@ -6,8 +6,11 @@ highest core count k measured, to each backend's best point with at least k work
 (fewer workers could not use every core, so they say nothing about the GIL):
 
 - threads are **GIL-bound** when k >= 2 and their efficiency (speedup / k) is below 0.6,
-  their effective cores stay at or below 1.2, and some other backend does better: an
-  efficiency of at least 0.8 or a speedup at least 1.5 times the threads'.
+  their effective cores stay at or below 1.2, and some other backend shows the cores
+  were there to use: an efficiency of at least 0.8, a speedup at least 1.5 times the
+  threads', or at least 0.75 k effective cores with 1.2 times the threads' speedup (CPU
+  time over wall time is measured within one batch, so a machine that drifts between
+  points cannot fake it).
 - threads **scale** when their efficiency is at least 0.6.
 - otherwise threads are **limited, not by the GIL**: nothing else scales either (memory
   bandwidth, a shared resource, too little work per task).
@@ -25,6 +28,8 @@ GIL_EFFICIENCY_BELOW = 0.6
 GIL_EFFECTIVE_CORES_AT_MOST = 1.2
 OTHER_EFFICIENCY_AT_LEAST = 0.8
 OTHER_SPEEDUP_FACTOR = 1.5
+OTHER_BUSY_CORES_SHARE = 0.75
+OTHER_BUSY_SPEEDUP_FACTOR = 1.2
 VERDICT_KINDS = ("cpu", "cpu-released", "io", "mixed")
 
 RULE_TEXT = (
@@ -32,8 +37,10 @@ RULE_TEXT = (
     f"k workers, threads are GIL-bound when their efficiency (speedup / k) is below "
     f"{GIL_EFFICIENCY_BELOW}, their "
     f"effective cores stay at or below {GIL_EFFECTIVE_CORES_AT_MOST}, and another backend "
-    f"reaches an efficiency of at least {OTHER_EFFICIENCY_AT_LEAST} or {OTHER_SPEEDUP_FACTOR} "
-    f"times the threads' speedup. Threads scale when their efficiency is at least "
+    f"reaches an efficiency of at least {OTHER_EFFICIENCY_AT_LEAST}, {OTHER_SPEEDUP_FACTOR} "
+    f"times the threads' speedup, or {OTHER_BUSY_CORES_SHARE} k effective cores with "
+    f"{OTHER_BUSY_SPEEDUP_FACTOR} times the threads' speedup. Threads "
+    f"scale when their efficiency is at least "
     f"{GIL_EFFICIENCY_BELOW}; otherwise they are limited by something other than the GIL."
 )
 
@@ -122,6 +129,10 @@ def judge(rows: pd.DataFrame) -> Verdict | None:
             and (
                 _efficiency(other, cores) >= OTHER_EFFICIENCY_AT_LEAST
                 or other["speedup"] >= OTHER_SPEEDUP_FACTOR * threads["speedup"]
+                or (
+                    float(other["effective_cores"]) >= OTHER_BUSY_CORES_SHARE * cores
+                    and other["speedup"] >= OTHER_BUSY_SPEEDUP_FACTOR * threads["speedup"]
+                )
             )
         ):
             status = "GIL-bound"

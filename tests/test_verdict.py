@@ -131,3 +131,20 @@ def test_one_thread_matching_serial_does_not_count_as_scaling() -> None:
     assert verdict is not None
     assert verdict.threads == "GIL-bound"
     assert "threads: 0.98x at 2 cores (4 workers)" in verdict.evidence
+
+
+def test_processes_keeping_the_cores_busy_prove_the_gil_even_when_wall_time_is_noisy() -> None:
+    verdict = judge(pd.DataFrame([
+        _row("serial", 1, 1.0, 1.0),
+        _row("threads", 4, 0.95, 1.0),
+        _row("processes", 4, 1.36, 1.83),  # drift ate the speedup, not the busy cores
+    ]))  # fmt: skip
+    assert verdict is not None
+    assert verdict.threads == "GIL-bound"
+    nothing_busy = judge(pd.DataFrame([
+        _row("serial", 1, 1.0, 1.0),
+        _row("threads", 4, 0.95, 1.0),
+        _row("processes", 4, 1.36, 1.2),
+    ]))  # fmt: skip
+    assert nothing_busy is not None
+    assert nothing_busy.threads == "limited (not the GIL)"
