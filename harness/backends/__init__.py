@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from concurrent.futures import Executor
 from types import TracebackType
 from typing import ClassVar
 
@@ -77,6 +78,21 @@ class Backend(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class ExecutorBackend(Backend):
+    """A backend that is a concurrent.futures executor: ``start`` creates ``_pool``."""
+
+    _pool: Executor | None = None
+
+    def run(self, batch: Batch) -> list[TaskResult]:
+        assert self._pool is not None, "start() first"
+        return list(self._pool.map(batch.call, range(batch.size)))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 def backend_names() -> list[str]:

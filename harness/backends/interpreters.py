@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import concurrent.futures
 import platform
-from concurrent.futures import Executor
 
-from harness.backends import Backend
+from harness.backends import ExecutorBackend
 from harness.backends._warm import hold_worker
-from harness.batch import Batch, TaskResult
+from harness.batch import Batch
 
 
-class InterpretersBackend(Backend):
+class InterpretersBackend(ExecutorBackend):
     """concurrent.futures.InterpreterPoolExecutor: `workers` subinterpreters, own GIL each."""
 
     name = "interpreters"
-    _pool: Executor | None = None
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -43,12 +41,3 @@ class InterpretersBackend(Backend):
             if len(set(self._pool.map(hold_worker, *args))) >= self.workers:
                 break
         list(self._pool.map(batch.call, range(min(self.workers, batch.size))))
-
-    def run(self, batch: Batch) -> list[TaskResult]:
-        assert self._pool is not None, "start() first"
-        return list(self._pool.map(batch.call, range(batch.size)))
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None

@@ -9,20 +9,19 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-from harness.backends import Backend
+from harness.backends import ExecutorBackend
 from harness.backends._warm import hold_worker
-from harness.batch import Batch, TaskResult
+from harness.batch import Batch
 
 # Preference order for the default: forkserver is CPython 3.14's default on Linux and
 # safe with threads; fork is fastest to start but unsafe once threads exist.
 _PREFERRED = ("forkserver", "spawn", "fork")
 
 
-class ProcessesBackend(Backend):
+class ProcessesBackend(ExecutorBackend):
     """concurrent.futures.ProcessPoolExecutor with `workers` processes (start method recorded)."""
 
     name = "processes"
-    _pool: ProcessPoolExecutor | None = None
 
     @classmethod
     def start_methods(cls) -> tuple[str | None, ...]:
@@ -44,13 +43,3 @@ class ProcessesBackend(Backend):
             if len(started) >= self.workers:
                 break
         list(self._pool.map(batch.call, range(min(self.workers, batch.size))))
-
-    def run(self, batch: Batch) -> list[TaskResult]:
-        assert self._pool is not None, "start() first"
-        chunksize = 1  # tasks are milliseconds long: balance beats batching the pickles
-        return list(self._pool.map(batch.call, range(batch.size), chunksize=chunksize))
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
