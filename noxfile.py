@@ -16,7 +16,7 @@ import nox
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT))  # harness.pythons is stdlib-only: usable before installing
 
-from harness.pythons import FoundPython, cache_dir, discover  # noqa: E402
+from harness.pythons import FoundPython, cache_dir, describe, discover  # noqa: E402
 
 # Interpreters built by `gilbench python build` join PATH, so that
 # `nox -s bench --force-python 3.14t` finds them like any other.
@@ -61,7 +61,10 @@ def bench_all(session: nox.Session) -> None:
     wanted = os.environ.get("GILBENCH_INTERPRETERS", "").split(",")
     wanted = [w.strip() for w in wanted if w.strip()]
     if wanted:  # e.g. GILBENCH_INTERPRETERS=3.14 keeps 3.14.x builds, default and free-threaded
+        given = [describe(w, "given") for w in wanted if Path(w).is_file()]  # paths as given
         pythons = [p for p in pythons if any(_matches(p, w) for w in wanted)]
+        known = {os.path.realpath(p.executable) for p in pythons}
+        pythons += [p for p in given if p and os.path.realpath(p.executable) not in known]
     if not pythons:
         session.error("no interpreter found; see `gilbench python build --help`")
     session.log("interpreters: " + ", ".join(f"{p.tag} ({p.executable})" for p in pythons))

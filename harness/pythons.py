@@ -44,7 +44,7 @@ class FoundPython:
     version: str
     implementation: str
     free_threaded: bool
-    source: str  # "PATH", "cache" or "given"
+    source: str  # "PATH", "cache" (built by gilbench), "uv" or "given"
 
     @property
     def tag(self) -> str:
@@ -85,12 +85,15 @@ def _candidates() -> Iterator[tuple[str, str]]:
             found = shutil.which(f"python3.{minor}{suffix}")
             if found:
                 yield found, "PATH"
-    root = cache_dir()
-    if root.is_dir():
-        for prefix in sorted(root.glob("cpython-*")):
-            for binary in sorted((prefix / "bin").glob("python3.*")):
-                if re.fullmatch(r"python3\.\d+t?", binary.name):
-                    yield str(binary), "cache"
+    # gilbench's own builds, then interpreters uv installed where downloads work.
+    uv_root = Path(os.environ.get("UV_PYTHON_INSTALL_DIR") or
+                   Path.home() / ".local" / "share" / "uv" / "python")  # fmt: skip
+    for root, source in ((cache_dir(), "cache"), (uv_root, "uv")):
+        if root.is_dir():
+            for prefix in sorted(root.glob("cpython-*")):
+                for binary in sorted((prefix / "bin").glob("python3.*")):
+                    if re.fullmatch(r"python3\.\d+t?", binary.name):
+                        yield str(binary), source
 
 
 def discover() -> list[FoundPython]:
