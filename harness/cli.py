@@ -21,7 +21,7 @@ from benchmarks import UnknownWorkloadError, Workload, all_workloads, get_worklo
 from harness.backends import UnknownBackendError, backend_names, describe, get_backend
 from harness.profiles import PROFILES, UnknownProfileError
 
-EXIT_FAILED_POINTS = 1
+EXIT_FAILED_POINTS = 1  # some points failed or timed out; everything else was saved
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 

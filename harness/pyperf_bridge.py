@@ -25,7 +25,7 @@ from benchmarks import HELPER_PIDS, get_workload
 from harness import run_facts
 from harness.backends import Backend, get_backend
 from harness.batch import Batch
-from harness.interpreter import InterpreterInfo
+from harness.interpreter import InterpreterInfo, gil_enabled_now
 from harness.matrix import Point
 from harness.metadata import SCHEMA_KEY, SCHEMA_VERSION
 
@@ -88,6 +88,8 @@ class Measurement:
         self.helper_pids = tuple(extras.pop(HELPER_PIDS, ()))
         self.batch = Batch(self.workload, dict(point.params), point.tasks, extras)
         self.backend: Backend | None = None
+        #: The GIL state written into the metadata; checked again once the pool exists.
+        self.gil_recorded: bool | None = None
 
     def _started_backend(self) -> Backend:
         if self.backend is None:
@@ -95,6 +97,15 @@ class Measurement:
             self._stack.callback(backend.close)
             backend.start(self.batch)
             self.backend = backend
+            # Starting the pool imports more modules (and, for subinterpreters, extension
+            # modules in each): a GIL re-enabled by them would make the metadata lie.
+            if self.gil_recorded is not None and gil_enabled_now() != self.gil_recorded:
+                raise GilMismatchError(
+                    f"the GIL was {'enabled' if self.gil_recorded else 'disabled'} when the "
+                    f"worker started but is {'enabled' if gil_enabled_now() else 'disabled'} "
+                    f"after starting the {self.point.backend} backend (an extension module "
+                    f"re-enabled it)"
+                )
         return self.backend
 
     def time_batches(self, loops: int) -> float:
@@ -158,10 +169,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker:
         # Start-up, never timed: affinity before any pool exists, so pools inherit it.
         restrict_cores(point.cores)
-        info = InterpreterInfo.current(point.gil_requested)
-        verify_gil(point, info)
-        measurement = Measurement(point)
+        measurement = Measurement(point)  # imports the workload and runs its setup
         try:
+            info = InterpreterInfo.current(point.gil_requested)
+            verify_gil(point, info)
+            measurement.gil_recorded = info.gil_enabled
             runner.bench_time_func(
                 point.name, measurement.time_batches, metadata=point_metadata(point, info)
             )

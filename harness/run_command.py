@@ -33,9 +33,6 @@ from harness.profiles import Profile, get_profile
 from harness.report import render_report
 from harness.store import RunFile, check_writable, load_results, result_path, run_id_now
 
-EXIT_FAILED_POINTS = 1
-EXIT_INTERRUPTED = 130
-
 
 @dataclass
 class RunPlan:
@@ -164,6 +161,8 @@ def run_plan(plan: RunPlan, args: argparse.Namespace, console: Console) -> int:
 def _summarise(
     plan: RunPlan, args: argparse.Namespace, console: Console, outcome: RunOutcome
 ) -> int:
+    from harness.cli import EXIT_FAILED_POINTS, EXIT_INTERRUPTED
+
     out = Console(highlight=False, width=max(Console().width, 120))
     path = plan.run_file.path
     loaded = load_results(path) if path.exists() else None

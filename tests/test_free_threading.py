@@ -82,3 +82,18 @@ def test_interpreters_backend_runs_on_the_new_interpreter(ft_python: Path, tmp_p
     bench = pyperf.Benchmark.load(str(output))
     assert bench.get_metadata()["backend"] == "interpreters"
     assert bench.get_values()
+
+
+def test_a_gil_re_enabled_while_the_pool_starts_stops_the_point(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness import pyperf_bridge
+
+    measurement = pyperf_bridge.Measurement(Point("cpu.fib", {"n": 10}, "serial", 1, 1, 2))
+    measurement.gil_recorded = False  # what the metadata says
+    monkeypatch.setattr(pyperf_bridge, "gil_enabled_now", lambda: True)
+    try:
+        with pytest.raises(GilMismatchError, match="after starting the serial backend"):
+            measurement.time_batches(1)
+    finally:
+        measurement.close()
