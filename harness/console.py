@@ -16,6 +16,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from harness.backends import backend_label
+
 
 def make_progress(console: Console) -> Progress:
     """A progress bar with counts, elapsed time and an ETA."""
@@ -55,7 +57,7 @@ def summary_table(frame: pd.DataFrame) -> Table:
     keys = ["workload", "params", "interpreter", "cores", "backend", "start_method"]
     for (workload, params, _, cores, backend, method), rows in frame.groupby(keys, sort=True):
         best = rows.iloc[int(rows["speedup"].fillna(-1).to_numpy().argmax())]
-        label = f"{backend}[{method}]" if method else str(backend)
+        label = backend_label(str(backend), method)
         table.add_row(
             f"{workload}({params})",
             str(cores),

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from benchmarks import ParamValue, Workload, format_params
-from harness.backends import Backend, get_backend
+from harness.backends import Backend, backend_label, get_backend
 from harness.profiles import Profile
 
 # Kinds whose work needs a core to progress (or, for sync, whose contention needs a
@@ -40,9 +40,7 @@ class Point:
     @property
     def backend_label(self) -> str:
         """``processes[forkserver]`` for variants, else the backend name."""
-        if self.start_method:
-            return f"{self.backend}[{self.start_method}]"
-        return self.backend
+        return backend_label(self.backend, self.start_method)
 
     @property
     def name(self) -> str:

@@ -11,6 +11,7 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 # One colour per backend, the same in every figure.
@@ -37,31 +38,37 @@ def _svg(fig: Figure) -> str:
     return text[text.index("<svg") :]  # drop the XML prologue and DOCTYPE for inlining
 
 
+def _scaling_axes(points: pd.DataFrame, title: str, xlabel: str) -> tuple[Figure, Axes]:
+    """A speedup-against-workers plot with the ideal line and the core count drawn."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    workers = sorted(int(w) for w in points["workers"].unique())
+    ax.plot(workers, workers, linestyle="--", color="#999999", linewidth=1,
+            label="ideal (= workers)")  # fmt: skip
+    cores = int(points["cores"].max())
+    ax.axhline(cores, linestyle=":", color="#999999", linewidth=1, label=f"{cores} cores")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(workers, [str(w) for w in workers])
+    ax.set_xlim(0.8, max(workers) * 1.25)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("speedup over serial")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    return fig, ax
+
+
 def speedup_vs_workers(points: pd.DataFrame, title: str) -> str:
     """Speedup against workers, one line per backend, with the ideal and the core count.
 
     ``points`` holds one workload's rows for one machine, interpreter and core count.
     """
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    max_workers = int(points["workers"].max())
-    ideal = sorted(int(w) for w in points["workers"].unique())
-    ax.plot(ideal, ideal, linestyle="--", color="#999999", linewidth=1, label="ideal (= workers)")
-    cores = int(points["cores"].max())
-    ax.axhline(cores, linestyle=":", color="#999999", linewidth=1, label=f"{cores} cores")
+    fig, ax = _scaling_axes(points, title, "workers")
     for label, unsorted in points.groupby("backend_label", sort=True):
         rows = unsorted.sort_values("workers")
         backend = str(rows["backend"].iloc[0])
         colour = BACKEND_COLOURS.get(backend)
         marker = "s" if backend == "serial" else "o"
         ax.plot(rows["workers"], rows["speedup"], marker=marker, color=colour, label=str(label))
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(ideal, [str(w) for w in ideal])
-    ax.set_xlim(0.8, max_workers * 1.25)
-    ax.set_ylim(bottom=0)
-    ax.set_xlabel("workers")
-    ax.set_ylabel("speedup over serial")
-    ax.set_title(title, fontsize=10)
-    ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     return _svg(fig)
 
@@ -69,11 +76,7 @@ def speedup_vs_workers(points: pd.DataFrame, title: str) -> str:
 def threads_speedup_by_workload(points: pd.DataFrame, title: str) -> str:
     """Threads speedup against workers, one line per workload: the releasing workloads
     beside their GIL-holding control (dashed)."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    workers = sorted(int(w) for w in points["workers"].unique())
-    ax.plot(workers, workers, linestyle="--", color="#999999", linewidth=1, label="ideal")
-    cores = int(points["cores"].max())
-    ax.axhline(cores, linestyle=":", color="#999999", linewidth=1, label=f"{cores} cores")
+    fig, ax = _scaling_axes(points, title, "threads")
     for label, unsorted in points.groupby("label", sort=True):
         rows = unsorted.sort_values("workers")
         control = rows["kind"].iloc[0] != "cpu-released"
@@ -85,13 +88,6 @@ def threads_speedup_by_workload(points: pd.DataFrame, title: str) -> str:
             linewidth=2.2 if control else 1.5,
             label=f"{label} (control, holds the GIL)" if control else str(label),
         )
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(workers, [str(w) for w in workers])
-    ax.set_ylim(bottom=0)
-    ax.set_xlabel("threads")
-    ax.set_ylabel("speedup over serial")
-    ax.set_title(title, fontsize=10)
-    ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
     return _svg(fig)
 

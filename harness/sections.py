@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from markupsafe import Markup
 
+from harness.backends import backend_label
 from harness.plots import (
     op_cost_bars,
     scaling_overview,
@@ -103,8 +104,10 @@ class FamilySection:
 
 def backend_labels(frame: pd.DataFrame) -> pd.Series:
     """``processes[forkserver]`` for variants, the backend name otherwise."""
-    method = frame["start_method"].fillna("")
-    return frame["backend"].where(method == "", frame["backend"] + "[" + method + "]")
+    labels = [
+        backend_label(b, m) for b, m in zip(frame["backend"], frame["start_method"], strict=True)
+    ]
+    return pd.Series(labels, index=frame.index)
 
 
 def anchor(*parts: object) -> str:

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from harness.backends import backend_label
+
 GIL_EFFICIENCY_BELOW = 0.6
 GIL_EFFECTIVE_CORES_AT_MOST = 1.2
 OTHER_EFFICIENCY_AT_LEAST = 0.8
@@ -81,8 +83,7 @@ def _best(rows: pd.DataFrame) -> pd.Series | None:
 
 
 def _label(row: pd.Series) -> str:
-    method = row.get("start_method") or ""
-    return f"{row['backend']}[{method}]" if method else str(row["backend"])
+    return backend_label(str(row["backend"]), row.get("start_method"))
 
 
 def _efficiency(row: pd.Series, cores: int) -> float:

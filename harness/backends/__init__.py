@@ -95,6 +95,13 @@ class ExecutorBackend(Backend):
             self._pool = None
 
 
+def backend_label(backend: str, start_method: object = None) -> str:
+    """``processes[forkserver]`` for a variant, the backend name otherwise (empty or NaN
+    start methods, as a CSV round trip gives them, mean no variant)."""
+    method = start_method if isinstance(start_method, str) else ""
+    return f"{backend}[{method}]" if method else backend
+
+
 def backend_names() -> list[str]:
     """Every registered backend name, in registry order."""
     return list(_BACKENDS)
