@@ -115,8 +115,9 @@ def _facts(bench: pyperf.Benchmark) -> dict[str, float]:
     return {key: combine_fact(key, values) for key, values in sums.items()}
 
 
-def round_medians(bench: pyperf.Benchmark) -> dict[int, float]:
-    """Median batch time per round (runs carry a ``round`` metadata key; 1 if absent)."""
+def values_by_round(bench: pyperf.Benchmark) -> dict[int, list[float]]:
+    """A benchmark's values grouped by round (runs carry a ``round`` metadata key; runs
+    without one are round 1)."""
     by_round: dict[int, list[float]] = {}
     for run in bench.get_runs():
         if run.values:
@@ -124,16 +125,12 @@ def round_medians(bench: pyperf.Benchmark) -> dict[int, float]:
             if not isinstance(round_number, int):
                 raise ValueError(f"round {round_number!r} is not an integer")
             by_round.setdefault(round_number, []).extend(run.values)
-    return {r: statistics.median(values) for r, values in sorted(by_round.items())}
+    return dict(sorted(by_round.items()))
 
 
-def _within_round_rsd(bench: pyperf.Benchmark) -> float:
+def within_round_rsd(by_round: dict[int, list[float]]) -> float:
     """Relative standard deviation inside each round, averaged: measurement noise without
     the machine's drift between rounds."""
-    by_round: dict[int, list[float]] = {}
-    for run in bench.get_runs():
-        if run.values:
-            by_round.setdefault(run.get_metadata().get("round", 1), []).extend(run.values)
     spreads = [statistics.stdev(v) / statistics.mean(v) for v in by_round.values() if len(v) > 1]
     return sum(spreads) / len(spreads) if spreads else 0.0
 
@@ -162,7 +159,8 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
     stdev = float(bench.stdev()) if len(values) > 1 else 0.0
     cpu, effective = _effective_cores(bench)
     ops = meta.get("ops_per_task", 1)
-    rounds = round_medians(bench)
+    by_round = values_by_round(bench)
+    rounds = {r: statistics.median(values) for r, values in by_round.items()}
     return {
         "machine": meta.get("machine", machine),
         "interpreter": meta.get("interpreter", ""),
@@ -183,7 +181,7 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "cores": meta.get("cores", 0),
         "effective_cores": effective,
         "cpu_time_s": cpu,
-        "rsd": _within_round_rsd(bench),
+        "rsd": within_round_rsd(by_round),
         "rounds": len(rounds),
         "round_drift": max(rounds.values()) / min(rounds.values()) - 1,
         "_round_medians": rounds,
