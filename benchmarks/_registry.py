@@ -33,6 +33,9 @@ Setup = Callable[..., AbstractContextManager[dict[str, Any]]]
 HELPER_PIDS = "helper_pids"
 #: Turns one batch's task results into named facts (lost updates, deadlocks seen, ...).
 Facts = Callable[[Sequence[Any]], Mapping[str, int | float]]
+#: How many CPU workers a mixed workload's latency is measured beside: "sweep" is
+#: 0, 1, 2 ... 2 x cores; "cores" is one per core (for sweeps of another parameter).
+LoadWorkers = Literal["sweep", "cores"]
 
 
 class UnknownWorkloadError(LookupError):
@@ -61,6 +64,14 @@ class Workload:
     setup: Setup | None = None
     facts: Facts | None = None
     ops: int | str = 1
+    load: Callable[..., Any] | None = None
+    load_workers: LoadWorkers = "sweep"
+    sweep_params: bool = False
+
+    @property
+    def is_latency(self) -> bool:
+        """Whether each timed value is one request's latency (mixed work), not a batch."""
+        return self.kind == "mixed"
 
     def runs_on(self, backend: str) -> bool:
         """Whether this workload is measured under ``backend`` (None means every backend)."""
@@ -117,6 +128,9 @@ def workload(
     setup: Setup | None = None,
     facts: Facts | None = None,
     ops: int | str = 1,
+    load: Callable[..., Any] | None = None,
+    load_workers: LoadWorkers = "sweep",
+    sweep_params: bool = False,
 ) -> Callable[[F], F]:
     """Register the decorated function as workload ``name``.
 
@@ -126,6 +140,11 @@ def workload(
     runs (probes that start their own threads need only ``serial``).  ``setup`` and
     ``facts`` are described at their type aliases; ``ops`` is how many operations a task
     performs (or the name of the parameter that says), for per-operation costs.
+
+    A ``mixed`` workload is a responder: the function is one request, timed alone, and
+    ``load`` is the CPU chunk that K workers run beside it (``load_workers`` says which
+    K).  ``sweep_params`` measures every parameter combination in every profile, for
+    workloads whose parameter is the point (a switch-interval sweep).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; kinds are {', '.join(KINDS)}")
@@ -136,6 +155,8 @@ def workload(
     grid = {key: tuple(values) for key, values in (params or {}).items()}
     if any(not values for values in grid.values()):
         raise ValueError(f"{name}: every parameter needs at least one value")
+    if (kind == "mixed") != (load is not None):
+        raise ValueError(f"{name}: a mixed workload needs a load, and only it takes one")
     if isinstance(ops, str) and ops not in grid:
         raise ValueError(f"{name}: ops names {ops!r}, which is not a parameter")
 
@@ -159,6 +180,9 @@ def workload(
             setup=setup,
             facts=facts,
             ops=ops,
+            load=load,
+            load_workers=load_workers,
+            sweep_params=sweep_params,
         )
         return func
 

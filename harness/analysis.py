@@ -13,6 +13,11 @@ being one batch); derived figures follow DESIGN.md's vocabulary:
 - effective cores = CPU time (process + children) / wall time of the timed batches
 - karp_flatt = the experimentally determined serial fraction, (1/S - 1/p) / (1 - 1/p)
   with p = min(workers, cores)
+
+Latency points (kind ``mixed``) time one request per value, so their values are the
+latency distribution: p50, p90, p99 and max come from pyperf's percentiles over all of
+them (empty for other kinds, whose values are batch times).  Their ``workers`` are the
+CPU workers beside the responder, and they have no speedup.
 """
 
 from __future__ import annotations
@@ -59,6 +64,10 @@ COLUMNS = [
     "round_drift",
     "ops_per_task",
     "op_cost_us",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "max_ms",
     "load_before",
     "load_after",
     "backends_skipped",
@@ -80,6 +89,9 @@ POINT_KEY = [
     "cores",
     "tasks",
 ]
+# Latency percentiles of mixed points, as column prefix -> percentile.
+PERCENTILES = {"p50": 50, "p90": 90, "p99": 99, "max": 100}
+
 # Speedup compares points that differ only in backend and workers.
 BASELINE_KEY = ["machine", "interpreter", "workload", "params", "tasks", "cores"]
 
@@ -160,6 +172,7 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
     cpu, effective = _effective_cores(bench)
     ops = meta.get("ops_per_task", 1)
     by_round = values_by_round(bench)
+    latency = meta.get("kind") == "mixed"
     rounds = {r: statistics.median(values) for r, values in by_round.items()}
     return {
         "machine": meta.get("machine", machine),
@@ -188,6 +201,10 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "ops_per_task": ops,
         "op_cost_us": median / (meta["tasks"] * ops) * 1e6,
         "backends_skipped": meta.get("backends_skipped", ""),
+        **{
+            f"{name}_ms": float(bench.percentile(p)) * 1e3 if latency else float("nan")
+            for name, p in PERCENTILES.items()
+        },
         "load_before": meta.get("load_before", float("nan")),
         "load_after": meta.get("load_after", float("nan")),
         "run_id": meta.get("run_id", ""),

@@ -36,16 +36,20 @@ def _csv_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-def _int_list(text: str) -> list[int]:
+def _int_list(text: str, minimum: int = 1) -> list[int]:
     try:
         values = [int(item) for item in _csv_list(text)]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers, got {text!r}"
         ) from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected integers >= 1, got {text!r}")
+    if not values or min(values) < minimum:
+        raise argparse.ArgumentTypeError(f"expected integers >= {minimum}, got {text!r}")
     return values
+
+
+def _worker_list(text: str) -> list[int]:
+    return _int_list(text, minimum=0)
 
 
 def select_workloads(patterns: Sequence[str]) -> list[Workload]:
@@ -243,9 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--workers",
-        type=_int_list,
+        type=_worker_list,
         metavar="N,N,...",
-        help="worker counts instead of the profile's sweep",
+        help="worker counts instead of the profile's sweep (for mixed workloads: the CPU "
+        "workers beside the responder, where 0 is the responder alone)",
     )
     run.add_argument(
         "--cores",

@@ -52,6 +52,7 @@ def summary_table(frame: pd.DataFrame) -> Table:
         "effective cores",
     ):
         table.add_column(column, justify="left" if column in ("workload", "backend") else "right")
+    frame = frame[frame["kind"] != "mixed"] if not frame.empty else frame
     if frame.empty:
         return table
     keys = ["workload", "params", "interpreter", "cores", "backend", "start_method"]
@@ -66,6 +67,28 @@ def summary_table(frame: pd.DataFrame) -> Table:
             str(best["workers"]),
             _fmt(best["efficiency"]),
             _fmt(best["effective_cores"]),
+        )
+    return table
+
+
+def latency_table(frame: pd.DataFrame) -> Table | None:
+    """Per mixed workload and place of the CPU load: p50 and p99 latency by CPU workers."""
+    rows = frame[frame["kind"] == "mixed"] if not frame.empty else frame
+    if rows.empty:
+        return None
+    table = Table(title="gilbench latency: p50 / p99 ms of the responder beside K CPU workers")
+    counts = sorted(int(k) for k in rows["workers"].unique())
+    for column in ("workload", "interpreter", "CPU work in", *(f"K={k}" for k in counts)):
+        table.add_column(column, justify="right" if column.startswith("K=") else "left")
+    keys = ["workload", "params", "interpreter", "backend", "start_method"]
+    for (workload, params, interpreter, backend, method), group in rows.groupby(keys, sort=True):
+        by_k = {
+            int(k): f"{p50:.2f} / {p99:.2f}"
+            for k, p50, p99 in zip(group["workers"], group["p50_ms"], group["p99_ms"], strict=True)
+        }
+        cells = [by_k.get(k, "") for k in counts]
+        table.add_row(
+            f"{workload}({params})", str(interpreter), backend_label(str(backend), method), *cells
         )
     return table
 

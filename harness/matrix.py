@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from benchmarks import ParamValue, Workload, format_params
 from harness.backends import Backend, backend_label, get_backend
+from harness.load import load_counts, load_variants
 from harness.profiles import Profile
 
 # Kinds whose work needs a core to progress (or, for sync, whose contention needs a
@@ -95,11 +96,35 @@ def cores_for(kind: str, profile: Profile, available: int) -> list[int]:
 def _worker_counts(
     wl: Workload, cores: int, profile: Profile, workers: Sequence[int] | None
 ) -> list[int]:
-    return sorted(set(workers or default_workers(wl.kind, cores, profile)))
+    if wl.is_latency:
+        # Workers of a latency point are the CPU workers beside the responder: 0 is the
+        # responder alone, the baseline every other count is read against.
+        if wl.load_workers == "cores":
+            return [cores]
+        return sorted(set(workers)) if workers else load_counts(cores, profile.dense_load_sweep)
+    if workers:
+        counts = sorted({w for w in workers if w >= 1})
+        if not counts:
+            raise ValueError(
+                f"{wl.name}: workers=0 (a responder alone) applies only to mixed workloads"
+            )
+        return counts
+    return default_workers(wl.kind, cores, profile)
+
+
+def _variants(backend: type[Backend], wl: Workload, profile: Profile) -> tuple[str | None, ...]:
+    """Start methods of a backend, or for a latency point the variants of its load."""
+    if wl.is_latency:
+        return load_variants(backend.name)
+    if profile.all_start_methods:
+        return backend.start_methods()
+    return (backend.default_start_method(),)
 
 
 def _backend_counts(backend: type[Backend], wl: Workload, sweep: list[int]) -> list[int]:
     """The worker counts a backend is measured at for a workload."""
+    if wl.is_latency:
+        return sweep
     if backend.single_worker:
         return [1]
     if backend.name == "asyncio" and wl.async_func is None:
@@ -124,6 +149,8 @@ def build_matrix(
 
     The batch size is fixed per workload (strong scaling): at least the workload's own
     ``tasks`` and at least the widest worker count, so no worker of any point idles.
+    Latency (mixed) points time one request per value, beside 0 .. 2 x cores CPU
+    workers, under each variant of their load (see harness.load).
     """
     points: list[Point] = []
     overrides = param_overrides or {}
@@ -131,7 +158,7 @@ def build_matrix(
         runs_on = [get_backend(name) for name in backends if wl.runs_on(name)]
         if wl.name in overrides:
             grids: Iterable[dict[str, ParamValue]] = [wl.coerce_params(overrides[wl.name])]
-        elif profile.all_params:
+        elif profile.all_params or wl.sweep_params:
             grids = wl.param_grid()
         else:
             grids = [wl.default_params]
@@ -140,15 +167,12 @@ def build_matrix(
         parallel = any(not b.single_worker for b in runs_on)
         widest = max(max(s) for s in sweeps.values()) if parallel else 1
         batch = tasks if tasks is not None else max(wl.tasks, widest)
+        if wl.is_latency:
+            batch = 1  # one request per timed value
         for params in grids:
             for k in core_counts:
                 for backend in runs_on:
-                    methods = (
-                        backend.start_methods()
-                        if profile.all_start_methods
-                        else (backend.default_start_method(),)
-                    )
-                    for method in methods:
+                    for method in _variants(backend, wl, profile):
                         for count in _backend_counts(backend, wl, sweeps[k]):
                             points.append(
                                 Point(

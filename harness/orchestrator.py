@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pyperf
 
+from benchmarks import get_workload
 from harness.machine import hardware_fingerprint, load_average, machine_facts
 from harness.matrix import Point
 from harness.profiles import Profile
@@ -76,7 +77,7 @@ def bridge_command(point: Point, profile: Profile, output: Path) -> list[str]:
         *PROGRAM_ARGS,
         "--point",
         point.to_json(),
-        *profile.pyperf_args(),
+        *profile.pyperf_args(latency=get_workload(point.workload).is_latency),
         "--hook",
         HOOK_NAME,
         "--inherit-environ",

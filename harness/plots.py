@@ -24,7 +24,9 @@ BACKEND_COLOURS = {
 }
 
 
-def _svg(fig: Figure) -> str:
+def render_svg(fig: Figure) -> str:
+    """The figure as inline SVG text (closed afterwards), without a date, so reports
+    do not differ from run to run."""
     buffer = io.StringIO()
     # No RDF metadata block: it only adds a date (making reports differ run to run).
     fig.savefig(
@@ -70,7 +72,7 @@ def speedup_vs_workers(points: pd.DataFrame, title: str) -> str:
         marker = "s" if backend == "serial" else "o"
         ax.plot(rows["workers"], rows["speedup"], marker=marker, color=colour, label=str(label))
     ax.legend(fontsize=8, loc="upper left")
-    return _svg(fig)
+    return render_svg(fig)
 
 
 def threads_speedup_by_workload(points: pd.DataFrame, title: str) -> str:
@@ -89,7 +91,7 @@ def threads_speedup_by_workload(points: pd.DataFrame, title: str) -> str:
             label=f"{label} (control, holds the GIL)" if control else str(label),
         )
     ax.legend(fontsize=7, loc="upper left")
-    return _svg(fig)
+    return render_svg(fig)
 
 
 def op_cost_bars(table: pd.DataFrame, title: str) -> str:
@@ -112,7 +114,7 @@ def op_cost_bars(table: pd.DataFrame, title: str) -> str:
     ax.set_title(title, fontsize=10)
     ax.grid(True, axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    return _svg(fig)
+    return render_svg(fig)
 
 
 def scaling_overview(points: pd.DataFrame, title: str) -> str:
@@ -173,7 +175,7 @@ def scaling_overview(points: pd.DataFrame, title: str) -> str:
     right.grid(True, alpha=0.3)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _svg(fig)
+    return render_svg(fig)
 
 
 def threads_by_interpreter(points: pd.DataFrame, title: str) -> str:
@@ -205,4 +207,4 @@ def threads_by_interpreter(points: pd.DataFrame, title: str) -> str:
     fig.supxlabel("threads", fontsize=8)
     fig.supylabel("speedup over serial (same interpreter)", fontsize=8)
     fig.tight_layout(rect=(0, 0, 0.9, 0.95))
-    return _svg(fig)
+    return render_svg(fig)

@@ -29,6 +29,10 @@ class Profile:
     # None means every kind.
     core_sweep_kinds: frozenset[str] | None
     point_timeout: float  # seconds before a point is killed and recorded as timed out
+    # Latency (mixed) points: one request per value, this many values per process, so a
+    # point's distribution has processes x latency_values requests for its percentiles.
+    latency_values: int
+    dense_load_sweep: bool  # CPU workers beside a responder: 0, 1, 2, 3 .. or 0, 1, 2, 4 ..
 
     def __post_init__(self) -> None:
         if self.rounds < 1 or self.processes % self.rounds:
@@ -46,22 +50,23 @@ class Profile:
         return (
             f"processes={self.processes} rounds={self.rounds} values={self.values} "
             f"warmups={self.warmups} "
-            f"loops={loops} min_time={self.min_time}"
+            f"loops={loops} min_time={self.min_time} latency_values={self.latency_values}"
         )
 
-    def pyperf_args(self) -> list[str]:
-        """Command-line options for a pyperf Runner."""
+    def pyperf_args(self, latency: bool = False) -> list[str]:
+        """Command-line options for a pyperf Runner; ``latency`` points time one request
+        per value (no loop calibration) and take ``latency_values`` of them."""
         return [
             "--processes",
             str(self.processes_per_round),
             "--values",
-            str(self.values),
+            str(self.latency_values if latency else self.values),
             "--warmups",
-            str(self.warmups),
+            str(max(self.warmups, 1) * 5 if latency else self.warmups),
             "--min-time",
             str(self.min_time),
             "--loops",
-            str(self.loops),
+            str(1 if latency else self.loops),
         ]
 
 
@@ -83,6 +88,8 @@ PROFILES: dict[str, Profile] = {
             all_start_methods=False,
             core_sweep_kinds=frozenset(),
             point_timeout=60,
+            latency_values=10,
+            dense_load_sweep=False,
         ),
         Profile(
             "quick",
@@ -99,6 +106,8 @@ PROFILES: dict[str, Profile] = {
             all_start_methods=False,
             core_sweep_kinds=frozenset({"cpu"}),
             point_timeout=120,
+            latency_values=40,
+            dense_load_sweep=False,
         ),
         Profile(
             "default",
@@ -115,6 +124,8 @@ PROFILES: dict[str, Profile] = {
             all_start_methods=True,
             core_sweep_kinds=None,
             point_timeout=300,
+            latency_values=60,
+            dense_load_sweep=True,
         ),
         Profile(
             "rigorous",
@@ -131,6 +142,8 @@ PROFILES: dict[str, Profile] = {
             all_start_methods=True,
             core_sweep_kinds=None,
             point_timeout=900,
+            latency_values=100,
+            dense_load_sweep=True,
         ),
     )
 }

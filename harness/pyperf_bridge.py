@@ -26,6 +26,7 @@ from harness import run_facts
 from harness.backends import Backend, get_backend
 from harness.batch import Batch
 from harness.interpreter import InterpreterInfo, gil_enabled_now
+from harness.latency import LatencyMeasurement
 from harness.matrix import Point
 from harness.metadata import SCHEMA_KEY, SCHEMA_VERSION
 
@@ -151,6 +152,7 @@ def point_metadata(point: Point, info: InterpreterInfo) -> dict[str, Any]:
         "free_threaded": int(info.free_threaded),
         "gil_enabled": int(info.gil_enabled),
         "gil_requested": point.gil_requested or "default",
+        # Read after the workload's setup, which may set it (mixed.switch_interval).
         "switch_interval": sys.getswitchinterval(),
         "blas_threads": int(os.environ.get("OMP_NUM_THREADS", "0") or 0),
     }
@@ -169,14 +171,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker:
         # Start-up, never timed: affinity before any pool exists, so pools inherit it.
         restrict_cores(point.cores)
-        measurement = Measurement(point)  # imports the workload and runs its setup
+        # Both import the workload and run its setup.
+        measurement: Measurement | LatencyMeasurement
+        if get_workload(point.workload).is_latency:
+            measurement = LatencyMeasurement(point)
+            time_func = measurement.time_requests
+        else:
+            measurement = Measurement(point)
+            time_func = measurement.time_batches
         try:
             info = InterpreterInfo.current(point.gil_requested)
             verify_gil(point, info)
             measurement.gil_recorded = info.gil_enabled
-            runner.bench_time_func(
-                point.name, measurement.time_batches, metadata=point_metadata(point, info)
-            )
+            runner.bench_time_func(point.name, time_func, metadata=point_metadata(point, info))
         finally:
             measurement.close()
     else:

@@ -14,8 +14,9 @@ import jinja2
 import pandas as pd
 
 from harness import __version__
+from harness.figures import anchor
 from harness.noise import noise_warnings
-from harness.sections import anchor, build_families
+from harness.sections import build_families
 from harness.store import LoadReport
 from harness.verdict import RULE_TEXT, judge_all
 

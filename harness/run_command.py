@@ -17,7 +17,7 @@ from rich.console import Console
 from benchmarks import Workload
 from harness.analysis import tidy
 from harness.backends import backend_names, get_backend
-from harness.console import make_progress, summary_table, verdict_table
+from harness.console import latency_table, make_progress, summary_table, verdict_table
 from harness.interpreter import InterpreterInfo
 from harness.machine import (
     allowed_cpus,
@@ -168,7 +168,11 @@ def _summarise(
     loaded = load_results(path) if path.exists() else None
     frame = tidy(loaded) if loaded else pd.DataFrame()
     if not frame.empty:
-        out.print(summary_table(frame))
+        if (frame["kind"] != "mixed").any():
+            out.print(summary_table(frame))
+        latency = latency_table(frame)
+        if latency is not None:
+            out.print(latency)
         out.print(verdict_table(frame))
     for failure in outcome.failures:
         detail = failure.detail.replace("\n", "\n  ")

@@ -24,6 +24,7 @@ WORST_SUFFIX = "_worst"
 
 _times: list[tuple[float, float]] = []
 _facts: list[Mapping[str, int | float]] = []
+_rates: dict[str, list[float]] = {}
 
 
 def _schedstat_seconds(pid: int) -> float | None:
@@ -104,6 +105,14 @@ def record(cpu_s: float, wall_s: float, facts: Mapping[str, int | float] | None 
         _facts.append(facts)
 
 
+def record_rate(key: str, count: float, seconds: float) -> None:
+    """Add ``count`` events over ``seconds`` to rate fact ``key`` (total count / total time:
+    a mean of per-value rates would overweight short values)."""
+    totals = _rates.setdefault(key, [0.0, 0.0])
+    totals[0] += count
+    totals[1] += seconds
+
+
 def combine_fact(key: str, values: list[float]) -> float:
     """Facts named ``*_worst`` combine by maximum, the others by mean."""
     return max(values) if key.endswith(WORST_SUFFIX) else sum(values) / len(values)
@@ -139,5 +148,9 @@ class RunFactsHook:
             if wall > 0:
                 metadata["effective_cores"] = round(cpu / wall, 4)
         _aggregate_facts(metadata)
+        for key, (count, seconds) in sorted(_rates.items()):
+            if seconds > 0:
+                metadata[f"{FACT_PREFIX}{key}"] = round(count / seconds, 3)
         _times.clear()
         _facts.clear()
+        _rates.clear()

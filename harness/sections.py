@@ -11,6 +11,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from harness.backends import backend_label
+from harness.figures import Figure, anchor, html_table
+from harness.latency_report import mixed_figures
 from harness.plots import (
     op_cost_bars,
     scaling_overview,
@@ -49,6 +51,16 @@ FAMILIES: dict[str, tuple[str, str]] = {
         "Waiting releases the GIL: threads and asyncio overlap the waits, far beyond the "
         "number of cores.",
     ),
+    "mixed": (
+        "Latency under CPU load: the convoy effect and the switch interval",
+        "A responder (an echo round trip over loopback, an Event handed to another thread) "
+        "is timed request by request while K CPU-bound workers run beside it. A thread "
+        "woken by I/O must win the GIL back; with CPU threads holding it, that can take a "
+        "whole switch interval per wake-up (CPython bpo-7946). Latency is shown as a "
+        "distribution (p50, p90, p99, max over every request), on a log scale. The "
+        "switch-interval sweep shows what sys.setswitchinterval trades: a shorter interval "
+        "answers sooner, a longer one leaves the CPU threads more of the GIL.",
+    ),
     "sync": (
         "Synchronisation primitives: cost per operation",
         "Microseconds per operation (median batch time / operations). Under serial a "
@@ -65,18 +77,6 @@ FAMILIES: dict[str, tuple[str, str]] = {
     ),
 }
 FAMILY_ORDER = list(FAMILIES)
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A plot beside its table."""
-
-    anchor: str
-    title: str
-    svg: Markup
-    table: Markup
-    caption: str = ""
-    wide: bool = False  # the figure takes the full width, its table goes below it
 
 
 @dataclass(frozen=True)
@@ -108,26 +108,6 @@ def backend_labels(frame: pd.DataFrame) -> pd.Series:
         backend_label(b, m) for b, m in zip(frame["backend"], frame["start_method"], strict=True)
     ]
     return pd.Series(labels, index=frame.index)
-
-
-def anchor(*parts: object) -> str:
-    """An id usable in a URL fragment."""
-    text = "-".join(str(p) for p in parts).lower()
-    return "".join(c if c.isalnum() else "-" for c in text).strip("-")
-
-
-def html_table(view: pd.DataFrame, index: bool = False, classes: str = "numbers") -> Markup:
-    """A pandas table, escaped, with the report's number formatting."""
-    return Markup(
-        view.to_html(
-            index=index,
-            escape=True,
-            border=0,
-            classes=classes,
-            float_format=lambda v: f"{v:,.3f}",
-            na_rep="–",
-        )
-    )
 
 
 def _numbers_table(rows: pd.DataFrame) -> Markup:
@@ -367,7 +347,9 @@ def build_families(frame: pd.DataFrame) -> list[FamilySection]:
         section = FamilySection(
             anchor=anchor("family", family), family=family, title=title, intro=intro
         )
-        if family in ("sync", "startup"):
+        if family == "mixed":
+            section.figures.extend(mixed_figures(rows))
+        elif family in ("sync", "startup"):
             section.figures.extend(sync_figures(rows, family))
         elif family == "probe":
             section.figures.append(

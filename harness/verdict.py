@@ -32,7 +32,8 @@ OTHER_EFFICIENCY_AT_LEAST = 0.8
 OTHER_SPEEDUP_FACTOR = 1.5
 OTHER_BUSY_CORES_SHARE = 0.75
 OTHER_BUSY_SPEEDUP_FACTOR = 1.2
-VERDICT_KINDS = ("cpu", "cpu-released", "io", "mixed")
+# Kinds measured by throughput (mixed work is measured by latency, probes by facts).
+VERDICT_KINDS = ("cpu", "cpu-released", "io")
 
 RULE_TEXT = (
     f"At the highest core count k (k >= 2), taking each backend's best point with at least "

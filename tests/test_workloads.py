@@ -84,14 +84,18 @@ def _measure_once(name: str, backend: str, workers: int) -> Measurement:
     return measurement
 
 
-@pytest.mark.parametrize("name", sorted(all_workloads()))
+# Mixed workloads are responders timed beside a CPU load: tests/test_mixed.py runs them.
+THROUGHPUT = sorted(name for name, wl in all_workloads().items() if not wl.is_latency)
+
+
+@pytest.mark.parametrize("name", THROUGHPUT)
 def test_every_workload_runs_and_checks_its_results_serially(name: str) -> None:
     _measure_once(name, "serial", 1)
 
 
 @pytest.mark.parametrize(
     "name",
-    sorted(n for n, w in all_workloads().items() if w.runs_on("threads")),
+    [name for name in THROUGHPUT if get_workload(name).runs_on("threads")],
 )
 def test_every_workload_runs_under_threads(name: str) -> None:
     _measure_once(name, "threads", 2)

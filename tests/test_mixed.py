@@ -1,0 +1,229 @@
+"""The mixed family: CPU loads, latency points, their matrix, and latency in the report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from helpers import gilbench, make_bench
+
+from benchmarks import all_workloads, get_workload
+from harness import run_facts
+from harness.analysis import benchmark_row
+from harness.latency import LOAD_RATE_FACT, LatencyMeasurement
+from harness.latency_report import load_sentence, mixed_figures, switch_sentence
+from harness.load import LoadError, ThreadLoad, load_counts, load_variants, make_load
+from harness.matrix import Point, build_matrix
+from harness.profiles import get_profile
+
+MIXED = sorted(name for name, wl in all_workloads().items() if wl.kind == "mixed")
+LOADS = [("threads", None), ("processes", "fork"), ("asyncio", "inline"), ("asyncio", "executor")]
+SMALL_CHUNK = 2_000
+
+
+def _tiny_chunk(chunk: int, **_: Any) -> int:
+    return sum(range(chunk))
+
+
+@pytest.mark.parametrize(("backend", "variant"), LOADS)
+def test_every_load_runs_its_workers_counts_chunks_and_stops(
+    backend: str, variant: str | None
+) -> None:
+    load = make_load(backend, variant, 2, _tiny_chunk, {"chunk": SMALL_CHUNK})
+    load.start()
+    try:
+        deadline = time.monotonic() + 10
+        while load.chunks_done() < 10 and time.monotonic() < deadline:
+            if load.loop is not None:  # an asyncio load progresses only while its loop runs
+                load.loop.run_until_complete(__import__("asyncio").sleep(0.01))
+            else:
+                time.sleep(0.01)
+        assert load.chunks_done() >= 10
+    finally:
+        load.stop()
+
+
+def _failing_chunk(**_: Any) -> None:
+    raise ZeroDivisionError("a broken load")
+
+
+def test_a_load_whose_chunk_raises_says_so_when_stopped() -> None:
+    load = ThreadLoad(1, _failing_chunk, {})
+    load.start()
+    time.sleep(0.05)
+    with pytest.raises(LoadError, match="ZeroDivisionError"):
+        load.stop()
+
+
+def test_load_counts_start_at_the_responder_alone_and_reach_twice_the_cores() -> None:
+    assert load_counts(2, dense=True) == [0, 1, 2, 3, 4]
+    assert load_counts(2, dense=False) == [0, 1, 2, 4]
+    assert load_counts(16, dense=True) == [0, 1, 2, 4, 8, 16, 32]
+    assert load_variants("asyncio") == ("inline", "executor")
+    with pytest.raises(ValueError, match="no CPU load"):
+        load_variants("serial")
+
+
+def test_the_matrix_puts_loads_beside_responders_and_sweeps_the_switch_interval() -> None:
+    workloads = [get_workload(name) for name in MIXED]
+    points = build_matrix(workloads, ["serial", "threads", "processes", "asyncio"],
+                          get_profile("quick"), 2)  # fmt: skip
+    echo = [p for p in points if p.workload == "mixed.echo"]
+    assert {p.backend_label for p in echo} == {
+        "threads", "processes[forkserver]", "asyncio[inline]", "asyncio[executor]"
+    }  # fmt: skip
+    assert sorted({p.workers for p in echo}) == [0, 1, 2, 4]
+    assert {p.tasks for p in points} == {1}
+    switch = [p for p in points if p.workload == "mixed.switch_interval"]
+    assert sorted(float(p.params["interval_ms"]) for p in switch) == [0.1, 0.5, 1, 5, 20, 50]
+    assert {(p.backend, p.workers) for p in switch} == {("threads", 2)}
+
+
+def test_workers_zero_is_refused_for_throughput_workloads() -> None:
+    with pytest.raises(ValueError, match="only to mixed"):
+        build_matrix([get_workload("cpu.fib")], ["threads"], get_profile("smoke"), 2, workers=[0])
+
+
+@pytest.mark.parametrize(
+    ("name", "backend", "variant"),
+    [(name, *load) for name in MIXED for load in LOADS if get_workload(name).runs_on(load[0])],
+)
+def test_every_responder_answers_beside_every_load(
+    name: str, backend: str, variant: str | None
+) -> None:
+    wl = get_workload(name)
+    params = {**wl.default_params, "chunk": SMALL_CHUNK}
+    point = Point(name, params, backend, 1, 1, tasks=1, start_method=variant)
+    run_facts._rates.clear()
+    measurement = LatencyMeasurement(point)
+    try:
+        for _ in range(25):
+            assert measurement.time_requests(1) > 0
+    finally:
+        measurement.close()
+    metadata: dict[str, Any] = {}
+    run_facts.RunFactsHook().teardown(metadata)
+    assert metadata[f"fact_{LOAD_RATE_FACT}"] > 0
+
+
+def _spread(latency: float) -> tuple[float, ...]:
+    return tuple(latency * (1 + i / 100) for i in range(100))
+
+
+def _latency_rows(machine: str = "box") -> pd.DataFrame:
+    rows = []
+    for backend, method, workers, latency in [
+        ("threads", "-", 0, 0.0001), ("threads", "-", 2, 0.02),
+        ("processes", "forkserver", 0, 0.0001), ("processes", "forkserver", 2, 0.0002),
+    ]:  # fmt: skip
+        bench = make_bench(
+            "mixed.echo", backend, workers, values=_spread(latency),
+            kind="mixed", start_method=method, params="chunk=20000,size=64", tasks=1,
+            fact_load_chunks_per_s=1000.0 * workers, machine=machine,
+        )  # fmt: skip
+        rows.append(benchmark_row(bench, machine, Path("x.json")))
+    frame = pd.DataFrame(rows)
+    labels = ["threads", "threads", "processes[forkserver]", "processes[forkserver]"]
+    return frame.assign(backend_label=labels)
+
+
+def test_latency_percentiles_come_from_every_value() -> None:
+    frame = _latency_rows()
+    threads = frame[(frame["backend"] == "threads") & (frame["workers"] == 2)].iloc[0]
+    assert threads["p50_ms"] == pytest.approx(20 * 1.495, rel=0.01)
+    assert threads["p99_ms"] == pytest.approx(20 * 1.98, rel=0.01)
+    assert threads["max_ms"] == pytest.approx(20 * 1.99)
+    throughput_row = benchmark_row(make_bench(), "box", Path("x.json"))
+    assert pd.isna(throughput_row["p99_ms"])
+
+
+def test_the_load_sentence_reads_the_numbers_of_its_chart() -> None:
+    sentence = load_sentence(_latency_rows())
+    assert "2 CPU-bound workers" in sentence
+    assert "threads 39.6 ms, 200.0x" in sentence
+    assert "processes[forkserver] 0.4 ms, 2.0x" in sentence
+
+
+def test_the_switch_sentence_states_latency_and_throughput_at_both_ends() -> None:
+    rows = pd.DataFrame(
+        {"interpreter": ["cpython3.11"] * 2, "interval_ms": [0.1, 50.0], "p99_ms": [1.0, 300.0],
+         "fact_load_chunks_per_s": [1500.0, 1800.0]}
+    )  # fmt: skip
+    assert switch_sentence(rows) == (
+        "cpython3.11: from 0.1 ms to 50 ms, p99 latency went from 1.0 ms to 300.0 ms and the "
+        "CPU threads' throughput from 1,500 to 1,800 chunks/s (+20%)."
+    )
+
+
+def test_mixed_figures_put_every_interpreter_on_one_chart() -> None:
+    frame = pd.concat([
+        _latency_rows(),
+        _latency_rows().assign(interpreter="cpython3.14t"),
+    ])  # fmt: skip
+    (figure,) = mixed_figures(frame)
+    assert "cpython3.14t" in figure.svg
+    assert "cpython3.11" in figure.svg
+    assert "p99 latency with 2 CPU-bound workers" in figure.caption
+
+
+@pytest.fixture(scope="module")
+def latency_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A smoke run of the echo responder alone and beside 2 CPU threads or processes, and
+    of the switch interval at its two ends."""
+    root = tmp_path_factory.mktemp("mixed")
+    out = gilbench(
+        "run", "--profile", "smoke", "--workload", "mixed.echo", "--backend", "threads",
+        "--backend", "processes", "--workers", "0,2", "--machine", "latbox",
+        "--results", "results", "--reports", "reports", cwd=root,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    for interval in ("0.1", "20"):
+        out = gilbench(
+            "run", "--profile", "smoke", "--workload", "mixed.switch_interval",
+            "--param", f"mixed.switch_interval:interval_ms={interval}", "--resume",
+            "--machine", "latbox", "--results", "results", "--no-report", cwd=root,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stdout + out.stderr
+    return root
+
+
+def test_cpu_threads_delay_the_responder_far_more_than_cpu_processes(latency_run: Path) -> None:
+    out = gilbench("export", "results", cwd=latency_run)
+    rows = {
+        (r["workload"], r["backend"], r["workers"], r["params"]): r
+        for r in csv.DictReader(io.StringIO(out.stdout))
+    }
+    echo = "chunk=20000,size=64"
+    alone = float(rows["mixed.echo", "threads", "0", echo]["p50_ms"])
+    threads = float(rows["mixed.echo", "threads", "2", echo]["p50_ms"])
+    processes = float(rows["mixed.echo", "processes", "2", echo]["p50_ms"])
+    switch = {params: row for (name, _, _, params), row in rows.items() if "switch" in name}
+    # The convoy effect is ~100x here (a switch interval of 5 ms against ~0.1 ms); the
+    # margins are generous for a noisy machine.
+    assert threads >= 5 * alone
+    assert processes * 3 <= threads
+    for row in rows.values():
+        assert float(row["p50_ms"]) <= float(row["p99_ms"]) <= float(row["max_ms"])
+        assert row["speedup"] == ""
+    short = switch["chunk=20000,interval_ms=0.1,size=64"]
+    long = switch["chunk=20000,interval_ms=20.0,size=64"]
+    assert float(long["p50_ms"]) >= 3 * float(short["p50_ms"])
+    assert float(long["fact_load_chunks_per_s"]) > 0
+
+
+def test_the_report_shows_latency_against_load_and_the_switch_trade_off(
+    latency_run: Path,
+) -> None:
+    report = gilbench("report", "results", "-o", "reports/all", cwd=latency_run)
+    assert report.returncode == 0, report.stderr
+    html = (latency_run / "reports" / "all" / "index.html").read_text()
+    assert "Latency under CPU load" in html
+    assert "latency vs CPU load" in html
+    assert "p99 latency with 2 CPU-bound workers beside the responder" in html
+    assert "latency and throughput vs switch interval" in html
+    assert "from 0.1 ms to 20 ms, p99 latency went from" in html
