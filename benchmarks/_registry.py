@@ -10,10 +10,13 @@ from __future__ import annotations
 import contextlib
 import importlib
 import itertools
+import os
 import pkgutil
+import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 Kind = Literal["cpu", "cpu-released", "io", "sync", "mixed", "probe", "startup"]
@@ -38,8 +41,17 @@ Facts = Callable[[Sequence[Any]], Mapping[str, int | float]]
 LoadWorkers = Literal["sweep", "cores"]
 
 
+#: Your own workloads: comma-separated module names or paths to ``.py`` files, imported
+#: beside the catalogue (``gilbench run --workloads-from``); pyperf workers inherit it.
+USER_WORKLOADS_ENV = "GILBENCH_WORKLOADS"
+
+
 class UnknownWorkloadError(LookupError):
     """Raised for a workload name that is not registered; the message lists valid names."""
+
+
+class WorkloadImportError(ImportError):
+    """A module of your own workloads could not be imported; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -190,12 +202,39 @@ def workload(
 
 
 def _import_families() -> None:
-    """Import every module of the ``benchmarks`` package so its decorators run."""
+    """Import every module of the ``benchmarks`` package so its decorators run, then
+    the modules named by GILBENCH_WORKLOADS."""
     import benchmarks
 
     for info in pkgutil.iter_modules(benchmarks.__path__):
         if not info.name.startswith("_"):
             importlib.import_module(f"benchmarks.{info.name}")
+    import_user_workloads()
+
+
+def import_user_workloads() -> None:
+    """Import every module or ``.py`` file named in GILBENCH_WORKLOADS.
+
+    A file is imported by its name from its folder, which joins ``sys.path``, so that
+    process pools can import its functions by reference too.
+    """
+    for item in filter(
+        None, (x.strip() for x in os.environ.get(USER_WORKLOADS_ENV, "").split(","))
+    ):
+        module = item
+        if item.endswith(".py") or os.sep in item:
+            path = Path(item).resolve()
+            if not path.is_file():
+                raise WorkloadImportError(f"workloads file {item} does not exist")
+            if str(path.parent) not in sys.path:
+                sys.path.insert(0, str(path.parent))
+            module = path.stem
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            raise WorkloadImportError(
+                f"could not import workloads from {item}: {type(exc).__name__}: {exc}"
+            ) from exc
 
 
 def all_workloads() -> dict[str, Workload]:
@@ -210,6 +249,8 @@ def get_workload(name: str) -> Workload:
         family = name.split(".", 1)[0]
         with contextlib.suppress(ImportError):
             importlib.import_module(f"benchmarks.{family}")
+    if name not in _REGISTRY:
+        import_user_workloads()
     if name not in _REGISTRY:
         valid = ", ".join(all_workloads())
         raise UnknownWorkloadError(f"unknown workload {name!r}; valid workloads: {valid}")

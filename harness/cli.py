@@ -7,6 +7,7 @@ Exit status: 0 success; 1 some points failed or timed out (everything else was s
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
@@ -17,7 +18,14 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from benchmarks import UnknownWorkloadError, Workload, all_workloads, get_workload
+from benchmarks import (
+    USER_WORKLOADS_ENV,
+    UnknownWorkloadError,
+    Workload,
+    WorkloadImportError,
+    all_workloads,
+    get_workload,
+)
 from harness.backends import UnknownBackendError, backend_names, describe, get_backend
 from harness.profiles import PROFILES, UnknownProfileError
 
@@ -277,9 +285,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="add the missing points to this machine and interpreter's latest run",
     )
     run.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    run.add_argument(
+        "--point-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="kill a point that has no result after this long (default: the profile's)",
+    )
+    _add_workloads_from(run)
     run.set_defaults(func=cmd_run)
 
     lst = sub.add_parser("list", help="list workloads, backends and profiles")
+    _add_workloads_from(lst)
     lst.set_defaults(func=cmd_list)
 
     export = sub.add_parser("export", help="print the tidy table of results (one row per point)")
@@ -333,12 +349,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_workloads_from(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workloads-from",
+        action="append",
+        default=[],
+        metavar="FILE_OR_MODULE",
+        help="also load your own @workload functions from a .py file or module; repeatable",
+    )
+
+
+def use_user_workloads(sources: Sequence[str]) -> None:
+    """Name extra workload modules for this process and every worker it starts."""
+    if not sources:
+        return
+    resolved = [str(Path(s).resolve()) if s.endswith(".py") else s for s in sources]
+    known = [s for s in os.environ.get(USER_WORKLOADS_ENV, "").split(",") if s]
+    os.environ[USER_WORKLOADS_ENV] = ",".join(dict.fromkeys(known + resolved))
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of the ``gilbench`` console script."""
     args = build_parser().parse_args(argv)
     try:
+        use_user_workloads(getattr(args, "workloads_from", []))
         status = args.func(args)
-    except (UsageError, UnknownWorkloadError, UnknownBackendError, UnknownProfileError) as exc:
+    except (
+        UsageError,
+        UnknownWorkloadError,
+        UnknownBackendError,
+        UnknownProfileError,
+        WorkloadImportError,
+    ) as exc:
         console.print(f"[red]error:[/] {exc}")
         status = EXIT_USAGE
     except KeyboardInterrupt:

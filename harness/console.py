@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -60,9 +61,9 @@ def summary_table(frame: pd.DataFrame) -> Table:
         best = rows.iloc[int(rows["speedup"].fillna(-1).to_numpy().argmax())]
         label = backend_label(str(backend), method)
         table.add_row(
-            f"{workload}({params})",
+            escape(f"{workload}({params})"),
             str(cores),
-            label,
+            escape(label),
             _fmt(best["speedup"], "x"),
             str(best["workers"]),
             _fmt(best["efficiency"]),
@@ -88,7 +89,10 @@ def latency_table(frame: pd.DataFrame) -> Table | None:
         }
         cells = [by_k.get(k, "") for k in counts]
         table.add_row(
-            f"{workload}({params})", str(interpreter), backend_label(str(backend), method), *cells
+            escape(f"{workload}({params})"),
+            escape(str(interpreter)),
+            escape(backend_label(str(backend), method)),
+            *cells,
         )
     return table
 
@@ -106,11 +110,11 @@ def verdict_table(frame: pd.DataFrame) -> Table:
     for row in judge_all(frame):
         style = VERDICT_STYLES.get(row.threads, "")
         table.add_row(
-            f"{row.workload}({row.params})",
-            row.interpreter,
+            escape(f"{row.workload}({row.params})"),
+            escape(row.interpreter),
             str(row.cores),
-            f"{row.best_backend} {row.best_speedup:.2f}x @ {row.best_workers}",
+            escape(f"{row.best_backend} {row.best_speedup:.2f}x @ {row.best_workers}"),
             f"[{style}]{row.threads}[/]" if style else row.threads,
-            row.evidence,
+            escape(row.evidence),
         )
     return table

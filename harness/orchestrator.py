@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -82,8 +83,10 @@ def bridge_command(point: Point, profile: Profile, output: Path) -> list[str]:
         HOOK_NAME,
         "--inherit-environ",
         ",".join(INHERITED_ENVIRON),
+        # pyperf's own per-worker limit is a backstop: ours, on the whole point, comes
+        # first, so a hung point is always reported as timed out with our limit.
         "--timeout",
-        str(int(profile.point_timeout)),
+        str(math.ceil(profile.point_timeout) + 5),
         "--quiet",
         "--output",
         str(output),
@@ -194,10 +197,12 @@ def run_points(
                     except PointError as exc:
                         failed.add(point.name)
                         outcome.failures.append(PointFailure(point, exc.reason, exc.detail))
+                        run_file.record_failure(point.name, exc.reason, exc.detail)
                         on_point_done(point, exc.reason)
                         continue
                     bench.update_metadata({**run_metadata, "round": round_index + 1})
                     run_file.add(bench)
+                    run_file.clear_failure(point.name)
                     measured[point.name] = point
                     on_point_done(point, f"round {round_index + 1}/{profile.rounds}")
         except KeyboardInterrupt:

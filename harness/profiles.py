@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Untimed requests per process before a latency point's values: the load settles in.
+LATENCY_WARMUPS = 3
+
 
 class UnknownProfileError(LookupError):
     """Raised for a profile name that is not defined; the message lists valid names."""
@@ -62,7 +65,7 @@ class Profile:
             "--values",
             str(self.latency_values if latency else self.values),
             "--warmups",
-            str(max(self.warmups, 1) * 5 if latency else self.warmups),
+            str(LATENCY_WARMUPS if latency else self.warmups),
             "--min-time",
             str(self.min_time),
             "--loops",
@@ -106,7 +109,7 @@ PROFILES: dict[str, Profile] = {
             all_start_methods=False,
             core_sweep_kinds=frozenset({"cpu"}),
             point_timeout=120,
-            latency_values=40,
+            latency_values=20,
             dense_load_sweep=False,
         ),
         Profile(

@@ -16,7 +16,7 @@ import contextlib
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 import pyperf
@@ -26,9 +26,11 @@ from harness import run_facts
 from harness.backends import Backend, get_backend
 from harness.batch import Batch
 from harness.interpreter import InterpreterInfo, gil_enabled_now
-from harness.latency import LatencyMeasurement
 from harness.matrix import Point
 from harness.metadata import SCHEMA_KEY, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from harness.latency import LatencyMeasurement
 
 PROGRAM_ARGS = ("-m", "harness.pyperf_bridge")
 
@@ -36,6 +38,7 @@ PROGRAM_ARGS = ("-m", "harness.pyperf_bridge")
 # environment, and these change what is measured (rule 5 and rule 6 of DESIGN.md).
 INHERITED_ENVIRON = (
     "PYTHON_GIL",
+    "GILBENCH_WORKLOADS",
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
     "MKL_NUM_THREADS",
@@ -174,6 +177,10 @@ def main(argv: list[str] | None = None) -> None:
         # Both import the workload and run its setup.
         measurement: Measurement | LatencyMeasurement
         if get_workload(point.workload).is_latency:
+            # Imported here: asyncio and multiprocessing cost every other point's
+            # pyperf processes start-up time for nothing.
+            from harness.latency import LatencyMeasurement
+
             measurement = LatencyMeasurement(point)
             time_func = measurement.time_requests
         else:

@@ -58,6 +58,7 @@ def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title:
         runs=_unique(frame, "run_id"),
         n_points=len(frame),
         skipped=[(str(path), reason) for path, reason in loaded.skipped],
+        failures=loaded.failures,
         families=build_families(frame) if not frame.empty else [],
         verdicts=[{**v.__dict__, "anchor": anchor(v.workload)} for v in judge_all(frame)]
         if not frame.empty

@@ -7,6 +7,7 @@ measured (bad names, an unwritable folder, a PYTHON_GIL the build cannot honour)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,10 @@ def plan_run(args: argparse.Namespace) -> RunPlan:
     )
 
     profile = get_profile(args.profile)
+    if args.point_timeout is not None:
+        if args.point_timeout <= 0:
+            raise UsageError("--point-timeout must be a positive number of seconds")
+        profile = dataclasses.replace(profile, point_timeout=args.point_timeout)
     workloads = select_workloads(args.workload)
     backends = select_backends(args.backend)
     overrides = parse_param_overrides(args.param)

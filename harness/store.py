@@ -23,6 +23,9 @@ import pyperf
 from harness.metadata import SCHEMA_KEY, SCHEMA_VERSION
 
 MACHINE_FILE = "machine.json"
+#: Beside each result file: the points of that run that produced no result, and why.
+FAILURES_SUFFIX = ".failures.json"
+FAILURE_FIELDS = ("name", "reason", "detail")
 
 
 def run_id_now() -> str:
@@ -109,6 +112,66 @@ class RunFile:
     def __len__(self) -> int:
         return len(self.names)
 
+    @property
+    def failures_path(self) -> Path:
+        """The sidecar file that lists this run's failed points."""
+        return failures_path(self.path)
+
+    def failures(self) -> dict[str, dict[str, str]]:
+        """This run's failed points by name (the sidecar, or nothing if it is unusable)."""
+        try:
+            return {f["name"]: f for f in load_failures(self.failures_path)}
+        except ValueError:
+            return {}
+
+    def record_failure(self, name: str, reason: str, detail: str) -> None:
+        """Remember that point ``name`` produced no result (saved at once, atomically)."""
+        failures = self.failures()
+        failures[name] = {"name": name, "reason": reason, "detail": detail}
+        self._save_failures(failures)
+
+    def clear_failure(self, name: str) -> None:
+        """Forget an earlier failure of ``name`` (it has now been measured)."""
+        failures = self.failures()
+        if failures.pop(name, None) is not None:
+            self._save_failures(failures)
+
+    def _save_failures(self, failures: dict[str, dict[str, str]]) -> None:
+        if not failures:
+            self.failures_path.unlink(missing_ok=True)
+            return
+        text = json.dumps(sorted(failures.values(), key=lambda f: f["name"]), indent=1)
+        atomic_write_text(self.failures_path, text + "\n")
+
+
+def failures_path(result_file: Path) -> Path:
+    """``X.failures.json`` beside result file ``X.json``."""
+    return result_file.with_name(result_file.name.removesuffix(".json") + FAILURES_SUFFIX)
+
+
+def load_failures(path: Path) -> list[dict[str, str]]:
+    """The failed points listed in a sidecar file ([] if there is none).
+
+    Raises ValueError for anything but a JSON list of objects with string fields
+    ``name``, ``reason`` and ``detail``: the file is data from elsewhere, not trusted.
+    """
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"unreadable failures file ({type(exc).__name__})") from exc
+    if not isinstance(data, list):
+        raise ValueError("a failures file must hold a JSON list")
+    out = []
+    for item in data:
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(key), str) for key in FAILURE_FIELDS
+        ):
+            raise ValueError("a failures file entry lacks a string name, reason or detail")
+        out.append({key: item[key] for key in FAILURE_FIELDS})
+    return out
+
 
 @dataclass
 class LoadedSuite:
@@ -126,6 +189,8 @@ class LoadReport:
     suites: list[LoadedSuite] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     machines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Points that produced no result: machine, file, name, reason, detail.
+    failures: list[dict[str, str]] = field(default_factory=list)
 
 
 def _check_suite(suite: pyperf.BenchmarkSuite) -> None:
@@ -164,7 +229,9 @@ def _result_files_in(machine_dir: Path) -> list[Path]:
     return [
         p
         for p in sorted(machine_dir.glob("*.json"))
-        if p.name != MACHINE_FILE and not p.name.startswith(".")
+        if p.name != MACHINE_FILE
+        and not p.name.startswith(".")
+        and not p.name.endswith(FAILURES_SUFFIX)
     ]
 
 
@@ -197,6 +264,17 @@ def load_results(*sources: Path) -> LoadReport:
                 report.skipped.append((path, str(exc)))
                 continue
             report.suites.append(LoadedSuite(path, machine, suite))
+            try:
+                failed = load_failures(failures_path(path))
+            except ValueError as exc:
+                report.skipped.append((failures_path(path), str(exc)))
+                failed = []
+            measured = set(suite.get_benchmark_names())
+            report.failures.extend(
+                {"machine": machine, "file": path.name, **f}
+                for f in failed
+                if f["name"] not in measured
+            )
             if machine not in report.machines:
                 facts = load_machine_facts(path.parent / MACHINE_FILE)
                 report.machines[machine] = facts or {}

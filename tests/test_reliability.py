@@ -1,0 +1,130 @@
+"""Reliability: broken workloads, interruptions, hostile result files — clear messages,
+intact data, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pyperf
+from helpers import gilbench, make_bench, write_suite
+
+from harness.store import load_results
+
+CHAOS = ("--workloads-from", "benchmarks._chaos")
+
+
+def _processes_running(marker: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if any(marker in part for part in proc.info["cmdline"] or ()):
+            found.append(proc)
+    return found
+
+
+def test_a_failing_and_a_hung_workload_are_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
+    out = gilbench(
+        "run", "--profile", "smoke", *CHAOS, "--workload", "chaos.fail,chaos.hang,chaos.ok",
+        "--backend", "serial", "--point-timeout", "4", "--machine", "chaosbox",
+        "--results", "results", "--reports", "reports", cwd=tmp_path,
+    )  # fmt: skip
+    text = out.stdout + out.stderr
+    assert out.returncode == 1, text
+    assert "timed out" in text
+    assert "no result after 4 s" in text
+    assert "ValueError: chaos.fail always raises" in text
+    assert "measured 1, resumed 0, failed 2 of 3 points" in text.replace("\n", " ")
+    assert not _processes_running("chaos.hang"), "the hung worker was not killed"
+
+    (result,) = (tmp_path / "results" / "chaosbox").glob("*-cpython*[0-9t].json")
+    names = pyperf.BenchmarkSuite.load(str(result)).get_benchmark_names()
+    assert [n.split("(")[0] for n in names] == ["chaos.ok"]
+    failures = json.loads(result.with_name(result.stem + ".failures.json").read_text())
+    assert {f["reason"] for f in failures} == {"failed", "timed out"}
+
+    (report,) = (tmp_path / "reports").glob("*/index.html")
+    html = report.read_text()
+    assert "2 point(s) produced no result" in html
+    assert "chaos.fail always raises" in html
+
+
+def _benchmarks_in(folder: Path) -> int:
+    files = list(folder.glob("*-cpython*[0-9t].json"))
+    if not files:
+        return 0
+    try:
+        return len(pyperf.BenchmarkSuite.load(str(files[0])).get_benchmark_names())
+    except Exception:  # written atomically, but be patient with the file system
+        return 0
+
+
+def test_sigterm_keeps_completed_points_leaves_no_process_and_resume_finishes(
+    tmp_path: Path,
+) -> None:
+    args = [
+        sys.executable, "-m", "harness", "run", "--profile", "smoke", *CHAOS,
+        "--workload", "chaos.slow", "--workers", "1,2,3,4", "--machine", "termbox",
+        "--results", "results", "--no-report",
+    ]  # fmt: skip
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)  # fmt: skip
+    folder = tmp_path / "results" / "termbox"
+    seen: set[int] = set()
+    deadline = time.monotonic() + 90
+    while _benchmarks_in(folder) < 1 and time.monotonic() < deadline:
+        seen.update(c.pid for c in psutil.Process(proc.pid).children(recursive=True))
+        time.sleep(0.05)
+    seen.update(c.pid for c in psutil.Process(proc.pid).children(recursive=True))
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, output
+    kept = _benchmarks_in(folder)
+    assert 1 <= kept < 5, output
+    assert "interrupted" in output
+    alive = [pid for pid in seen if psutil.pid_exists(pid)
+             and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]  # fmt: skip
+    assert not alive, f"processes left behind: {alive}"
+
+    resumed = gilbench(*args[3:], "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"resumed {kept}" in resumed.stdout.replace("\n", " ")
+    assert _benchmarks_in(folder) == 5  # serial + threads at 1, 2, 3 and 4 workers
+
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+def test_strings_from_result_files_are_escaped_in_the_report(tmp_path: Path) -> None:
+    bench = make_bench(machine=HOSTILE, params=f"n={HOSTILE}", interpreter=HOSTILE)
+    path = write_suite(tmp_path / "results" / "box" / "20260101T000000Z-x.json", [bench])
+    path.with_name(path.stem + ".failures.json").write_text(json.dumps(
+        [{"name": HOSTILE, "reason": HOSTILE, "detail": HOSTILE}]
+    ))  # fmt: skip
+    out = gilbench("report", "results", "-o", "out", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert HOSTILE not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_a_corrupt_failures_file_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    path = write_suite(tmp_path / "box" / "20260101T000000Z-x.json", [make_bench()])
+    sidecar = path.with_name(path.stem + ".failures.json")
+    for text in ("{not json", '{"a": 1}', '[{"name": 1}]', "\udcff"):
+        sidecar.write_text(text, errors="surrogateescape")
+        loaded = load_results(tmp_path)
+        assert len(loaded.suites) == 1
+        assert loaded.failures == []
+        assert [p.name for p, _ in loaded.skipped] == [sidecar.name]
+
+
+def test_workloads_from_a_missing_module_exits_2(tmp_path: Path) -> None:
+    out = gilbench("run", "--workloads-from", "no_such_module_xyz", "--results", "r",
+                   cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 2
+    assert "could not import workloads from no_such_module_xyz" in out.stderr.replace("\n", " ")
