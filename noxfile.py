@@ -96,6 +96,13 @@ def report(session: nox.Session) -> None:
 
 
 @nox.session
+def chaos(session: nox.Session) -> None:
+    """A quick run that loses a worker and is interrupted, then resumed: nothing is lost."""
+    session.install(".")
+    session.run("python", "-m", "harness.chaos", *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (unit, property and end-to-end tests)."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "test"))

@@ -100,7 +100,15 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
 
 
 def _tail(text: str) -> str:
+    """The end of the workload's own traceback: the first one in the output (pyperf's
+    manager prints its own, about the worker's exit code, after it), else the last lines."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
+    for start, line in enumerate(lines):
+        if line.startswith("Traceback (most recent call last)"):
+            end = start + 1
+            while end < len(lines) and lines[end].startswith((" ", "\t")):
+                end += 1
+            return "\n".join(lines[start : end + 1][-FAILURE_TAIL_LINES:])
     return "\n".join(lines[-FAILURE_TAIL_LINES:]) or "(no output)"
 
 

@@ -92,7 +92,7 @@ def test_sigterm_keeps_completed_points_leaves_no_process_and_resume_finishes(
 
     resumed = gilbench(*args[3:], "--resume", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert f"resumed {kept}" in resumed.stdout.replace("\n", " ")
+    assert f"resumed {kept}" in (resumed.stdout + resumed.stderr).replace("\n", " ")
     assert _benchmarks_in(folder) == 5  # serial + threads at 1, 2, 3 and 4 workers
 
 
