@@ -26,6 +26,7 @@ LOAD_COLOURS = {
     "asyncio[executor]": "#8c564b",
 }
 INTERPRETER_STYLES = ("-", "--", ":", "-.")
+INTERPRETER_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
 TABLE_COLUMNS = {
     "interpreter": "interpreter",
     "backend_label": "CPU work in",
@@ -50,9 +51,43 @@ def _styles(interpreters: list[str]) -> dict[str, str]:
     }
 
 
+def latency_by_interpreter(rows: pd.DataFrame, title: str) -> str:
+    """One panel per place the load runs: p99 (solid) and p50 (dotted) latency against
+    the number of CPU workers, one colour per interpreter, so builds sit side by side."""
+    labels = sorted(str(label) for label in rows["backend_label"].unique())
+    fig, axes = plt.subplots(1, len(labels), figsize=(3.2 * len(labels), 3.6), sharey=True,
+                             squeeze=False)  # fmt: skip
+    interpreters = sorted(str(i) for i in rows["interpreter"].unique())
+    colours = {name: INTERPRETER_COLOURS[i % len(INTERPRETER_COLOURS)]
+               for i, name in enumerate(interpreters)}  # fmt: skip
+    ticks = sorted(int(k) for k in rows["workers"].unique())
+    for ax, label in zip(axes[0], labels, strict=True):
+        for interpreter, unsorted in rows[rows["backend_label"] == label].groupby("interpreter"):
+            line = unsorted.sort_values("workers")
+            colour = colours[str(interpreter)]
+            ax.plot(line["workers"], line["p99_ms"], marker="o", color=colour,
+                    label=f"p99, {interpreter}")  # fmt: skip
+            ax.plot(line["workers"], line["p50_ms"], marker=".", color=colour, linestyle=":",
+                    linewidth=1, label=f"p50, {interpreter}")  # fmt: skip
+        ax.set_yscale("log")
+        ax.set_xticks(ticks, [str(k) for k in ticks])
+        ax.set_title(f"CPU work in {label}", fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.tick_params(labelsize=7)
+    axes[0][0].set_ylabel("latency per request (ms, log scale)")
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(4, len(names)), fontsize=7)
+    fig.supxlabel("CPU-bound workers beside the responder", fontsize=8, y=0.12)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return render_svg(fig)
+
+
 def latency_vs_load(rows: pd.DataFrame, title: str) -> str:
     """p50 and p99 latency against the number of CPU workers: one line per place the
     load runs (colour) and interpreter (line style), log scale."""
+    if rows["interpreter"].nunique() > 1:
+        return latency_by_interpreter(rows, title)
     fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.0), sharey=True)
     styles = _styles(list(rows["interpreter"].unique()))
     several = len(styles) > 1
