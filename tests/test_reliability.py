@@ -7,11 +7,13 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import psutil
 import pyperf
+import pytest
 from helpers import gilbench, make_bench, write_suite
 
 from harness.store import load_results
@@ -28,6 +30,7 @@ def _processes_running(marker: str) -> list[psutil.Process]:
 
 
 def test_a_failing_and_a_hung_workload_are_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
+    scratch_before = set(Path(tempfile.gettempdir()).glob("gilbench-*"))
     out = gilbench(
         "run", "--profile", "smoke", *CHAOS, "--workload", "chaos.fail,chaos.hang,chaos.ok",
         "--backend", "serial", "--point-timeout", "4", "--machine", "chaosbox",
@@ -40,6 +43,7 @@ def test_a_failing_and_a_hung_workload_are_recorded_and_the_run_goes_on(tmp_path
     assert "ValueError: chaos.fail always raises" in text
     assert "measured 1, resumed 0, failed 2 of 3 points" in text.replace("\n", " ")
     assert not _processes_running("chaos.hang"), "the hung worker was not killed"
+    assert set(Path(tempfile.gettempdir()).glob("gilbench-*")) == scratch_before
 
     (result,) = (tmp_path / "results" / "chaosbox").glob("*-cpython*[0-9t].json")
     names = pyperf.BenchmarkSuite.load(str(result)).get_benchmark_names()
@@ -63,9 +67,11 @@ def _benchmarks_in(folder: Path) -> int:
         return 0
 
 
-def test_sigterm_keeps_completed_points_leaves_no_process_and_resume_finishes(
-    tmp_path: Path,
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_an_interrupted_run_keeps_its_points_leaves_nothing_behind_and_resumes(
+    tmp_path: Path, signum: signal.Signals
 ) -> None:
+    scratch_before = set(Path(tempfile.gettempdir()).glob("gilbench-*"))
     args = [
         sys.executable, "-m", "harness", "run", "--profile", "smoke", *CHAOS,
         "--workload", "chaos.slow", "--workers", "1,2,3,4", "--machine", "termbox",
@@ -80,7 +86,7 @@ def test_sigterm_keeps_completed_points_leaves_no_process_and_resume_finishes(
         seen.update(c.pid for c in psutil.Process(proc.pid).children(recursive=True))
         time.sleep(0.05)
     seen.update(c.pid for c in psutil.Process(proc.pid).children(recursive=True))
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, output
     kept = _benchmarks_in(folder)
@@ -89,6 +95,7 @@ def test_sigterm_keeps_completed_points_leaves_no_process_and_resume_finishes(
     alive = [pid for pid in seen if psutil.pid_exists(pid)
              and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]  # fmt: skip
     assert not alive, f"processes left behind: {alive}"
+    assert set(Path(tempfile.gettempdir()).glob("gilbench-*")) == scratch_before
 
     resumed = gilbench(*args[3:], "--resume", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr

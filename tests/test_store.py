@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.analysis import tidy
+from harness.report import render_report
 from harness.store import RunFile, atomic_write_text, load_results, result_path
 
 
@@ -64,6 +65,9 @@ def test_loader_skips_bad_files_with_a_reason_and_keeps_good_ones(tmp_path: Path
     assert "not written by gilbench" in reasons["plain-pyperf.json"]
     frame = tidy(loaded)
     assert len(frame) == 2
+    html = render_report(frame, loaded, tmp_path / "report", "bad files").read_text()
+    for name in reasons:
+        assert name in html  # the report renders and names every skipped file
 
 
 def test_loader_accepts_a_single_file_and_a_machine_folder(tmp_path: Path) -> None:
