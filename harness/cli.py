@@ -17,6 +17,7 @@ from types import FrameType
 from typing import NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 
 from benchmarks import (
     USER_WORKLOADS_ENV,
@@ -381,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         UnknownProfileError,
         WorkloadImportError,
     ) as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         status = EXIT_USAGE
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
