@@ -96,6 +96,13 @@ def report(session: nox.Session) -> None:
 
 
 @nox.session
+def compare(session: nox.Session) -> None:
+    """Compare two result files, machine folders or interpreter tags: nox -s compare -- A B."""
+    session.install(".")
+    session.run("gilbench", "compare", *session.posargs)
+
+
+@nox.session
 def chaos(session: nox.Session) -> None:
     """A quick run that loses a worker and is interrupted, then resumed: nothing is lost."""
     session.install(".")

@@ -171,6 +171,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Print two result sets side by side with significance marks."""
+    from harness.compare import CompareError, compare, header, load_side, render
+
+    try:
+        a, b = (load_side(spec, Path(args.results)) for spec in (args.a, args.b))
+        table = compare(a, b)
+    except CompareError as exc:
+        raise UsageError(str(exc)) from None
+    if args.format != "csv":
+        print(header(a, b))
+        print(
+            "B/A: B's throughput over A's (above 1: B is faster); p: Mann-Whitney on the "
+            "values (** p < 0.01, * p < 0.05); speedups compare scaling, not speed.\n"
+        )
+    sys.stdout.write(render(table, args.format))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Render the HTML report of a results folder."""
     from harness.report import render_report
@@ -308,6 +327,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.set_defaults(func=cmd_export)
+
+    cmp = sub.add_parser(
+        "compare", help="compare two result files, machine folders or interpreters, point by point"
+    )
+    cmp.add_argument(
+        "a", metavar="A", help="result file, machine folder, interpreter tag or machine"
+    )
+    cmp.add_argument("b", metavar="B", help="the same, for the other side")
+    cmp.add_argument(
+        "--results", default="results", metavar="DIR", help="where names are looked up"
+    )
+    cmp.add_argument("--format", choices=("text", "md", "csv"), default="text")
+    cmp.set_defaults(func=cmd_compare)
 
     report = sub.add_parser("report", help="render the HTML report of a results folder")
     report.add_argument("results", nargs="?", default="results", metavar="RESULTS_DIR")

@@ -1,0 +1,78 @@
+"""gilbench compare: the significance test and the point-by-point table."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from helpers import gilbench, make_bench, write_suite
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.compare import CompareError, compare, load_side, render
+from harness.significance import mann_whitney_p, significance_mark
+
+samples = st.lists(st.floats(min_value=1e-6, max_value=10.0), min_size=3, max_size=30)
+
+
+@given(samples, samples)
+def test_the_p_value_is_a_probability_and_symmetric(a: list[float], b: list[float]) -> None:
+    p = mann_whitney_p(a, b)
+    assert 0.0 <= p <= 1.0
+    assert p == pytest.approx(mann_whitney_p(b, a))
+
+
+@given(samples)
+def test_a_sample_against_itself_is_not_significant(a: list[float]) -> None:
+    assert mann_whitney_p(a, list(a)) > 0.5
+
+
+def test_separated_samples_are_significant_and_tiny_ones_undecided() -> None:
+    slow = [1.0, 1.1, 1.05, 1.02, 1.08, 1.07]
+    fast = [0.5, 0.52, 0.51, 0.49, 0.55, 0.5]
+    assert significance_mark(mann_whitney_p(slow, fast)) == "**"
+    assert math.isnan(mann_whitney_p([1.0, 2.0], [3.0, 4.0]))
+    assert significance_mark(float("nan")) == "too few values"
+
+
+def _machine(root: Path, machine: str, scale: float, workers_speedup: float) -> Path:
+    base = tuple(0.1 * scale * (1 + i / 100) for i in range(6))
+    fast = tuple(v / workers_speedup for v in base)
+    return write_suite(root / machine / "20260101T000000Z-cpython3.11.json", [
+        make_bench(machine=machine, values=base),
+        make_bench(backend="threads", workers=2, machine=machine, values=fast),
+    ])  # fmt: skip
+
+
+def test_two_machines_compare_throughput_and_speedup_point_by_point(tmp_path: Path) -> None:
+    _machine(tmp_path, "big", 1.0, 1.9)
+    _machine(tmp_path, "small", 2.0, 1.0)
+    table = compare(load_side("big", tmp_path), load_side("small", tmp_path))
+    threads = table[table["backend"] == "threads"].iloc[0]
+    assert threads["B/A"] == pytest.approx(1 / 2 / 1.9, rel=0.01)
+    assert threads["significant"] == "**"
+    assert threads["A speedup"] == pytest.approx(1.9, rel=0.01)
+    assert threads["speedup B/A"] == pytest.approx(1 / 1.9, rel=0.01)
+    assert "interpreter" in table.columns  # shared, so matched on
+    assert {"A cores", "B cores"} <= set(table.columns)  # each machine at all its cores
+    assert render(table, "md").startswith("| workload | backend |")
+    assert render(table, "csv").splitlines()[0].startswith("workload,backend,workers")
+
+
+def test_an_unknown_side_names_what_there_is(tmp_path: Path) -> None:
+    _machine(tmp_path, "big", 1.0, 1.9)
+    with pytest.raises(CompareError, match="machines: big"):
+        load_side("cpython9.9", tmp_path)
+
+
+def test_the_command_prints_marks_and_exits_2_on_bad_input(tmp_path: Path) -> None:
+    big = _machine(tmp_path, "big", 1.0, 1.9)
+    small = _machine(tmp_path, "small", 2.0, 1.0)
+    out = gilbench("compare", str(big), str(small))
+    assert out.returncode == 0, out.stderr
+    assert "**" in out.stdout
+    assert "B/A" in out.stdout
+    bad = gilbench("compare", "nothing-here", str(small), "--results", str(tmp_path))
+    assert bad.returncode == 2
+    assert "neither a file or folder" in bad.stderr.replace("\n", " ")
