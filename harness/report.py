@@ -12,9 +12,10 @@ from pathlib import Path
 
 import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 from harness import __version__
-from harness.figures import anchor
+from harness.figures import anchor, html_table
 from harness.noise import noise_warnings
 from harness.sections import build_families
 from harness.store import LoadReport
@@ -43,6 +44,54 @@ def _skipped_backends(frame: pd.DataFrame) -> list[tuple[str, str]]:
     return sorted((str(i), str(r)) for i, r in pairs.itertuples(index=False))
 
 
+MACHINE_FACTS = {
+    "cpu_model": "CPU",
+    "logical_cpus": "logical CPUs",
+    "physical_cpus": "physical CPUs",
+    "allowed_cpus": "allowed CPUs",
+    "cgroup_cpu_quota": "cgroup CPU quota",
+    "memory_bytes": "memory (GiB)",
+    "os": "OS",
+    "kernel": "kernel",
+    "arch": "arch",
+    "switch_interval_s": "switch interval (s)",
+    "previous_hardware": "name used before for",
+}
+
+
+def environment_table(loaded: LoadReport) -> Markup:
+    """One row per machine: the facts its machine.json recorded (strings escaped)."""
+    rows = []
+    for machine, facts in sorted(loaded.machines.items()):
+        row: dict[str, object] = {"machine": machine}
+        for key, label in MACHINE_FACTS.items():
+            value = facts.get(key)
+            if key == "memory_bytes" and isinstance(value, int | float):
+                value = round(value / 2**30, 1)
+            row[label] = "–" if value is None else str(value)
+        rows.append(row)
+    return html_table(pd.DataFrame(rows)) if rows else Markup("")
+
+
+def interpreters_table(frame: pd.DataFrame) -> Markup:
+    """One row per machine and interpreter: version, build, GIL, runs and points."""
+    if frame.empty:
+        return Markup("")
+    table = (
+        frame.groupby(["machine", "interpreter"], sort=True)
+        .agg(
+            python=("python_version", "first"),
+            free_threaded=("free_threaded", "first"),
+            gil_enabled=("gil_enabled", "first"),
+            runs=("run_id", "nunique"),
+            points=("name", "count"),
+            profile=("profile", lambda v: ", ".join(sorted(set(map(str, v))))),
+        )
+        .reset_index()
+    )
+    return html_table(table)
+
+
 def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title: str) -> Path:
     """Write ``out_dir/index.html`` and ``out_dir/results.csv``; return the HTML path."""
     started = time.perf_counter()
@@ -65,6 +114,8 @@ def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title:
         else [],
         rule=RULE_TEXT,
         noise=noise_warnings(frame),
+        environment=environment_table(loaded),
+        interpreters_table=interpreters_table(frame),
         skipped_backends=_skipped_backends(frame),
         build_seconds=lambda: f"{time.perf_counter() - started:.1f}",
     )
