@@ -208,3 +208,36 @@ def threads_by_interpreter(points: pd.DataFrame, title: str) -> str:
     fig.supylabel("speedup over serial (same interpreter)", fontsize=8)
     fig.tight_layout(rect=(0, 0, 0.9, 0.95))
     return render_svg(fig)
+
+
+def overlay_speedups(points: pd.DataFrame, title: str) -> str:
+    """One workload on several machines and interpreters: a panel per backend, speedup
+    against workers, one line per machine and interpreter (each at its highest core
+    count), with the ideal line."""
+    rows = points[points["backend"] != "serial"]
+    labels = sorted(str(label) for label in rows["backend_label"].unique())
+    fig, axes = plt.subplots(1, max(1, len(labels)), figsize=(3.3 * max(1, len(labels)), 3.4),
+                             sharey=True, squeeze=False)  # fmt: skip
+    ticks = sorted(int(w) for w in rows["workers"].unique()) or [1]
+    for ax, label in zip(axes[0], labels, strict=False):
+        for (machine, interpreter), unsorted in rows[rows["backend_label"] == label].groupby(
+            ["machine", "interpreter"], sort=True
+        ):
+            line = unsorted[unsorted["cores"] == unsorted["cores"].max()].sort_values("workers")
+            cores = int(line["cores"].max())
+            ax.plot(line["workers"], line["speedup"], marker="o",
+                    label=f"{machine}, {interpreter} ({cores} cores)")  # fmt: skip
+        ax.plot(ticks, ticks, linestyle="--", color="#999999", linewidth=1)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.set_ylim(bottom=0)
+        ax.set_title(label, fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.tick_params(labelsize=7)
+    axes[0][0].set_ylabel("speedup over serial")
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(3, max(1, len(names))), fontsize=7)
+    fig.supxlabel("workers", fontsize=8, y=0.16)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
+    return render_svg(fig)

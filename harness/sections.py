@@ -15,6 +15,7 @@ from harness.figures import Figure, anchor, html_table
 from harness.latency_report import mixed_figures
 from harness.plots import (
     op_cost_bars,
+    overlay_speedups,
     scaling_overview,
     speedup_vs_workers,
     threads_by_interpreter,
@@ -153,11 +154,65 @@ def _best_by_cores(rows: pd.DataFrame) -> Markup:
     )
 
 
+OVERLAY_COLUMNS = {
+    "backend_label": "backend",
+    "workers": "at workers",
+    "speedup": "best speedup",
+    "effective_cores": "effective cores",
+}
+
+
+OVERLAY_COLUMNS = {
+    "backend_label": "backend",
+    "workers": "at workers",
+    "speedup": "best speedup",
+    "effective_cores": "effective cores",
+}
+
+
+def _overlay_figures(workload: str, rows: pd.DataFrame) -> list[Figure]:
+    """Several machines or interpreters: one overlay per params, and the best points."""
+    figures = []
+    for params, group in rows.groupby("params", sort=True):
+        title = f"{workload}({params}): every machine and interpreter"
+        top = group[group["cores"] == group.groupby("machine")["cores"].transform("max")]
+        top = top[top["backend"] != "serial"]
+        best = top.loc[top.groupby(["machine", "interpreter", "backend_label"])["speedup"]
+                       .idxmax().dropna()]  # fmt: skip
+        view = best[["machine", "interpreter", "backend_label", "cores", "workers", "speedup",
+                     "efficiency", "effective_cores"]]  # fmt: skip
+        figures.append(
+            Figure(
+                anchor=anchor(workload, params, "overlay"),
+                title=title,
+                svg=Markup(overlay_speedups(group, title)),
+                table=html_table(view.rename(columns=OVERLAY_COLUMNS)),
+                caption="Each machine at its highest core count. A report over one machine "
+                "and interpreter (gilbench report results/<machine>) has every core count.",
+                wide=True,
+            )
+        )
+    return figures
+
+
 def speedup_workloads(frame: pd.DataFrame, descriptions: dict[str, str]) -> list[WorkloadSection]:
     """Per workload: a scaling overview across core counts, then speedup against workers
-    with the numbers, per machine, interpreter, params and core count."""
+    with the numbers, per machine, interpreter, params and core count.  Over several
+    machines or interpreters, one overlay figure per workload instead (one line each)."""
     sections = []
+    several = len(frame[["machine", "interpreter"]].drop_duplicates()) > 1
     for workload, rows in frame.groupby("workload", sort=True):
+        if several:
+            sections.append(
+                WorkloadSection(
+                    anchor=anchor(workload),
+                    workload=str(workload),
+                    kind=str(rows["kind"].iloc[0]),
+                    description=descriptions[str(workload)],
+                    figures=_overlay_figures(str(workload), rows),
+                )
+            )
+            continue
         figures = []
         for (machine, interpreter, params), group in rows.groupby(
             ["machine", "interpreter", "params"], sort=True
