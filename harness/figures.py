@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pandas as pd
 from markupsafe import Markup
 
+from harness.figure_pool import LazySvg
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -14,7 +16,7 @@ class Figure:
 
     anchor: str
     title: str
-    svg: Markup
+    svg: Markup | LazySvg  # drawn in parallel before the page is rendered
     table: Markup
     caption: str = ""
     wide: bool = False  # the figure takes the full width, its table goes below it

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from markupsafe import Markup
 
+from harness.figure_pool import LazySvg
 from harness.figures import Figure, anchor, html_table
 from harness.plots import render_svg
 
@@ -72,7 +73,7 @@ def latency_by_interpreter(rows: pd.DataFrame, title: str) -> str:
         ax.set_yscale("log")
         ax.set_xticks(ticks, [str(k) for k in ticks])
         ax.set_title(f"CPU work in {label}", fontsize=9)
-        ax.grid(True, which="both", alpha=0.3)
+        ax.grid(True, alpha=0.3)
         ax.tick_params(labelsize=7)
     axes[0][0].set_ylabel("latency per request (ms, log scale)")
     handles, names = axes[0][0].get_legend_handles_labels()
@@ -80,7 +81,7 @@ def latency_by_interpreter(rows: pd.DataFrame, title: str) -> str:
     fig.supxlabel("CPU-bound workers beside the responder", fontsize=8, y=0.12)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0.12, 1, 1))
-    return render_svg(fig)
+    return render_svg(fig, tight=False)
 
 
 def latency_vs_load(rows: pd.DataFrame, title: str) -> str:
@@ -103,7 +104,7 @@ def latency_vs_load(rows: pd.DataFrame, title: str) -> str:
         ax.set_xticks(ticks, [str(k) for k in ticks])
         ax.set_xlabel("CPU-bound workers beside the responder")
         ax.set_title(f"{name} latency", fontsize=9)
-        ax.grid(True, which="both", alpha=0.3)
+        ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("latency per request (ms, log scale)")
     axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.suptitle(title, fontsize=10)
@@ -131,7 +132,7 @@ def switch_tradeoff(rows: pd.DataFrame, title: str) -> str:
         ax.set_xscale("log")
         ax.set_xticks(intervals, [f"{v:g}" for v in intervals])
         ax.set_xlabel("switch interval (ms, sys.setswitchinterval)")
-        ax.grid(True, which="both", alpha=0.3)
+        ax.grid(True, alpha=0.3)
     left.set_yscale("log")
     left.set_ylabel("responder latency (ms, log scale)")
     left.set_title("latency of the responder", fontsize=9)
@@ -142,7 +143,7 @@ def switch_tradeoff(rows: pd.DataFrame, title: str) -> str:
     right.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return render_svg(fig)
+    return render_svg(fig, tight=False)
 
 
 def _ms(value: float) -> str:
@@ -219,7 +220,7 @@ def mixed_figures(frame: pd.DataFrame) -> list[Figure]:
             Figure(
                 anchor=anchor(workload, machine, params, cores, "latency"),
                 title=title,
-                svg=Markup(latency_vs_load(ordered, title)),
+                svg=LazySvg(latency_vs_load, ordered, title),
                 table=_table(ordered),
                 caption=load_sentence(ordered),
                 wide=True,
@@ -247,7 +248,7 @@ def mixed_figures(frame: pd.DataFrame) -> list[Figure]:
                 Figure(
                     anchor=anchor(workload, machine, cores, "switch"),
                     title=title,
-                    svg=Markup(switch_tradeoff(ordered, title)),
+                    svg=LazySvg(switch_tradeoff, ordered, title),
                     table=_table(ordered, [SWITCH_WORKLOAD_PARAM]),
                     caption=switch_sentence(ordered),
                     wide=True,

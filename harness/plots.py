@@ -24,15 +24,16 @@ BACKEND_COLOURS = {
 }
 
 
-def render_svg(fig: Figure) -> str:
+def render_svg(fig: Figure, tight: bool = True) -> str:
     """The figure as inline SVG text (closed afterwards), without a date, so reports
-    do not differ from run to run."""
+    do not differ from run to run.  ``tight=False`` for figures laid out already
+    (``tight_layout``, legends inside the figure): it saves a second drawing pass."""
     buffer = io.StringIO()
     # No RDF metadata block: it only adds a date (making reports differ run to run).
     fig.savefig(
         buffer,
         format="svg",
-        bbox_inches="tight",
+        bbox_inches="tight" if tight else None,
         metadata={"Creator": None, "Date": None, "Format": None, "Type": None},
     )
     plt.close(fig)
@@ -175,7 +176,7 @@ def scaling_overview(points: pd.DataFrame, title: str) -> str:
     right.grid(True, alpha=0.3)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return render_svg(fig)
+    return render_svg(fig, tight=False)
 
 
 def threads_by_interpreter(points: pd.DataFrame, title: str) -> str:
@@ -207,7 +208,7 @@ def threads_by_interpreter(points: pd.DataFrame, title: str) -> str:
     fig.supxlabel("threads", fontsize=8)
     fig.supylabel("speedup over serial (same interpreter)", fontsize=8)
     fig.tight_layout(rect=(0, 0, 0.9, 0.95))
-    return render_svg(fig)
+    return render_svg(fig, tight=False)
 
 
 def overlay_speedups(points: pd.DataFrame, title: str) -> str:
@@ -240,4 +241,4 @@ def overlay_speedups(points: pd.DataFrame, title: str) -> str:
     fig.supxlabel("workers", fontsize=8, y=0.16)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0.16, 1, 1))
-    return render_svg(fig)
+    return render_svg(fig, tight=False)

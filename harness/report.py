@@ -9,12 +9,14 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pandas as pd
 from markupsafe import Markup
 
 from harness import __version__
+from harness.figure_pool import draw_pending
 from harness.figures import anchor, html_table
 from harness.noise import noise_warnings
 from harness.sections import build_families
@@ -92,12 +94,45 @@ def interpreters_table(frame: pd.DataFrame) -> Markup:
     return html_table(table)
 
 
+def verdict_matrix(verdicts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Over several machines or interpreters: workloads by (machine, interpreter), each
+    cell the threads verdict and the fastest backend; None for a single one."""
+    contexts = sorted({(v["machine"], v["interpreter"]) for v in verdicts})
+    if len(contexts) < 2:
+        return None
+    cells: dict[tuple[str, str], dict[tuple[str, str], dict[str, str]]] = {}
+    anchors: dict[tuple[str, str], str] = {}
+    for v in verdicts:
+        key = (v["workload"], v["params"])
+        anchors[key] = v["anchor"]
+        cells.setdefault(key, {})[(v["machine"], v["interpreter"])] = {
+            "threads": v["threads"],
+            "best": f"{v['best_backend']} {v['best_speedup']:.2f}x",
+        }
+    rows = [
+        {
+            "workload": f"{workload}({params})",
+            "anchor": anchors[(workload, params)],
+            "cells": [cells[(workload, params)].get(context) for context in contexts],
+        }
+        for workload, params in sorted(cells)
+    ]
+    return {"columns": [f"{m} / {i}" for m, i in contexts], "rows": rows}
+
+
 def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title: str) -> Path:
     """Write ``out_dir/index.html`` and ``out_dir/results.csv``; return the HTML path."""
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out_dir / "results.csv", index=False)
     template = _environment().get_template("report.html.j2")
+    families = build_families(frame) if not frame.empty else []
+    verdicts = (
+        [{**v.__dict__, "anchor": anchor(v.workload)} for v in judge_all(frame)]
+        if not frame.empty
+        else []
+    )
+    draw_pending()
     html = template.render(
         title=title,
         version=__version__,
@@ -108,10 +143,9 @@ def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title:
         n_points=len(frame),
         skipped=[(str(path), reason) for path, reason in loaded.skipped],
         failures=loaded.failures,
-        families=build_families(frame) if not frame.empty else [],
-        verdicts=[{**v.__dict__, "anchor": anchor(v.workload)} for v in judge_all(frame)]
-        if not frame.empty
-        else [],
+        families=families,
+        verdicts=verdicts,
+        verdict_matrix=verdict_matrix(verdicts),
         rule=RULE_TEXT,
         noise=noise_warnings(frame),
         environment=environment_table(loaded),

@@ -11,6 +11,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from harness.backends import backend_label
+from harness.figure_pool import LazySvg
 from harness.figures import Figure, anchor, html_table
 from harness.latency_report import mixed_figures
 from harness.plots import (
@@ -170,6 +171,11 @@ OVERLAY_COLUMNS = {
 }
 
 
+def several_contexts(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` holds more than one machine and interpreter pair."""
+    return len(frame[["machine", "interpreter"]].drop_duplicates()) > 1
+
+
 def _overlay_figures(workload: str, rows: pd.DataFrame) -> list[Figure]:
     """Several machines or interpreters: one overlay per params, and the best points."""
     figures = []
@@ -185,7 +191,7 @@ def _overlay_figures(workload: str, rows: pd.DataFrame) -> list[Figure]:
             Figure(
                 anchor=anchor(workload, params, "overlay"),
                 title=title,
-                svg=Markup(overlay_speedups(group, title)),
+                svg=LazySvg(overlay_speedups, group, title),
                 table=html_table(view.rename(columns=OVERLAY_COLUMNS)),
                 caption="Each machine at its highest core count. A report over one machine "
                 "and interpreter (gilbench report results/<machine>) has every core count.",
@@ -200,7 +206,7 @@ def speedup_workloads(frame: pd.DataFrame, descriptions: dict[str, str]) -> list
     with the numbers, per machine, interpreter, params and core count.  Over several
     machines or interpreters, one overlay figure per workload instead (one line each)."""
     sections = []
-    several = len(frame[["machine", "interpreter"]].drop_duplicates()) > 1
+    several = several_contexts(frame)
     for workload, rows in frame.groupby("workload", sort=True):
         if several:
             sections.append(
@@ -222,7 +228,7 @@ def speedup_workloads(frame: pd.DataFrame, descriptions: dict[str, str]) -> list
                 Figure(
                     anchor=anchor(workload, machine, interpreter, params, "overview"),
                     title=title,
-                    svg=Markup(scaling_overview(group, title)),
+                    svg=LazySvg(scaling_overview, group, title),
                     table=_best_by_cores(group),
                     wide=True,
                 )
@@ -234,7 +240,7 @@ def speedup_workloads(frame: pd.DataFrame, descriptions: dict[str, str]) -> list
                 Figure(
                     anchor=anchor(workload, machine, interpreter, params, cores),
                     title=title,
-                    svg=Markup(speedup_vs_workers(group, title)),
+                    svg=LazySvg(speedup_vs_workers, group, title),
                     table=_numbers_table(group),
                 )
             )
@@ -268,7 +274,7 @@ def released_control_figures(frame: pd.DataFrame) -> list[Figure]:
             Figure(
                 anchor=anchor("released-control", machine, interpreter, cores),
                 title=f"{title}, {cores} cores",
-                svg=Markup(threads_speedup_by_workload(labelled, title)),
+                svg=LazySvg(threads_speedup_by_workload, labelled, title),
                 table=html_table(
                     best.rename(columns={"speedup": "best threads speedup", "at": "max workers"}),
                     index=True,
@@ -280,8 +286,10 @@ def released_control_figures(frame: pd.DataFrame) -> list[Figure]:
     return figures
 
 
-def sync_figures(frame: pd.DataFrame, family: str = "sync") -> list[Figure]:
-    """Microseconds per operation, uncontended (serial) and contended (threads x N)."""
+def sync_figures(frame: pd.DataFrame, family: str = "sync", bars: bool = True) -> list[Figure]:
+    """Microseconds per operation, uncontended (serial) and contended (threads x N); the
+    bars are left out (``bars=False``) where many machines and interpreters make them
+    many figures that the tables say as well."""
     figures = []
     for (machine, interpreter, cores), rows in frame.groupby(
         ["machine", "interpreter", "cores"], sort=True
@@ -306,7 +314,9 @@ def sync_figures(frame: pd.DataFrame, family: str = "sync") -> list[Figure]:
             Figure(
                 anchor=anchor(family, machine, interpreter, cores),
                 title=title,
-                svg=Markup(op_cost_bars(table.drop(index=["sync.timer"], errors="ignore"), title)),
+                svg=LazySvg(op_cost_bars, table.drop(index=["sync.timer"], errors="ignore"), title)
+                if bars
+                else Markup(""),
                 table=html_table(shown.rename_axis(index=None, columns=None), index=True),
                 wide=True,
                 caption="µs per operation."
@@ -388,6 +398,7 @@ def build_families(frame: pd.DataFrame) -> list[FamilySection]:
         backend_label=backend_labels(frame), family=frame["workload"].str.split(".").str[0]
     )
     descriptions = _descriptions(frame)
+    several = several_contexts(frame)
     present = list(frame["family"].unique())
     order = [f for f in FAMILY_ORDER if f in present] + sorted(
         f for f in present if f not in FAMILY_ORDER
@@ -405,7 +416,7 @@ def build_families(frame: pd.DataFrame) -> list[FamilySection]:
         if family == "mixed":
             section.figures.extend(mixed_figures(rows))
         elif family in ("sync", "startup"):
-            section.figures.extend(sync_figures(rows, family))
+            section.figures.extend(sync_figures(rows, family, bars=not several))
         elif family == "probe":
             section.figures.append(
                 Figure(
@@ -416,7 +427,8 @@ def build_families(frame: pd.DataFrame) -> list[FamilySection]:
                 )
             )
         else:
-            if family == "released":
+            if family == "released" and not several:
+                # Over several machines or interpreters the overlays show the control.
                 section.figures.extend(released_control_figures(rows))
             section.workloads.extend(speedup_workloads(rows, descriptions))
         sections.append(section)
@@ -469,6 +481,8 @@ def interpreter_family(frame: pd.DataFrame) -> FamilySection | None:
             caption="Serial time on the free-threaded build over the default build of the "
             "same version: above 1 is the price paid even without threads.",
         ))  # fmt: skip
+    if frame["machine"].nunique() > 1:
+        return section  # over several machines, each workload's overlay shows this
     threads = frame[(frame["backend"].isin(["threads", "serial"]))
                     & frame["kind"].isin(["cpu", "cpu-released", "io"])]  # fmt: skip
     for machine, rows in threads.groupby("machine", sort=True):
@@ -476,6 +490,6 @@ def interpreter_family(frame: pd.DataFrame) -> FamilySection | None:
         title = f"threads scaling per interpreter on {machine}, {int(top['cores'].max())} cores"
         section.figures.append(Figure(
             anchor=anchor("threads-by-interpreter", machine), title=title,
-            svg=Markup(threads_by_interpreter(top, title)), table=Markup(""), wide=True,
+            svg=LazySvg(threads_by_interpreter, top, title), table=Markup(""), wide=True,
         ))  # fmt: skip
     return section

@@ -76,3 +76,16 @@ def test_the_command_prints_marks_and_exits_2_on_bad_input(tmp_path: Path) -> No
     bad = gilbench("compare", "nothing-here", str(small), "--results", str(tmp_path))
     assert bad.returncode == 2
     assert "neither a file or folder" in bad.stderr.replace("\n", " ")
+
+
+def test_a_report_over_two_machines_overlays_them_and_tabulates_verdicts(tmp_path: Path) -> None:
+    _machine(tmp_path / "results", "big", 1.0, 1.9)
+    _machine(tmp_path / "results", "small", 2.0, 1.0)
+    out = gilbench("report", "results", "-o", "report", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    html = (tmp_path / "report" / "index.html").read_text()
+    assert "cpu.fib(n=20): every machine and interpreter" in html
+    assert "big / cpython3.11" in html
+    assert "small / cpython3.11" in html
+    assert "Every verdict with its evidence (2)" in html
+    assert 'id="environment"' in html

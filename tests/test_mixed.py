@@ -166,8 +166,8 @@ def test_mixed_figures_put_every_interpreter_on_one_chart() -> None:
         _latency_rows().assign(interpreter="cpython3.14t"),
     ])  # fmt: skip
     (figure,) = mixed_figures(frame)
-    assert "cpython3.14t" in figure.svg
-    assert "cpython3.11" in figure.svg
+    assert "cpython3.14t" in str(figure.svg)
+    assert "cpython3.11" in str(figure.svg)
     assert "p99 latency with 2 CPU-bound workers" in figure.caption
 
 
