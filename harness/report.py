@@ -94,6 +94,33 @@ def interpreters_table(frame: pd.DataFrame) -> Markup:
     return html_table(table)
 
 
+def hardware_warnings(loaded: LoadReport) -> list[str]:
+    """Machine names that hold results from different hardware (pyperf records the CPU
+    model and count with every run), or whose machine.json says the name was reused."""
+    seen: dict[str, dict[tuple[str, str], str]] = {}
+    for suite in loaded.suites:
+        for bench in suite.suite.get_benchmarks()[:1]:
+            meta = bench.get_metadata()
+            hardware = (str(meta.get("cpu_model_name", "?")), str(meta.get("cpu_count", "?")))
+            seen.setdefault(suite.machine, {}).setdefault(hardware, suite.path.name)
+    warnings = []
+    for machine, kinds in sorted(seen.items()):
+        if len(kinds) > 1:
+            found = "; ".join(f"{model}, {count} CPUs ({path})" for (model, count), path
+                              in sorted(kinds.items()))  # fmt: skip
+            warnings.append(
+                f"machine name {machine!r} holds results from different hardware: {found}; "
+                "give each machine its own name with gilbench run --machine"
+            )
+        elif loaded.machines.get(machine, {}).get("previous_hardware"):
+            before = loaded.machines[machine]["previous_hardware"]
+            warnings.append(
+                f"machine name {machine!r} was used before for other hardware ({before}); "
+                "its older result files may come from that machine"
+            )
+    return warnings
+
+
 def verdict_matrix(verdicts: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Over several machines or interpreters: workloads by (machine, interpreter), each
     cell the threads verdict and the fastest backend; None for a single one."""
@@ -147,7 +174,7 @@ def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title:
         verdicts=verdicts,
         verdict_matrix=verdict_matrix(verdicts),
         rule=RULE_TEXT,
-        noise=noise_warnings(frame),
+        noise=hardware_warnings(loaded) + noise_warnings(frame),
         environment=environment_table(loaded),
         interpreters_table=interpreters_table(frame),
         skipped_backends=_skipped_backends(frame),

@@ -89,3 +89,30 @@ def test_a_report_over_two_machines_overlays_them_and_tabulates_verdicts(tmp_pat
     assert "small / cpython3.11" in html
     assert "Every verdict with its evidence (2)" in html
     assert 'id="environment"' in html
+
+
+def test_one_machine_name_on_two_kinds_of_hardware_is_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "results" / "box"
+    small = make_bench(cpu_model_name="Small CPU", cpu_count=2)
+    big = make_bench(cpu_model_name="Big CPU", cpu_count=64, interpreter="cpython3.12")
+    write_suite(folder / "20260101T000000Z-cpython3.11.json", [small])
+    write_suite(folder / "20260102T000000Z-cpython3.12.json", [big])
+    out = gilbench("report", "results", "-o", "report", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    html = (tmp_path / "report" / "index.html").read_text()
+    assert "holds results from different hardware" in html
+    assert "Big CPU, 64 CPUs" in html
+
+
+def test_running_under_a_name_used_by_other_hardware_warns(tmp_path: Path) -> None:
+    import json
+
+    from harness.orchestrator import write_machine_facts
+
+    assert write_machine_facts(tmp_path, "box") is None
+    facts = json.loads((tmp_path / "machine.json").read_text())
+    (tmp_path / "machine.json").write_text(json.dumps({**facts, "cpu_model": "Other CPU"}))
+    warning = write_machine_facts(tmp_path, "box")
+    assert warning is not None
+    assert "used before for different hardware" in warning
+    assert json.loads((tmp_path / "machine.json").read_text())["previous_hardware"]
