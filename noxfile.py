@@ -103,6 +103,14 @@ def compare(session: nox.Session) -> None:
 
 
 @nox.session
+def perf(session: nox.Session) -> None:
+    """gilbench's self-benchmark: overhead, dispatch floor, suite time, stability, report
+    time (add -- --default to time the default profile too)."""
+    session.install(".")
+    session.run("python", "-m", "harness.selfbench", *session.posargs)
+
+
+@nox.session
 def chaos(session: nox.Session) -> None:
     """A quick run that loses a worker and is interrupted, then resumed: nothing is lost."""
     session.install(".")

@@ -1,4 +1,4 @@
-"""asyncio: one coroutine per task on one event loop, at most `workers` in flight.
+"""asyncio: tasks as coroutines on one event loop, at most `workers` in flight.
 
 A workload without an async form is called inline on the loop: that blocks the loop
 for the task's duration, which is the honest picture of asyncio running CPU work.
@@ -7,21 +7,23 @@ for the task's duration, which is the honest picture of asyncio running CPU work
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from harness.backends import Backend
 from harness.batch import Batch, TaskResult
 
 
-async def _bounded(
-    semaphore: asyncio.Semaphore, task: Callable[[int], Awaitable[TaskResult]], index: int
-) -> TaskResult:
-    async with semaphore:
-        return await task(index)
+async def _worker(
+    task: Callable[[int], Awaitable[TaskResult]], indices: Iterator[int], out: list[TaskResult]
+) -> None:
+    # `workers` of these share one iterator of task indices: at most `workers` tasks are
+    # in flight, without a semaphore or a Task object per task.
+    for index in indices:
+        out.append(await task(index))
 
 
 class AsyncioBackend(Backend):
-    """asyncio event loop, one coroutine per task, at most `workers` in flight."""
+    """asyncio event loop, tasks as coroutines, at most `workers` in flight."""
 
     name = "asyncio"
     _loop: asyncio.AbstractEventLoop | None = None
@@ -42,11 +44,13 @@ class AsyncioBackend(Backend):
         return inline
 
     async def _gather(self, batch: Batch) -> list[TaskResult]:
-        semaphore = asyncio.Semaphore(self.workers)
         task = self._coroutine_task(batch)
-        return list(
-            await asyncio.gather(*(_bounded(semaphore, task, i) for i in range(batch.size)))
+        indices = iter(range(batch.size))
+        out: list[TaskResult] = []
+        await asyncio.gather(
+            *(_worker(task, indices, out) for _ in range(min(self.workers, batch.size)))
         )
+        return out
 
     def run(self, batch: Batch) -> list[TaskResult]:
         assert self._loop is not None, "start() first"

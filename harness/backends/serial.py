@@ -18,5 +18,6 @@ class SerialBackend(Backend):
         batch.call(0)  # import and warm the workload's code path outside the timing
 
     def run(self, batch: Batch) -> list[TaskResult]:
-        call = batch.call
-        return [call(index) for index in range(batch.size)]
+        # The function and its arguments, looked up once: per task, only the call.
+        func, kwargs = batch.workload.func, batch.task_kwargs
+        return [(index, func(**kwargs)) for index in range(batch.size)]

@@ -1,0 +1,257 @@
+"""``nox -s perf``: gilbench measures itself.
+
+1. harness overhead: the serial backend's batch against a bare loop over the same tasks;
+2. dispatch floor: a no-op task through each backend against the raw equivalent written
+   with concurrent.futures or asyncio, as a ratio and in µs per task;
+3. the quick (and, with ``--default``, the default) profile's wall time and points;
+4. stability: headline speedups of two back-to-back quick runs, largest difference;
+5. report time for a folder of 3 machines x 3 interpreters (made from the quick run's
+   results, relabelled, since one machine cannot be three).
+
+It prints a table and writes it as markdown under ``reports/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import multiprocessing
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchmarks import get_workload
+from harness.analysis import tidy
+from harness.backends import get_backend
+from harness.batch import Batch
+from harness.store import load_results
+
+REPEATS = 31
+TARGETS = {"overhead": 1.02, "dispatch": 1.10, "quick_s": 8 * 60, "default_s": 20 * 60,
+           "stability": 0.05, "report_s": 10.0}  # fmt: skip
+
+
+def _alternating(first: Callable[[], float], second: Callable[[], float]) -> tuple[float, float]:
+    """Medians of ``REPEATS`` timings of each, interleaved so drift hits both alike."""
+    a, b = [], []
+    for _ in range(REPEATS):
+        a.append(first())
+        b.append(second())
+    return statistics.median(a), statistics.median(b)
+
+
+def _timed(call: Callable[[], Any]) -> Callable[[], float]:
+    def run() -> float:
+        start = time.perf_counter()
+        call()
+        return time.perf_counter() - start
+
+    return run
+
+
+def harness_overhead() -> dict[str, Any]:
+    """Serial backend vs a bare loop over cpu.fib's default tasks, in this process."""
+    wl = get_workload("cpu.fib")
+    params = wl.default_params
+    batch = Batch(wl, params, wl.tasks)
+    backend = get_backend("serial")(1)
+    backend.start(batch)
+    func = wl.func
+    ours, bare = _alternating(
+        _timed(lambda: backend.run(batch)),
+        _timed(lambda: [func(**params) for _ in range(batch.size)]),
+    )
+    return {"what": f"serial backend vs bare loop (cpu.fib, {batch.size} tasks)",
+            "ratio": ours / bare, "ours_ms": ours * 1e3, "raw_ms": bare * 1e3}  # fmt: skip
+
+
+def _raw_executor(kind: str, workers: int) -> Executor:
+    if kind == "threads":
+        return ThreadPoolExecutor(workers)
+    context = multiprocessing.get_context("forkserver")
+    return ProcessPoolExecutor(workers, mp_context=context)
+
+
+def _raw_batch(name: str, size: int, workers: int) -> tuple[Callable[[], Any], Callable[[], None]]:
+    """The raw equivalent of a backend's batch of no-ops, and how to clean it up."""
+    from benchmarks._selfbench import _noop_async, raw_noop
+
+    if name == "serial":
+        return (lambda: [raw_noop(i) for i in range(size)]), (lambda: None)
+    if name == "asyncio":
+        loop = asyncio.new_event_loop()
+
+        async def everything() -> Any:
+            return await asyncio.gather(*(_noop_async() for _ in range(size)))
+
+        return (lambda: loop.run_until_complete(everything())), loop.close
+    if name == "interpreters":
+        from concurrent.futures import InterpreterPoolExecutor  # type: ignore[attr-defined]
+
+        pool: Executor = InterpreterPoolExecutor(workers)
+    else:
+        pool = _raw_executor(name, workers)
+    list(pool.map(raw_noop, range(size)))  # start and warm it, as the backends do
+    return (lambda: list(pool.map(raw_noop, range(size)))), (lambda: pool.shutdown(wait=True))
+
+
+def dispatch_floor(workers: int = 2) -> list[dict[str, Any]]:
+    """A batch of no-op tasks through each backend against the raw equivalent."""
+    importlib.import_module("benchmarks._selfbench")  # registers self.noop (not catalogued)
+
+    wl = get_workload("self.noop")
+    batch = Batch(wl, {}, wl.tasks)
+    rows = []
+    for name in ("serial", "threads", "processes", "asyncio", "interpreters"):
+        backend_cls = get_backend(name)
+        if backend_cls.unavailable_reason():
+            continue
+        backend = backend_cls(1 if backend_cls.single_worker else workers)
+        backend.start(batch)
+        raw, cleanup = _raw_batch(name, batch.size, workers)
+        try:
+            ours, theirs = _alternating(_timed(partial(backend.run, batch)), _timed(raw))
+        finally:
+            cleanup()
+            backend.close()
+        rows.append({"backend": name, "ratio": ours / theirs,
+                     "ours_us_per_task": ours / batch.size * 1e6,
+                     "raw_us_per_task": theirs / batch.size * 1e6})  # fmt: skip
+    return rows
+
+
+def run_suite(profile: str, results: Path, machine: str) -> tuple[float, int]:
+    """Run ``gilbench run --profile PROFILE``; return its wall time and points measured."""
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "--profile", profile, "--machine", machine,
+         "--results", str(results), "--no-report"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    text = " ".join((out.stdout + out.stderr).split())
+    found = re.search(r"measured (\d+), resumed \d+, failed (\d+)", text)
+    if out.returncode != 0 or not found:
+        raise RuntimeError(f"the {profile} run failed ({out.returncode}): {text[-1500:]}")
+    return elapsed, int(found.group(1))
+
+
+def headline_speedups(results: Path) -> pd.Series:
+    """Speedup of each cpu and io workload under each backend at its widest point (the
+    highest core count, then the most workers), by workload and backend label."""
+    frame = tidy(load_results(results))
+    frame = frame[frame["kind"].isin(["cpu", "io"]) & (frame["backend"] != "serial")]
+    frame = frame[frame["cores"] == frame.groupby("workload")["cores"].transform("max")]
+    top = frame[frame["workers"] == frame.groupby(["workload", "backend", "start_method"])[
+        "workers"].transform("max")]  # fmt: skip
+    labels = top["backend"] + top["start_method"].fillna("").map(lambda m: f"[{m}]" if m else "")
+    return pd.Series(top["speedup"].to_numpy(), index=top["workload"] + " " + labels)
+
+
+def stability(first: Path, second: Path) -> tuple[float, str, int]:
+    """Largest relative difference of headline speedups between two runs, and where."""
+    a, b = headline_speedups(first), headline_speedups(second)
+    common = a.index.intersection(b.index)
+    diffs = (a[common] - b[common]).abs() / pd.concat([a[common], b[common]], axis=1).min(axis=1)
+    worst = diffs.idxmax()
+    return float(diffs.max()), str(worst), len(common)
+
+
+def synthetic_folder(source: Path, target: Path) -> int:
+    """3 machines x 3 interpreter tags made from one machine's result files; points."""
+    files = [p for p in source.rglob("*-cpython*.json") if ".failures" not in p.name]
+    count = 0
+    for machine in ("alpha", "beta", "gamma"):
+        for tag in ("cpython-a", "cpython-b", "cpython-c"):
+            data = json.loads(files[0].read_text())
+
+            def relabel(meta: dict[str, Any] | None, machine: str = machine,
+                        tag: str = tag) -> None:  # fmt: skip
+                if meta is not None:
+                    meta.update({k: v for k, v in (("machine", machine), ("interpreter", tag))
+                                 if k in meta})  # fmt: skip
+
+            relabel(data.get("metadata"))
+            for bench in data["benchmarks"]:
+                relabel(bench.get("metadata"))
+                for run in bench["runs"]:
+                    relabel(run.get("metadata"))
+            out = target / machine / f"20260101T000000Z-{tag}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(data))
+            count += len(data["benchmarks"])
+    return count
+
+
+def report_time(folder: Path, out: Path) -> float:
+    """Wall time of ``gilbench report`` on ``folder``."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "harness", "report", str(folder), "-o", str(out)],
+                   capture_output=True, check=True)  # fmt: skip
+    return time.perf_counter() - start
+
+
+def _mark(ok: bool) -> str:
+    return "meets" if ok else "MISSES"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the self-benchmark; print and save the table."""
+    parser = argparse.ArgumentParser(prog="python -m harness.selfbench", description=__doc__)
+    parser.add_argument("--default", action="store_true", help="also time the default profile")
+    parser.add_argument("--reports", default="reports", help="where the markdown goes")
+    args = parser.parse_args(argv)
+    lines = ["| measure | value | target | |", "|---|---|---|---|"]
+
+    def add(measure: str, value: str, target: str, ok: bool) -> None:
+        lines.append(f"| {measure} | {value} | {target} | {_mark(ok)} |")
+        print(lines[-1], flush=True)
+
+    over = harness_overhead()
+    add(over["what"], f"{over['ratio']:.3f} ({over['ours_ms']:.1f} vs {over['raw_ms']:.1f} ms)",
+        "<= 1.02", over["ratio"] <= TARGETS["overhead"])  # fmt: skip
+    for row in dispatch_floor():
+        add(f"dispatch floor, {row['backend']} (no-op task)",
+            f"{row['ratio']:.2f} ({row['ours_us_per_task']:.1f} vs {row['raw_us_per_task']:.1f}"
+            " µs/task)", "<= 1.10", row["ratio"] <= TARGETS["dispatch"])  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="gilbench-perf-") as scratch:
+        root = Path(scratch)
+        first_s, points = run_suite("quick", root / "first", "perf")
+        add("quick profile wall time (full catalogue)", f"{first_s / 60:.1f} min, {points} points",
+            "<= 8 min", first_s <= TARGETS["quick_s"])  # fmt: skip
+        second_s, _ = run_suite("quick", root / "second", "perf")
+        add("quick profile, again", f"{second_s / 60:.1f} min", "<= 8 min",
+            second_s <= TARGETS["quick_s"])  # fmt: skip
+        worst, where, compared = stability(root / "first", root / "second")
+        add(f"stability: headline speedups of two quick runs ({compared})",
+            f"{worst:.1%} largest difference ({where})", "<= 5%",
+            worst <= TARGETS["stability"])  # fmt: skip
+        if args.default:
+            default_s, default_points = run_suite("default", root / "default", "perf")
+            add("default profile wall time", f"{default_s / 60:.1f} min, {default_points} points",
+                "<= 20 min", default_s <= TARGETS["default_s"])  # fmt: skip
+        points_3x3 = synthetic_folder(root / "first", root / "three")
+        seconds = report_time(root / "three", root / "report")
+        add(f"report time, 3 machines x 3 interpreters ({points_3x3} points)", f"{seconds:.1f} s",
+            "< 10 s", seconds < TARGETS["report_s"])  # fmt: skip
+    out = Path(args.reports) / f"perf-{time.strftime('%Y%m%dT%H%M%S')}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("# gilbench self-benchmark\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    print(f"written: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
