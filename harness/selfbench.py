@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         "<= 1.02", over["ratio"] <= TARGETS["overhead"])  # fmt: skip
     for row in dispatch_floor():
         add(f"dispatch floor, {row['backend']} (no-op task)",
-            f"{row['ratio']:.2f} ({row['ours_us_per_task']:.1f} vs {row['raw_us_per_task']:.1f}"
+            f"{row['ratio']:.2f} ({row['ours_us_per_task']:.2f} vs {row['raw_us_per_task']:.2f}"
             " µs/task)", "<= 1.10", row["ratio"] <= TARGETS["dispatch"])  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="gilbench-perf-") as scratch:
         root = Path(scratch)

@@ -1,0 +1,40 @@
+"""The self-benchmark's pure parts: headline speedups, stability, the 3 x 3 folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import make_bench, write_suite
+
+from harness.selfbench import headline_speedups, stability, synthetic_folder
+from harness.store import load_results
+
+
+def _run(root: Path, threads_time: float) -> Path:
+    write_suite(root / "box" / "20260101T000000Z-cpython3.11.json", [
+        make_bench(values=(0.1, 0.1, 0.1)),
+        make_bench(backend="threads", workers=1, values=(0.1, 0.1, 0.1)),
+        make_bench(backend="threads", workers=2, values=(threads_time,) * 3),
+    ])  # fmt: skip
+    return root
+
+
+def test_headline_speedups_take_each_backend_at_its_widest_point(tmp_path: Path) -> None:
+    speedups = headline_speedups(_run(tmp_path, 0.05))
+    assert dict(speedups) == {"cpu.fib threads": pytest.approx(2.0)}
+
+
+def test_stability_is_the_largest_relative_difference(tmp_path: Path) -> None:
+    worst, where, compared = stability(_run(tmp_path / "a", 0.05), _run(tmp_path / "b", 0.055))
+    assert compared == 1
+    assert where == "cpu.fib threads"
+    assert worst == pytest.approx(0.1, rel=0.01)
+
+
+def test_the_synthetic_folder_has_three_machines_and_three_interpreters(tmp_path: Path) -> None:
+    points = synthetic_folder(_run(tmp_path / "a", 0.05), tmp_path / "three")
+    loaded = load_results(tmp_path / "three")
+    assert points == 27
+    assert len(loaded.suites) == 9
+    assert not loaded.skipped
