@@ -7,12 +7,13 @@ backend that drops or repeats a task is caught, whatever the workload returns.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks import ParamValue, Workload
+from benchmarks import HELPER_PIDS, ParamValue, Workload
 
 TaskResult = tuple[int, Any]
 
@@ -31,6 +32,18 @@ async def run_task_async(
 ) -> TaskResult:
     """Await one task's async form."""
     return index, await func(**params)
+
+
+def enter_setup(
+    stack: contextlib.ExitStack, workload: Workload, params: Mapping[str, ParamValue]
+) -> tuple[dict[str, Any], tuple[int, ...]]:
+    """Run the workload's setup (undone when ``stack`` closes); return the extra task
+    arguments it yields and, apart, the pids of helper processes it started."""
+    extras: dict[str, Any] = {}
+    if workload.setup is not None:
+        extras = dict(stack.enter_context(workload.setup(**params)))
+    helper_pids = tuple(extras.pop(HELPER_PIDS, ()))
+    return extras, helper_pids
 
 
 @dataclass(frozen=True)

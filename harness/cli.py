@@ -180,6 +180,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         table = compare(a, b)
     except CompareError as exc:
         raise UsageError(str(exc)) from None
+    for path, reason in dict.fromkeys(a.skipped + b.skipped):
+        console.print(f"[yellow]skipped[/] {escape(str(path))}: {escape(reason)}")
     if args.format != "csv":
         print(header(a, b))
         print(

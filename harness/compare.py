@@ -38,6 +38,7 @@ class Side:
     label: str
     frame: pd.DataFrame
     values: dict[tuple[str, str, str], list[float]]  # (machine, interpreter, name) -> values
+    skipped: list[tuple[Path, str]]  # files the loader could not use, and why
 
 
 def load_side(spec: str, results_dir: Path) -> Side:
@@ -62,7 +63,7 @@ def load_side(spec: str, results_dir: Path) -> Side:
             )
     if frame.empty:
         raise CompareError(f"{spec}: no usable results")
-    return Side(spec, frame, values)
+    return Side(spec, frame, values, loaded.skipped)
 
 
 def _compared_dimensions(a: pd.DataFrame, b: pd.DataFrame) -> tuple[list[str], list[str]]:

@@ -1,6 +1,6 @@
 """Figures drawn in parallel: the report asks for each figure when it builds a section
-and gets a placeholder; every placeholder is drawn, in a process pool, before the page
-is rendered.
+and gets a placeholder; the report's placeholders are drawn, in a process pool, before
+the page is rendered.
 
 matplotlib draws one figure at a time per process, and a report over several machines
 and interpreters has dozens of them: spreading them over the CPUs is what keeps a large
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -27,7 +27,6 @@ class LazySvg:
         self.draw = draw
         self.args = args
         self.svg: str | None = None
-        _pending.append(self)
 
     def __html__(self) -> str:
         if self.svg is None:
@@ -41,17 +40,14 @@ class LazySvg:
         return True
 
 
-_pending: list[LazySvg] = []
-
-
 def _draw(draw: Callable[..., str], args: tuple[Any, ...]) -> str:
     return draw(*args)
 
 
-def draw_pending(workers: int | None = None) -> int:
-    """Draw every placeholder not drawn yet, in parallel; return how many were drawn."""
-    todo: Sequence[LazySvg] = [item for item in _pending if item.svg is None]
-    _pending.clear()
+def draw_all(items: Iterable[object], workers: int | None = None) -> int:
+    """Draw every placeholder among ``items`` not drawn yet, in parallel; return how many
+    were drawn (other items, such as ready Markup, are left alone)."""
+    todo: Sequence[LazySvg] = [i for i in items if isinstance(i, LazySvg) and i.svg is None]
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     if len(todo) < POOL_FROM or workers < 2:

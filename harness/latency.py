@@ -13,9 +13,9 @@ import contextlib
 import time
 from typing import Any
 
-from benchmarks import HELPER_PIDS, get_workload
+from benchmarks import get_workload
 from harness import run_facts
-from harness.batch import BatchCheckError
+from harness.batch import BatchCheckError, enter_setup
 from harness.interpreter import gil_enabled_now
 from harness.load import AsyncioLoad, Load, make_load
 from harness.matrix import Point
@@ -38,10 +38,7 @@ class LatencyMeasurement:
         if self.workload.load is None:
             raise ValueError(f"{point.workload} is not a mixed workload")
         self._stack = contextlib.ExitStack()
-        extras: dict[str, Any] = {}
-        if self.workload.setup is not None:
-            extras = dict(self._stack.enter_context(self.workload.setup(**point.params)))
-        extras.pop(HELPER_PIDS, None)
+        extras, _ = enter_setup(self._stack, self.workload, point.params)
         self.kwargs = {**point.params, **extras}
         self.load: Load | None = None
         # (chunks done, clock) at the end of the previous request: the load's rate is

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 import psutil
 import pyperf
 
-from benchmarks import HELPER_PIDS, get_workload
+from benchmarks import get_workload
 from harness import run_facts
 from harness.backends import Backend, get_backend
-from harness.batch import Batch
+from harness.batch import Batch, enter_setup
 from harness.interpreter import InterpreterInfo, gil_enabled_now
 from harness.matrix import Point
 from harness.metadata import SCHEMA_KEY, SCHEMA_VERSION
@@ -86,10 +86,7 @@ class Measurement:
         self.point = point
         self.workload = get_workload(point.workload)
         self._stack = contextlib.ExitStack()
-        extras: dict[str, Any] = {}
-        if self.workload.setup is not None:
-            extras = dict(self._stack.enter_context(self.workload.setup(**point.params)))
-        self.helper_pids = tuple(extras.pop(HELPER_PIDS, ()))
+        extras, self.helper_pids = enter_setup(self._stack, self.workload, point.params)
         self.batch = Batch(self.workload, dict(point.params), point.tasks, extras)
         self.backend: Backend | None = None
         #: The GIL state written into the metadata; checked again once the pool exists.

@@ -16,7 +16,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from harness import __version__
-from harness.figure_pool import draw_pending
+from harness.figure_pool import draw_all
 from harness.figures import anchor, html_table
 from harness.noise import noise_warnings
 from harness.sections import build_families
@@ -159,7 +159,11 @@ def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title:
         if not frame.empty
         else []
     )
-    draw_pending()
+    draw_all(
+        figure.svg
+        for family in families
+        for figure in [*family.figures, *(f for w in family.workloads for f in w.figures)]
+    )
     html = template.render(
         title=title,
         version=__version__,

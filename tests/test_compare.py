@@ -73,6 +73,11 @@ def test_the_command_prints_marks_and_exits_2_on_bad_input(tmp_path: Path) -> No
     assert out.returncode == 0, out.stderr
     assert "**" in out.stdout
     assert "B/A" in out.stdout
+    (tmp_path / "small" / "20260102T000000Z-broken.json").write_text("{not json")
+    with_broken = gilbench("compare", str(big), str(tmp_path / "small"))
+    assert with_broken.returncode == 0, with_broken.stderr
+    assert "skipped" in with_broken.stderr
+    assert "20260102T000000Z-broken.json" in with_broken.stderr.replace("\n", "")
     bad = gilbench("compare", "nothing-here", str(small), "--results", str(tmp_path))
     assert bad.returncode == 2
     assert "neither a file or folder" in bad.stderr.replace("\n", " ")
