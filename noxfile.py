@@ -105,7 +105,7 @@ def compare(session: nox.Session) -> None:
 @nox.session
 def perf(session: nox.Session) -> None:
     """gilbench's self-benchmark: overhead, dispatch floor, suite time, stability, report
-    time (add -- --default to time the default profile too)."""
+    time (about 40 minutes; -- --no-default skips timing the default profile)."""
     session.install(".")
     session.run("python", "-m", "harness.selfbench", *session.posargs)
 

@@ -7,6 +7,8 @@ being one batch); derived figures follow DESIGN.md's vocabulary:
 - speedup = serial time / time, for the same machine, interpreter, workload, params,
   batch size and cores: the median over rounds of the ratio of the two round medians
   (rounds are interleaved passes over the matrix; pairing them cancels slow drift)
+- speedup_spread = median absolute deviation of those per-round ratios over their
+  median (NaN for fewer than two rounds): how settled the speedup is (harness.settle)
 - rsd = standard deviation / mean of the values inside each round (noise), averaged;
   round_drift = slowest round median / fastest - 1 (the machine changing under the run)
 - efficiency = speedup / min(workers, cores)
@@ -31,6 +33,7 @@ import pyperf
 
 from harness.metadata import typed
 from harness.run_facts import FACT_PREFIX, combine_fact
+from harness.settle import paired_ratios, ratio_spread, values_by_round
 from harness.store import LoadReport
 from harness.verdict import karp_flatt
 
@@ -56,6 +59,7 @@ COLUMNS = [
     "speedup",
     "efficiency",
     "cores",
+    "speedup_spread",
     "effective_cores",
     "karp_flatt",
     "cpu_time_s",
@@ -127,19 +131,6 @@ def _facts(bench: pyperf.Benchmark) -> dict[str, float]:
     return {key: combine_fact(key, values) for key, values in sums.items()}
 
 
-def values_by_round(bench: pyperf.Benchmark) -> dict[int, list[float]]:
-    """A benchmark's values grouped by round (runs carry a ``round`` metadata key; runs
-    without one are round 1)."""
-    by_round: dict[int, list[float]] = {}
-    for run in bench.get_runs():
-        if run.values:
-            round_number = run.get_metadata().get("round", 1)
-            if not isinstance(round_number, int):
-                raise ValueError(f"round {round_number!r} is not an integer")
-            by_round.setdefault(round_number, []).extend(run.values)
-    return dict(sorted(by_round.items()))
-
-
 def within_round_rsd(by_round: dict[int, list[float]]) -> float:
     """Relative standard deviation inside each round, averaged: measurement noise without
     the machine's drift between rounds."""
@@ -153,10 +144,8 @@ def paired_speedup(serial_rounds: dict[int, float], point_rounds: dict[int, floa
     Pairing by round compares measurements taken minutes, not a whole run, apart, so a
     machine that slows down or speeds up between rounds does not bias the ratio.
     """
-    common = sorted(set(serial_rounds) & set(point_rounds))
-    if not common:
-        return float("nan")
-    return statistics.median(serial_rounds[r] / point_rounds[r] for r in common)
+    ratios = paired_ratios(serial_rounds, point_rounds)
+    return statistics.median(ratios) if ratios else float("nan")
 
 
 def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str, Any]:
@@ -230,17 +219,22 @@ def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
             serial_rows.to_dict("records"), strict=True,
         )
     }  # fmt: skip
-    speedups = []
+    speedups, spreads = [], []
     for key, row in zip(out[BASELINE_KEY].itertuples(index=False, name=None),
                         out.to_dict("records"), strict=True):  # fmt: skip
         base = baselines.get(tuple(key))
+        spread = float("nan")
         if base is None:
             speedups.append(float("nan"))
         elif "_round_medians" in row and isinstance(row["_round_medians"], dict):
             speedups.append(paired_speedup(base["_round_medians"], row["_round_medians"]))
+            ratios = paired_ratios(base["_round_medians"], row["_round_medians"])
+            spread = ratio_spread(ratios) if len(ratios) > 1 else float("nan")
         else:
             speedups.append(base["median_s"] / row["median_s"])
+        spreads.append(spread)
     out["speedup"] = speedups
+    out["speedup_spread"] = spreads
     parallelism = out[["workers", "cores"]].min(axis=1).clip(lower=1)
     out["efficiency"] = out["speedup"] / parallelism
     out["karp_flatt"] = [karp_flatt(s, p) for s, p in zip(out["speedup"], parallelism, strict=True)]

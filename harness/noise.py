@@ -6,6 +6,11 @@ import pandas as pd
 
 # A point whose values vary more than this (stdev / mean) is flagged as noisy.
 NOISY_RSD = 0.10
+# A headline speedup whose per-round ratios deviate from their median by more than this
+# (median absolute deviation over the median) is reported as not settled.
+UNSETTLED_SPREAD = 0.02
+# Throughput kinds, whose speedups are headlines (harness.settle settles them).
+HEADLINE_KINDS = ("cpu", "cpu-released", "io")
 # A load average above this share of the machine's CPUs at the start flags it as busy.
 BUSY_LOAD_SHARE = 0.5
 
@@ -40,4 +45,28 @@ def noise_warnings(frame: pd.DataFrame) -> list[str]:
             f"{NOISY_RSD:.0%} "
             f"(stdev / mean within a round), e.g. {examples}"
         )
+    warnings.extend(unsettled_warnings(frame))
     return warnings
+
+
+def unsettled_warnings(frame: pd.DataFrame) -> list[str]:
+    """A line naming the headline speedups (throughput kinds, highest core count, at
+    least as many workers as cores) whose rounds still disagree after settling."""
+    if "speedup_spread" not in frame.columns:
+        return []
+    rows = frame[frame["kind"].isin(HEADLINE_KINDS) & (frame["backend"] != "serial")]
+    top = rows.groupby(["machine", "interpreter", "workload"])["cores"].transform("max")
+    rows = rows[(rows["cores"] == top) & (rows["workers"] >= rows["cores"])]
+    loose = rows[rows["speedup_spread"] > UNSETTLED_SPREAD]
+    if loose.empty:
+        return []
+    worst = loose.sort_values("speedup_spread", ascending=False).head(3)
+    examples = ", ".join(
+        f"{r.name} (±{r.speedup_spread:.0%} over {r.rounds} rounds)"
+        for r in worst.itertuples(index=False)
+    )
+    return [
+        f"{len(loose)} of {len(rows)} headline speedups did not settle: their rounds still "
+        f"disagree by more than {UNSETTLED_SPREAD:.0%} (median deviation), e.g. {examples}; "
+        "differences smaller than that between runs or machines are noise"
+    ]

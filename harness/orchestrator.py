@@ -1,4 +1,4 @@
-"""Runs a matrix: one pyperf manager subprocess per point, results saved after each point.
+"""Runs a matrix: pyperf worker processes per point, results saved after each point.
 
 Each point runs in its own process group with a time limit, so a hung or crashing
 workload costs that point only: the group is killed, the failure recorded, and the run
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from harness.matrix import Point
 from harness.profiles import Profile
 from harness.pyperf_bridge import INHERITED_ENVIRON, PROGRAM_ARGS
 from harness.run_facts import HOOK_NAME
+from harness.settle import settle_groups, unsettled, values_by_round
 from harness.store import MACHINE_FILE, RunFile, atomic_write_text, load_machine_facts
 
 # Rule 6 of DESIGN.md: BLAS/OpenMP pools pinned to one thread, so a numeric library's
@@ -64,32 +65,37 @@ class RunOutcome:
     load_after: float = 0.0
 
 
+# What pyperf's manager passes to its workers (pyperf._utils.create_environ): workers get
+# a clean environment, so nothing in the caller's shell changes what is measured.
+_WORKER_ENV_KEYS = ("PATH", "HOME", "TEMP", "PYTHONPATH", "PYTHON_CPU_COUNT", "PYTHON_GIL")
+
+
 def worker_environment() -> dict[str, str]:
-    """The environment for pyperf managers and workers: ours, with thread pools pinned."""
-    env = dict(os.environ)
+    """The environment of a pyperf worker, as pyperf's manager builds it (only PATH, HOME
+    and the variables that change what is measured), with thread pools pinned."""
+    env = {k: os.environ[k] for k in (*_WORKER_ENV_KEYS, *INHERITED_ENVIRON) if k in os.environ}
     env.update(PINNED_THREADS)
     return env
 
 
-def bridge_command(point: Point, profile: Profile, output: Path) -> list[str]:
-    """The pyperf manager command line for one point."""
+def worker_command(point: Point, profile: Profile, output: Path, loops: int | None) -> list[str]:
+    """The command line of one pyperf worker process for ``point``, writing its run to
+    ``output``; ``loops`` None asks the worker to calibrate the loops (pyperf's first,
+    value-less run)."""
+    latency = get_workload(point.workload).is_latency
     return [
         sys.executable,
         *PROGRAM_ARGS,
-        "--point",
-        point.to_json(),
-        *profile.pyperf_args(latency=get_workload(point.workload).is_latency),
+        "--worker",
+        "--worker-task=0",
+        *profile.worker_args(latency=latency, loops=loops),
         "--hook",
         HOOK_NAME,
-        "--inherit-environ",
-        ",".join(INHERITED_ENVIRON),
-        # pyperf's own per-worker limit is a backstop: ours, on the whole point, comes
-        # first, so a hung point is always reported as timed out with our limit.
-        "--timeout",
-        str(math.ceil(profile.point_timeout) + 5),
         "--quiet",
         "--output",
         str(output),
+        "--point",
+        point.to_json(),
     ]
 
 
@@ -100,8 +106,8 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
 
 
 def _tail(text: str) -> str:
-    """The end of the workload's own traceback: the first one in the output (pyperf's
-    manager prints its own, about the worker's exit code, after it), else the last lines."""
+    """The end of the workload's own traceback (the first one in the output), else the
+    last lines."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
     for start, line in enumerate(lines):
         if line.startswith("Traceback (most recent call last)"):
@@ -112,33 +118,80 @@ def _tail(text: str) -> str:
     return "\n".join(lines[-FAILURE_TAIL_LINES:]) or "(no output)"
 
 
-def measure_point(point: Point, profile: Profile, scratch: Path) -> pyperf.Benchmark:
-    """Run one point under pyperf and return its benchmark.
-
-    Raises PointError on failure or timeout; the point's processes are gone either way.
-    """
-    output = scratch / "point.json"
-    output.unlink(missing_ok=True)
-    proc = subprocess.Popen(
-        bridge_command(point, profile, output),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=worker_environment(),
-        start_new_session=True,  # its own process group: one kill reaches pool children
-    )
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while a child is being started: an interrupt between
+    fork and the Popen object existing would leave the child running unseen.  A held
+    signal is delivered when this ends."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
-        out, _ = proc.communicate(timeout=profile.point_timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise PointError("timed out", f"no result after {profile.point_timeout:g} s") from None
-    except BaseException:
-        _kill_group(proc)
-        raise
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _run_worker(command: list[str], output: Path, deadline: float, limit: float) -> pyperf.Run:
+    """Run one pyperf worker process in its own process group and return its one run.
+
+    However this ends (a result, a failure, a timeout, an interrupt), the group is
+    killed: pool children a worker leaves behind never outlive it.
+    """
+    output.unlink(missing_ok=True)
+    proc: subprocess.Popen[str] | None = None
+    try:
+        with _signals_held():
+            proc = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=worker_environment(),
+                start_new_session=True,  # its own process group: one kill reaches children
+            )
+        try:
+            out, _ = proc.communicate(timeout=max(deadline - time.monotonic(), 0.0))
+        except subprocess.TimeoutExpired:
+            raise PointError("timed out", f"no result after {limit:g} s") from None
+    finally:
+        if proc is not None:
+            _kill_group(proc)
     if proc.returncode != 0 or not output.exists():
         raise PointError("failed", _tail(out))
-    bench: pyperf.Benchmark = pyperf.Benchmark.load(str(output))
-    return bench
+    runs = pyperf.Benchmark.load(str(output)).get_runs()
+    if len(runs) != 1:
+        raise PointError("failed", f"the worker wrote {len(runs)} runs instead of 1")
+    return runs[0]
+
+
+def measure_point(
+    point: Point, profile: Profile, scratch: Path, loops: dict[str, int] | None = None
+) -> pyperf.Benchmark:
+    """Measure one point for one round: ``profile.processes_per_round`` pyperf worker
+    processes (after a calibration process when the profile calibrates loops and
+    ``loops`` does not know the point's yet), each started by us as pyperf's manager
+    would, so a point costs no extra manager process.
+
+    ``loops`` maps point names to calibrated loop counts, filled in here and reused by
+    later rounds.  Raises PointError on failure or when the whole round takes longer
+    than ``profile.point_timeout``; the point's processes are gone either way.
+    """
+    known = {} if loops is None else loops
+    output = scratch / "worker.json"
+    deadline = time.monotonic() + profile.point_timeout
+    runs: list[pyperf.Run] = []
+    fixed = 1 if get_workload(point.workload).is_latency else profile.loops
+    point_loops = fixed or known.get(point.name)
+    if point_loops is None:
+        command = worker_command(point, profile, output, loops=None)
+        calibration = _run_worker(command, output, deadline, profile.point_timeout)
+        runs.append(calibration)  # kept, as pyperf keeps it: a run with warmups only
+        point_loops = int(calibration.get_metadata()["calibrate_loops"])
+        known[point.name] = point_loops
+    command = worker_command(point, profile, output, loops=point_loops)
+    for _ in range(profile.processes_per_round):
+        runs.append(_run_worker(command, output, deadline, profile.point_timeout))
+    return pyperf.Benchmark(runs)
 
 
 class PointError(RuntimeError):
@@ -176,7 +229,8 @@ def run_points(
     run_metadata: dict[str, str | int | float],
     on_point_done: Callable[[Point, str], None] = lambda point, status: None,
 ) -> RunOutcome:
-    """Measure every point in ``profile.rounds`` interleaved passes; save after each one.
+    """Measure every point in ``profile.rounds`` interleaved passes, then settle the
+    headline speedups (``harness.settle``); save after each point.
 
     Each pass gives every point ``profile.processes_per_round`` pyperf processes, so a
     point's values come from moments minutes apart: a machine that drifts (a neighbour's
@@ -185,36 +239,94 @@ def run_points(
     ``--resume`` measures only what is missing.
     """
     outcome = RunOutcome(path=run_file.path, load_before=load_average())
-    failed: set[str] = set()
-    measured: dict[str, Point] = {}
+    state = _RunState(profile, run_file, run_metadata, outcome, on_point_done)
     per_round = profile.processes_per_round
     with tempfile.TemporaryDirectory(prefix="gilbench-") as scratch:
+        state.scratch = Path(scratch)
         try:
+            started = time.monotonic()
             for round_index in range(profile.rounds):
                 for point in points:
-                    if point.name in failed:
-                        on_point_done(point, "skipped (failed before)")
-                        continue
                     if run_file.value_runs(point.name) >= (round_index + 1) * per_round:
                         if round_index == 0:
                             outcome.resumed.append(point)
                         on_point_done(point, "resumed")
                         continue
-                    try:
-                        bench = measure_point(point, profile, Path(scratch))
-                    except PointError as exc:
-                        failed.add(point.name)
-                        outcome.failures.append(PointFailure(point, exc.reason, exc.detail))
-                        run_file.record_failure(point.name, exc.reason, exc.detail)
-                        on_point_done(point, exc.reason)
-                        continue
-                    bench.update_metadata({**run_metadata, "round": round_index + 1})
-                    run_file.add(bench)
-                    run_file.clear_failure(point.name)
-                    measured[point.name] = point
-                    on_point_done(point, f"round {round_index + 1}/{profile.rounds}")
+                    state.measure(
+                        point, round_index + 1, f"round {round_index + 1}/{profile.rounds}"
+                    )
+            budget = profile.settle_share * (time.monotonic() - started)
+            _settle(points, state, time.monotonic() + budget)
         except KeyboardInterrupt:
             outcome.interrupted = True
-    outcome.measured = list(measured.values())
+    outcome.measured = list(state.measured.values())
     outcome.load_after = load_average()
     return outcome
+
+
+@dataclass
+class _RunState:
+    """What measuring one point needs to know and update, for rounds and settling alike."""
+
+    profile: Profile
+    run_file: RunFile
+    run_metadata: dict[str, str | int | float]
+    outcome: RunOutcome
+    on_point_done: Callable[[Point, str], None]
+    scratch: Path = Path()
+    failed: set[str] = field(default_factory=set)
+    measured: dict[str, Point] = field(default_factory=dict)
+    loops: dict[str, int] = field(default_factory=dict)
+
+    def measure(self, point: Point, round_number: int, status: str) -> bool:
+        """Measure ``point`` for one round and save it; False if it failed (now or before)."""
+        if point.name in self.failed:
+            self.on_point_done(point, "skipped (failed before)")
+            return False
+        try:
+            bench = measure_point(point, self.profile, self.scratch, self.loops)
+        except PointError as exc:
+            self.failed.add(point.name)
+            self.outcome.failures.append(PointFailure(point, exc.reason, exc.detail))
+            self.run_file.record_failure(point.name, exc.reason, exc.detail)
+            self.on_point_done(point, exc.reason)
+            return False
+        bench.update_metadata({**self.run_metadata, "round": round_number})
+        self.run_file.add(bench)
+        self.run_file.clear_failure(point.name)
+        self.measured[point.name] = point
+        self.on_point_done(point, status)
+        return True
+
+
+def _settle(points: Sequence[Point], state: _RunState, deadline: float) -> None:
+    """Extra rounds for the headline points whose per-round speedups disagree, each the
+    serial baseline then those points, back to back, until they agree, the profile's
+    extra rounds are spent (counting those of an interrupted run), or the time share is."""
+    profile = state.profile
+    last_round = profile.rounds + profile.settle_rounds
+    groups = settle_groups(points, lambda name: get_workload(name).kind)
+    while True:
+        todo = []
+        for group in groups:
+            baseline = state.run_file.benchmark(group.baseline.name)
+            if group.baseline.name in state.failed or baseline is None:
+                continue
+            if max(values_by_round(baseline)) >= last_round:
+                continue
+            waiting = [
+                point
+                for point in unsettled(group, state.run_file.benchmark, profile.settle_tolerance)
+                if point.name not in state.failed
+            ]
+            if waiting:
+                todo.append((group, max(values_by_round(baseline)) + 1, waiting))
+        if not todo:
+            return
+        for group, round_number, waiting in todo:
+            if time.monotonic() > deadline:
+                return
+            status = f"settling {round_number - profile.rounds}/{profile.settle_rounds}"
+            if state.measure(group.baseline, round_number, status):
+                for point in waiting:
+                    state.measure(point, round_number, status)

@@ -36,6 +36,12 @@ class Profile:
     # point's distribution has processes x latency_values requests for its percentiles.
     latency_values: int
     dense_load_sweep: bool  # CPU workers beside a responder: 0, 1, 2, 3 .. or 0, 1, 2, 4 ..
+    # Settling (harness.settle): after the rounds, headline points whose per-round
+    # speedups spread wider than settle_tolerance get up to settle_rounds extra rounds,
+    # within settle_share of the time the profile's rounds took.
+    settle_rounds: int
+    settle_tolerance: float
+    settle_share: float
 
     def __post_init__(self) -> None:
         if self.rounds < 1 or self.processes % self.rounds:
@@ -53,24 +59,23 @@ class Profile:
         return (
             f"processes={self.processes} rounds={self.rounds} values={self.values} "
             f"warmups={self.warmups} "
-            f"loops={loops} min_time={self.min_time} latency_values={self.latency_values}"
+            f"loops={loops} min_time={self.min_time} latency_values={self.latency_values} "
+            f"settle_rounds={self.settle_rounds} settle_tolerance={self.settle_tolerance}"
         )
 
-    def pyperf_args(self, latency: bool = False) -> list[str]:
-        """Command-line options for a pyperf Runner; ``latency`` points time one request
-        per value (no loop calibration) and take ``latency_values`` of them."""
-        return [
-            "--processes",
-            str(self.processes_per_round),
+    def worker_args(self, latency: bool = False, loops: int | None = 1) -> list[str]:
+        """pyperf worker options for one process of a point.  ``latency`` points time one
+        request per value and take ``latency_values`` of them; ``loops`` None asks the
+        worker to calibrate the loop count instead of timing."""
+        args = [
             "--values",
             str(self.latency_values if latency else self.values),
             "--warmups",
             str(LATENCY_WARMUPS if latency else self.warmups),
             "--min-time",
             str(self.min_time),
-            "--loops",
-            str(1 if latency else self.loops),
         ]
+        return [*args, "--calibrate-loops"] if loops is None else [*args, "--loops", str(loops)]
 
 
 PROFILES: dict[str, Profile] = {
@@ -93,6 +98,9 @@ PROFILES: dict[str, Profile] = {
             point_timeout=60,
             latency_values=10,
             dense_load_sweep=False,
+            settle_rounds=0,
+            settle_tolerance=1.0,
+            settle_share=0.0,
         ),
         Profile(
             "quick",
@@ -111,24 +119,31 @@ PROFILES: dict[str, Profile] = {
             point_timeout=120,
             latency_values=20,
             dense_load_sweep=False,
+            settle_rounds=4,
+            settle_tolerance=0.02,
+            settle_share=0.25,
         ),
         Profile(
             "default",
-            "numbers to act on: 2 rounds x 3 processes x 3 values, every kind on 1, 2, 4 .. cores",
-            processes=6,
+            "numbers to act on: 2 rounds x 2 processes x 3 values, every kind on 1, 2, 4 .. "
+            "cores, headline speedups settled to 2 %",
+            processes=4,
             rounds=2,
             values=3,
             warmups=1,
-            min_time=0.1,
-            loops=0,
+            min_time=0.05,
+            loops=1,
             io_max_workers=64,
-            io_worker_step=2,
+            io_worker_step=4,
             all_params=False,
-            all_start_methods=True,
+            all_start_methods=False,
             core_sweep_kinds=None,
             point_timeout=300,
             latency_values=60,
             dense_load_sweep=True,
+            settle_rounds=4,
+            settle_tolerance=0.02,
+            settle_share=0.25,
         ),
         Profile(
             "rigorous",
@@ -147,6 +162,9 @@ PROFILES: dict[str, Profile] = {
             point_timeout=900,
             latency_values=100,
             dense_load_sweep=True,
+            settle_rounds=8,
+            settle_tolerance=0.01,
+            settle_share=0.5,
         ),
     )
 }

@@ -152,10 +152,13 @@ def run_plan(plan: RunPlan, args: argparse.Namespace, console: Console) -> int:
         f"{plan.profile.name}, {plan.info.tag} ({plan.info.version}), machine {plan.machine}"
     )
     with make_progress(console) as progress:
-        total = len(plan.points) * plan.profile.rounds
-        bar = progress.add_task("measuring", total=total, point="")
+        total = [len(plan.points) * plan.profile.rounds]
+        bar = progress.add_task("measuring", total=total[0], point="")
 
         def advance(point: Point, status: str) -> None:
+            if status.startswith("settling"):  # extra rounds: not known in advance
+                total[0] += 1
+                progress.update(bar, total=total[0])
             progress.update(bar, advance=1, point=f"{status}: {point.name}")
 
         outcome = run_points(plan.points, plan.profile, plan.run_file, run_metadata, advance)

@@ -31,6 +31,7 @@ TABLE_COLUMNS = {
     "n_values": "values",
     "throughput": "tasks/s",
     "speedup": "speedup",
+    "speedup_spread": "± over rounds",
     "efficiency": "efficiency",
     "effective_cores": "effective cores",
 }
@@ -112,8 +113,15 @@ def backend_labels(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(labels, index=frame.index)
 
 
+def spread_text(spreads: pd.Series) -> pd.Series:
+    """Speedup spreads over rounds as "±6.1%" (a dash where there is none: serial points,
+    a single round)."""
+    return spreads.map(lambda v: f"±{v:.1%}" if pd.notna(v) and v > 0 else "–")
+
+
 def _numbers_table(rows: pd.DataFrame) -> Markup:
-    view = rows.assign(median_ms=rows["median_s"] * 1e3, stdev_ms=rows["stdev_s"] * 1e3)
+    view = rows.assign(median_ms=rows["median_s"] * 1e3, stdev_ms=rows["stdev_s"] * 1e3,
+                       speedup_spread=spread_text(rows["speedup_spread"]))  # fmt: skip
     return html_table(view[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS))
 
 
@@ -140,14 +148,16 @@ def _context_groups(rows: pd.DataFrame) -> list[tuple[tuple[str, str, str, int],
 
 def _best_by_cores(rows: pd.DataFrame) -> Markup:
     best = rows.loc[rows.groupby(["backend_label", "cores"])["speedup"].idxmax().dropna()]
-    view = best[["backend_label", "cores", "workers", "speedup", "efficiency",
-                 "effective_cores", "karp_flatt"]]  # fmt: skip
+    view = best[["backend_label", "cores", "workers", "speedup", "speedup_spread",
+                 "efficiency", "effective_cores", "karp_flatt"]]  # fmt: skip
+    view = view.assign(speedup_spread=spread_text(view["speedup_spread"]))
     return html_table(
         view.sort_values(["backend_label", "cores"]).rename(
             columns={
                 "backend_label": "backend",
                 "workers": "at workers",
                 "speedup": "best speedup",
+                "speedup_spread": "± over rounds",
                 "effective_cores": "effective cores",
                 "karp_flatt": "serial fraction (Karp-Flatt)",
             }

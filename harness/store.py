@@ -89,6 +89,12 @@ class RunFile:
             self._suite.add_runs(bench)
         self._save()
 
+    def benchmark(self, name: str) -> pyperf.Benchmark | None:
+        """The benchmark ``name`` as saved so far, or None."""
+        if self._suite is None or name not in self.names:
+            return None
+        return self._suite.get_benchmark(name)
+
     def value_runs(self, name: str) -> int:
         """How many runs with values the benchmark ``name`` has (0 if absent)."""
         if self._suite is None or name not in self.names:

@@ -22,14 +22,17 @@ def _run(root: Path, threads_time: float) -> Path:
 
 def test_headline_speedups_take_each_backend_at_its_widest_point(tmp_path: Path) -> None:
     speedups = headline_speedups(_run(tmp_path, 0.05))
-    assert dict(speedups) == {"cpu.fib threads": pytest.approx(2.0)}
+    assert dict(speedups["speedup"]) == {"cpu.fib threads": pytest.approx(2.0)}
 
 
 def test_stability_is_the_largest_relative_difference(tmp_path: Path) -> None:
-    worst, where, compared = stability(_run(tmp_path / "a", 0.05), _run(tmp_path / "b", 0.055))
-    assert compared == 1
-    assert where == "cpu.fib threads"
-    assert worst == pytest.approx(0.1, rel=0.01)
+    agree = stability(_run(tmp_path / "a", 0.05), _run(tmp_path / "b", 0.055))
+    assert agree.compared == 1
+    assert agree.where == "cpu.fib threads"
+    assert agree.worst == pytest.approx(0.1, rel=0.01)
+    assert agree.median == pytest.approx(0.1, rel=0.01)
+    assert agree.within == 0
+    assert "10.0% largest difference (cpu.fib threads)" in agree.text()
 
 
 def test_the_synthetic_folder_has_three_machines_and_three_interpreters(tmp_path: Path) -> None:

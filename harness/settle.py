@@ -1,0 +1,123 @@
+"""Settling speedups: which points need more rounds before their speedup can be trusted.
+
+A speedup is the median, over rounds, of the serial baseline's round median divided by
+the point's (``paired_ratios``).  On a shared machine a burst of someone else's work can
+slow one round of one point by a third; with two rounds that moves its speedup by a
+sixth, so two runs of the same profile can disagree by 30 %.  More rounds everywhere
+would cost every point what only a few need.  Instead, after the profile's rounds, the
+points that the verdicts and headlines rest on (throughput kinds at the highest core
+count, with at least as many workers as cores) get extra rounds while their per-round
+ratios disagree: each extra round measures the serial baseline and the point back to
+back, and the median over the rounds then sets a burst aside.  A point is settled when
+the median absolute deviation of its ratios is within the profile's tolerance of their
+median; one that is not settled after the profile's extra rounds is reported as such.
+
+Pure logic on pyperf benchmarks and matrix points; no pandas.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pyperf
+
+from harness.matrix import Point
+
+# Kinds measured by throughput, whose speedups the verdicts are drawn from.
+SETTLED_KINDS = frozenset({"cpu", "cpu-released", "io"})
+
+
+@dataclass(frozen=True)
+class SettleGroup:
+    """A serial baseline and the points whose speedups against it are headlines."""
+
+    baseline: Point
+    points: tuple[Point, ...]
+
+
+def _baseline_key(point: Point) -> tuple[object, ...]:
+    return (point.workload, point.params_text, point.tasks, point.cores, point.gil_requested)
+
+
+def settle_groups(points: Sequence[Point], kind_of: Callable[[str], str]) -> list[SettleGroup]:
+    """The groups to settle in a matrix: for each throughput workload and params at its
+    highest core count, the serial point and every other point with workers >= cores.
+
+    ``kind_of`` maps a workload name to its kind.  Points without a serial baseline in
+    the matrix (``--backend threads`` alone) have no speedup to settle.
+    """
+    top_cores: dict[tuple[str, str], int] = {}
+    for point in points:
+        key = (point.workload, point.params_text)
+        top_cores[key] = max(top_cores.get(key, 0), point.cores)
+    baselines: dict[tuple[object, ...], Point] = {}
+    candidates: dict[tuple[object, ...], list[Point]] = {}
+    for point in points:
+        if kind_of(point.workload) not in SETTLED_KINDS:
+            continue
+        if point.cores != top_cores[(point.workload, point.params_text)]:
+            continue
+        if point.backend == "serial":
+            baselines[_baseline_key(point)] = point
+        elif point.workers >= point.cores:
+            candidates.setdefault(_baseline_key(point), []).append(point)
+    return [
+        SettleGroup(baselines[key], tuple(group))
+        for key, group in candidates.items()
+        if key in baselines
+    ]
+
+
+def values_by_round(bench: pyperf.Benchmark) -> dict[int, list[float]]:
+    """A benchmark's values grouped by round (runs carry a ``round`` metadata key; runs
+    without one are round 1)."""
+    by_round: dict[int, list[float]] = {}
+    for run in bench.get_runs():
+        if run.values:
+            round_number = run.get_metadata().get("round", 1)
+            if not isinstance(round_number, int):
+                raise ValueError(f"round {round_number!r} is not an integer")
+            by_round.setdefault(round_number, []).extend(run.values)
+    return dict(sorted(by_round.items()))
+
+
+def round_medians(bench: pyperf.Benchmark) -> dict[int, float]:
+    """The median value of each round."""
+    return {r: statistics.median(values) for r, values in values_by_round(bench).items()}
+
+
+def paired_ratios(serial: Mapping[int, float], point: Mapping[int, float]) -> list[float]:
+    """serial time / point time for every round both were measured in."""
+    return [serial[r] / point[r] for r in sorted(set(serial) & set(point))]
+
+
+def ratio_spread(ratios: Iterable[float]) -> float:
+    """Median absolute deviation of the ratios over their median (inf for fewer than 2):
+    how far a typical round is from the speedup the rounds agree on."""
+    values = list(ratios)
+    if len(values) < 2:
+        return math.inf
+    middle = statistics.median(values)
+    return statistics.median(abs(v - middle) for v in values) / middle
+
+
+def unsettled(
+    group: SettleGroup, bench_of: Callable[[str], pyperf.Benchmark | None], tolerance: float
+) -> list[Point]:
+    """The group's points whose per-round speedups are spread wider than ``tolerance``
+    (points without results, e.g. failed ones, are left out)."""
+    baseline = bench_of(group.baseline.name)
+    if baseline is None:
+        return []
+    serial = round_medians(baseline)
+    out = []
+    for point in group.points:
+        bench = bench_of(point.name)
+        if bench is None:
+            continue
+        if ratio_spread(paired_ratios(serial, round_medians(bench))) > tolerance:
+            out.append(point)
+    return out

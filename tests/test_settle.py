@@ -1,0 +1,137 @@
+"""Settling headline speedups: which points get extra rounds, the spread rule, and the
+extra rounds a real run adds."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import pyperf
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.matrix import Point
+from harness.orchestrator import run_points
+from harness.profiles import get_profile
+from harness.settle import (
+    SettleGroup,
+    paired_ratios,
+    ratio_spread,
+    round_medians,
+    settle_groups,
+    unsettled,
+    values_by_round,
+)
+from harness.store import RunFile
+
+KINDS = {"cpu.fib": "cpu", "io.sleep": "io", "sync.lock": "sync"}
+
+
+def _point(workload: str, backend: str, workers: int, cores: int) -> Point:
+    return Point(workload, {}, backend, workers, cores, 8)
+
+
+def _bench(name: str, rounds: dict[int, list[float]]) -> pyperf.Benchmark:
+    runs = [
+        pyperf.Run(values, warmups=None, collect_metadata=False,
+                   metadata={"name": name, "round": r, "unit": "second", "loops": 1})
+        for r, values in rounds.items()
+    ]  # fmt: skip
+    return pyperf.Benchmark(runs)
+
+
+def test_groups_hold_throughput_points_at_the_top_core_count_with_enough_workers() -> None:
+    points = [
+        _point("cpu.fib", "serial", 1, 1),
+        _point("cpu.fib", "threads", 2, 1),
+        _point("cpu.fib", "serial", 1, 2),
+        _point("cpu.fib", "threads", 1, 2),  # fewer workers than cores: not a headline
+        _point("cpu.fib", "threads", 2, 2),
+        _point("cpu.fib", "processes", 4, 2),
+        _point("sync.lock", "serial", 1, 2),  # not a throughput kind
+        _point("sync.lock", "threads", 2, 2),
+        _point("io.sleep", "threads", 16, 2),  # no serial baseline in the matrix
+    ]
+    groups = settle_groups(points, KINDS.__getitem__)
+    assert groups == [
+        SettleGroup(_point("cpu.fib", "serial", 1, 2),
+                    (_point("cpu.fib", "threads", 2, 2), _point("cpu.fib", "processes", 4, 2)))
+    ]  # fmt: skip
+
+
+def test_spread_is_the_median_absolute_deviation_over_the_median() -> None:
+    assert ratio_spread([2.0]) == math.inf
+    assert ratio_spread([]) == math.inf
+    assert ratio_spread([1.9, 2.1]) == pytest.approx(0.05)
+    # One burst among five rounds: the others agree, so the spread stays small.
+    assert ratio_spread([1.80, 1.82, 1.0, 1.81, 1.79]) == pytest.approx(0.01 / 1.80, rel=1e-6)
+
+
+@given(
+    st.lists(st.floats(0.01, 100.0), min_size=2, max_size=12),
+    st.floats(0.01, 100.0),
+)
+def test_spread_does_not_depend_on_the_unit(ratios: list[float], scale: float) -> None:
+    assert ratio_spread([r * scale for r in ratios]) == pytest.approx(ratio_spread(ratios))
+    assert ratio_spread(ratios) >= 0
+
+
+def test_round_medians_pair_only_common_rounds() -> None:
+    serial = _bench("s", {1: [2.0, 2.2, 1.8], 2: [4.0], 3: [2.0]})
+    point = _bench("p", {1: [1.0], 3: [1.0, 1.1, 0.9]})
+    assert values_by_round(serial)[1] == [2.0, 2.2, 1.8]
+    assert paired_ratios(round_medians(serial), round_medians(point)) == [2.0, 2.0]
+
+
+def test_unsettled_lists_points_whose_rounds_disagree() -> None:
+    group = SettleGroup(_point("cpu.fib", "serial", 1, 2),
+                        (_point("cpu.fib", "threads", 2, 2), _point("cpu.fib", "processes", 2, 2),
+                         _point("cpu.fib", "processes", 4, 2)))  # fmt: skip
+    serial, agreeing, burst, _missing = (group.baseline, *group.points)
+    benches = {
+        serial.name: _bench(serial.name, {1: [1.0], 2: [1.0]}),
+        agreeing.name: _bench(agreeing.name, {1: [1.0], 2: [1.01]}),
+        burst.name: _bench(burst.name, {1: [0.5], 2: [0.8]}),  # 2.0x, then 1.25x
+    }
+    assert unsettled(group, benches.get, tolerance=0.02) == [burst]
+    assert unsettled(group, benches.get, tolerance=0.5) == []
+    assert unsettled(group, lambda name: None, tolerance=0.02) == []  # no baseline yet
+
+
+def _runs_by_round(path: Path) -> dict[str, list[int]]:
+    suite = pyperf.BenchmarkSuite.load(str(path))
+    return {b.get_name(): sorted(values_by_round(b)) for b in suite.get_benchmarks()}
+
+
+def test_a_run_settles_headline_points_with_extra_back_to_back_rounds(tmp_path: Path) -> None:
+    # A tolerance of 0 is never met: every headline point gets every extra round.
+    profile = replace(get_profile("smoke"), name="settle", processes=2, rounds=2, values=2,
+                      settle_rounds=2, settle_tolerance=0.0, settle_share=100.0)  # fmt: skip
+    serial = Point("cpu.fib", {"n": 12}, "serial", 1, 1, 4)
+    headline = Point("cpu.fib", {"n": 12}, "threads", 2, 1, 4)
+    other = Point("sync.lock", {"n": 100}, "threads", 2, 1, 4)
+    path = tmp_path / "m" / "20260101T000000Z-cpython3.11.json"
+    path.parent.mkdir()
+    statuses: list[tuple[str, str]] = []
+    outcome = run_points(
+        [serial, headline, other],
+        profile,
+        RunFile(path),
+        {"machine": "m"},
+        lambda point, status: statuses.append((point.backend, status)),
+    )
+    assert not outcome.failures
+    rounds = _runs_by_round(path)
+    assert rounds[serial.name] == [1, 2, 3, 4]
+    assert rounds[headline.name] == [1, 2, 3, 4]
+    assert rounds[other.name] == [1, 2]
+    # Each extra round measures the baseline, then the point, back to back.
+    assert statuses[-4:] == [("serial", "settling 1/2"), ("threads", "settling 1/2"),
+                             ("serial", "settling 2/2"), ("threads", "settling 2/2")]  # fmt: skip
+
+    # Resuming measures nothing more: the extra rounds are spent.
+    again = run_points([serial, headline, other], profile, RunFile(path), {"machine": "m"})
+    assert not again.measured
+    assert _runs_by_round(path) == rounds
