@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass, field
 
 from benchmarks import ParamValue, Workload, format_params
 from harness.backends import Backend, backend_label, get_backend
-from harness.load import load_counts, load_variants
 from harness.profiles import Profile
 
 # Kinds whose work needs a core to progress (or, for sync, whose contention needs a
@@ -97,6 +96,10 @@ def _worker_counts(
     wl: Workload, cores: int, profile: Profile, workers: Sequence[int] | None
 ) -> list[int]:
     if wl.is_latency:
+        # Imported here: pyperf workers import this module, and the load machinery
+        # (asyncio, multiprocessing) would cost every throughput worker start-up time.
+        from harness.load import load_counts
+
         # Workers of a latency point are the CPU workers beside the responder: 0 is the
         # responder alone, the baseline every other count is read against.
         if wl.load_workers == "cores":
@@ -115,6 +118,8 @@ def _worker_counts(
 def _variants(backend: type[Backend], wl: Workload, profile: Profile) -> tuple[str | None, ...]:
     """Start methods of a backend, or for a latency point the variants of its load."""
     if wl.is_latency:
+        from harness.load import load_variants
+
         return load_variants(backend.name)
     if profile.all_start_methods:
         return backend.start_methods()

@@ -121,14 +121,14 @@ PROFILES: dict[str, Profile] = {
             dense_load_sweep=False,
             settle_rounds=4,
             settle_tolerance=0.02,
-            settle_share=0.25,
+            settle_share=0.15,
         ),
         Profile(
             "default",
-            "numbers to act on: 2 rounds x 2 processes x 3 values, every kind on 1, 2, 4 .. "
+            "numbers to act on: 3 rounds x 1 process x 3 values, every kind on 1, 2, 4 .. "
             "cores, headline speedups settled to 2 %",
-            processes=4,
-            rounds=2,
+            processes=3,
+            rounds=3,
             values=3,
             warmups=1,
             min_time=0.05,
@@ -143,7 +143,7 @@ PROFILES: dict[str, Profile] = {
             dense_load_sweep=True,
             settle_rounds=4,
             settle_tolerance=0.02,
-            settle_share=0.25,
+            settle_share=0.15,
         ),
         Profile(
             "rigorous",

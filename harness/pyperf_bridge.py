@@ -1,8 +1,10 @@
 """The pyperf bridge: one matrix point as one pyperf benchmark.
 
-``python -m harness.pyperf_bridge --point JSON -o FILE`` is a pyperf Runner.  As the
-pyperf *manager* it spawns worker processes (this same module with ``--worker``) that
-calibrate, warm up and time batches; pyperf collects their values into FILE.
+This module is a pyperf Runner.  gilbench's orchestrator starts its *workers* directly
+(``--worker`` with pyperf's worker options, harness.orchestrator.worker_command), as
+pyperf's manager would, which saves a manager process per point.  Run by hand without
+``--worker`` (``python -m harness.pyperf_bridge --point JSON -o FILE``), it is an
+ordinary pyperf manager that spawns those workers itself.
 
 In a worker, everything that is start-up (restricting CPU affinity, importing the
 workload, creating and warming the pool) happens before pyperf's first timed call, and

@@ -1,0 +1,41 @@
+"""Noise warnings: a busy machine, drift, scattered values, speedups that did not settle."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from harness.noise import noise_warnings, unsettled_warnings
+
+
+def _row(backend: str, workers: int, cores: int, spread: float, **extra: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "machine": "m", "interpreter": "cpython3.11", "workload": "cpu.fib", "kind": "cpu",
+        "backend": backend, "workers": workers, "cores": cores, "speedup_spread": spread,
+        "rounds": 5, "rsd": 0.01, "round_drift": 0.0, "load_before": 0.1, "run_id": "r",
+        "name": f"cpu.fib {backend} workers={workers} cores={cores}",
+    }  # fmt: skip
+    row.update(extra)
+    return row
+
+
+def test_only_headline_speedups_that_did_not_settle_are_named() -> None:
+    frame = pd.DataFrame([
+        _row("serial", 1, 2, 0.0),
+        _row("threads", 4, 2, 0.09),  # a headline that did not settle
+        _row("processes", 4, 2, 0.01),  # settled
+        _row("processes", 1, 2, 0.30),  # fewer workers than cores: not a headline
+        _row("threads", 2, 1, 0.30),  # not the highest core count
+        _row("threads", 4, 2, 0.30, workload="sync.lock", kind="sync"),  # not throughput
+    ])  # fmt: skip
+    (line,) = unsettled_warnings(frame)
+    assert line.startswith("1 of 2 headline speedups did not settle")
+    assert "cpu.fib threads workers=4 cores=2 (±9% over 5 rounds)" in line
+    assert line in noise_warnings(frame)
+
+
+def test_settled_or_single_round_runs_warn_of_nothing() -> None:
+    settled = pd.DataFrame([_row("serial", 1, 2, 0.0), _row("threads", 4, 2, 0.01)])
+    single = pd.DataFrame([_row("serial", 1, 2, float("nan")), _row("threads", 4, 2, float("nan"))])
+    assert unsettled_warnings(settled) == []
+    assert unsettled_warnings(single) == []
+    assert noise_warnings(settled) == []
