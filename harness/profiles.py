@@ -139,11 +139,11 @@ PROFILES: dict[str, Profile] = {
             all_start_methods=False,
             core_sweep_kinds=None,
             point_timeout=300,
-            latency_values=60,
+            latency_values=40,
             dense_load_sweep=True,
             settle_rounds=4,
             settle_tolerance=0.02,
-            settle_share=0.15,
+            settle_share=0.1,
         ),
         Profile(
             "rigorous",

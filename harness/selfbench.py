@@ -20,6 +20,7 @@ import asyncio
 import importlib
 import json
 import multiprocessing
+import platform
 import re
 import statistics
 import subprocess
@@ -34,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import psutil
+import pyperf
 
 from benchmarks import get_workload
 from harness.analysis import tidy
@@ -248,55 +251,103 @@ def _mark(ok: bool) -> str:
     return "meets" if ok else "MISSES"
 
 
+class PerfTable:
+    """The self-benchmark's table: printed row by row and rewritten to its markdown file
+    after each row, so a long run that dies keeps what it measured."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.failed = False
+        machine = f"{psutil.cpu_count()} CPUs ({platform.processor() or platform.machine()})"
+        self.head = [
+            "# gilbench self-benchmark",
+            "",
+            f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {machine}; Python "
+            f"{platform.python_version()}; pyperf {pyperf.__version__}",
+            "",
+            "| measure | value | target | |",
+            "|---|---|---|---|",
+        ]
+        self.rows: list[str] = []
+
+    def add(self, measure: str, value: str, target: str, ok: bool) -> None:
+        """One row."""
+        self.rows.append(f"| {measure} | {value} | {target} | {_mark(ok)} |")
+        print(self.rows[-1], flush=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text("\n".join(self.head + self.rows) + "\n", encoding="utf-8")
+
+    def step(self, measure: str, target: str, run: Callable[[], tuple[str, bool]]) -> None:
+        """Measure one row; a step that fails is a row saying why, and the rest goes on."""
+        try:
+            value, ok = run()
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            self.failed = True
+            value, ok = f"failed: {exc}".replace("|", "/").replace("\n", " ")[:400], False
+        self.add(measure, value, target, ok)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the self-benchmark; print and save the table."""
+    """Run the self-benchmark; print and save the table (exit 1 if a step failed)."""
     parser = argparse.ArgumentParser(prog="python -m harness.selfbench", description=__doc__)
     parser.add_argument("--no-default", action="store_true",
                         help="skip timing the default profile (about 20 minutes)")  # fmt: skip
     parser.add_argument("--reports", default="reports", help="where the markdown goes")
     args = parser.parse_args(argv)
-    lines = ["| measure | value | target | |", "|---|---|---|---|"]
-
-    def add(measure: str, value: str, target: str, ok: bool) -> None:
-        lines.append(f"| {measure} | {value} | {target} | {_mark(ok)} |")
-        print(lines[-1], flush=True)
+    table = PerfTable(Path(args.reports) / f"perf-{time.strftime('%Y%m%dT%H%M%S')}.md")
 
     over = harness_overhead()
-    add(over["what"], f"{over['ratio']:.3f} ({over['ours_ms']:.1f} vs {over['raw_ms']:.1f} ms)",
-        "<= 1.02", over["ratio"] <= TARGETS["overhead"])  # fmt: skip
+    table.add(over["what"],
+              f"{over['ratio']:.3f} ({over['ours_ms']:.1f} vs {over['raw_ms']:.1f} ms)",
+              "<= 1.02", over["ratio"] <= TARGETS["overhead"])  # fmt: skip
     for row in dispatch_floor():
-        add(f"dispatch floor, {row['backend']} (no-op task)",
-            f"{row['ratio']:.2f} ({row['ours_us_per_task']:.2f} vs {row['raw_us_per_task']:.2f}"
-            " µs/task)", "<= 1.10", row["ratio"] <= TARGETS["dispatch"])  # fmt: skip
+        table.add(f"dispatch floor, {row['backend']} (no-op task)",
+                  f"{row['ratio']:.2f} ({row['ours_us_per_task']:.2f} vs "
+                  f"{row['raw_us_per_task']:.2f} µs/task)", "<= 1.10",
+                  row["ratio"] <= TARGETS["dispatch"])  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="gilbench-perf-") as scratch:
         root = Path(scratch)
-        seconds, points = run_suite("quick", root / "pipeline", "perf", PIPELINE_WORKLOADS)
-        add(f"quick profile wall time ({' + '.join(PIPELINE_WORKLOADS)})",
-            f"{seconds / 60:.1f} min, {points} points", "<= 3 min",
-            seconds <= TARGETS["pipeline_s"])  # fmt: skip
-        first_s, points = run_suite("quick", root / "first", "perf")
-        add("quick profile wall time (full catalogue)", f"{first_s / 60:.1f} min, {points} points",
-            "<= 8 min", first_s <= TARGETS["quick_s"])  # fmt: skip
-        second_s, _ = run_suite("quick", root / "second", "perf")
-        add("quick profile, again", f"{second_s / 60:.1f} min", "<= 8 min",
-            second_s <= TARGETS["quick_s"])  # fmt: skip
-        agree = stability(root / "first", root / "second")
-        add(f"stability: headline speedups of the two quick runs ({agree.compared})",
-            agree.text(), "<= 5%", agree.worst <= TARGETS["stability"])  # fmt: skip
+
+        def suite(profile: str, folder: str, limit: float, *workloads: str) -> Callable[
+                [], tuple[str, bool]]:  # fmt: skip
+            def run() -> tuple[str, bool]:
+                seconds, points = run_suite(profile, root / folder, "perf", workloads)
+                return f"{seconds / 60:.1f} min, {points} points", seconds <= limit
+
+            return run
+
+        table.step(
+            f"quick profile wall time ({' + '.join(PIPELINE_WORKLOADS)})",
+            "<= 3 min",
+            suite("quick", "pipeline", TARGETS["pipeline_s"], *PIPELINE_WORKLOADS),
+        )
+        table.step(
+            "quick profile wall time (full catalogue)",
+            "<= 8 min",
+            suite("quick", "first", TARGETS["quick_s"]),
+        )
+        table.step("quick profile, again", "<= 8 min", suite("quick", "second", TARGETS["quick_s"]))
+
+        def agreement() -> tuple[str, bool]:
+            agree = stability(root / "first", root / "second")
+            return agree.text(), agree.worst <= TARGETS["stability"]
+
+        table.step("stability: headline speedups of the two quick runs", "<= 5%", agreement)
         if not args.no_default:
-            default_s, default_points = run_suite("default", root / "default", "perf")
-            add("default profile wall time (full catalogue)",
-                f"{default_s / 60:.1f} min, {default_points} points", "<= 20 min",
-                default_s <= TARGETS["default_s"])  # fmt: skip
-        points_3x3 = synthetic_folder(root / "first", root / "three")
-        seconds = report_time(root / "three", root / "report")
-        add(f"report time, 3 machines x 3 interpreters ({points_3x3} points)", f"{seconds:.1f} s",
-            "< 10 s", seconds < TARGETS["report_s"])  # fmt: skip
-    out = Path(args.reports) / f"perf-{time.strftime('%Y%m%dT%H%M%S')}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("# gilbench self-benchmark\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
-    print(f"written: {out}")
-    return 0
+            table.step(
+                "default profile wall time (full catalogue)",
+                "<= 20 min",
+                suite("default", "default", TARGETS["default_s"]),
+            )
+
+        def report_seconds() -> tuple[str, bool]:
+            points = synthetic_folder(root / "first", root / "three")
+            seconds = report_time(root / "three", root / "report")
+            return f"{seconds:.1f} s for {points} points", seconds < TARGETS["report_s"]
+
+        table.step("report time, 3 machines x 3 interpreters", "< 10 s", report_seconds)
+    print(f"written: {table.path}")
+    return 1 if table.failed else 0
 
 
 if __name__ == "__main__":

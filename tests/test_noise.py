@@ -7,7 +7,9 @@ import pandas as pd
 from harness.noise import noise_warnings, unsettled_warnings
 
 
-def _row(backend: str, workers: int, cores: int, spread: float, **extra: object) -> dict[str, object]:
+def _row(
+    backend: str, workers: int, cores: int, spread: float, **extra: object
+) -> dict[str, object]:
     row: dict[str, object] = {
         "machine": "m", "interpreter": "cpython3.11", "workload": "cpu.fib", "kind": "cpu",
         "backend": backend, "workers": workers, "cores": cores, "speedup_spread": spread,

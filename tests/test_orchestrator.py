@@ -39,3 +39,20 @@ def test_rounds_interleave_points_and_resume_measures_nothing_twice(tmp_path: Pa
     again = run_points(_points(), TWO_ROUNDS, RunFile(path), {"machine": "m"})
     assert not again.measured
     assert len(again.resumed) == 2
+
+
+def test_calibrated_loops_are_found_once_and_reused_by_later_rounds(tmp_path: Path) -> None:
+    calibrating = replace(TWO_ROUNDS, name="calibrating", loops=0, min_time=0.002)
+    path = tmp_path / "m" / "20260101T000000Z-cpython3.11.json"
+    path.parent.mkdir()
+    outcome = run_points(_points()[:1], calibrating, RunFile(path), {"machine": "m"})
+    assert not outcome.failures
+    (bench,) = pyperf.BenchmarkSuite.load(str(path)).get_benchmarks()
+    runs = bench.get_runs()
+    calibration = [r for r in runs if not r.values]
+    timed = [r for r in runs if r.values]
+    assert len(calibration) == 1  # one calibration for both rounds
+    assert len(timed) == 2
+    loops = calibration[0].get_metadata()["calibrate_loops"]
+    assert loops >= 1
+    assert {r.get_metadata()["loops"] for r in timed} == {loops}

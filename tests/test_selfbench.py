@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers import make_bench, write_suite
 
-from harness.selfbench import headline_speedups, stability, synthetic_folder
+from harness.selfbench import PerfTable, headline_speedups, stability, synthetic_folder
 from harness.store import load_results
 
 
@@ -41,3 +41,19 @@ def test_the_synthetic_folder_has_three_machines_and_three_interpreters(tmp_path
     assert points == 27
     assert len(loaded.suites) == 9
     assert not loaded.skipped
+
+
+def test_the_table_is_saved_row_by_row_and_a_failed_step_is_a_row(tmp_path: Path) -> None:
+    table = PerfTable(tmp_path / "perf.md")
+    table.add("overhead", "1.01", "<= 1.02", ok=True)
+    assert "| overhead | 1.01 | <= 1.02 | meets |" in table.path.read_text()
+
+    def broken() -> tuple[str, bool]:
+        raise RuntimeError("the quick run failed (1): boom | with a pipe")
+
+    table.step("quick profile wall time", "<= 8 min", broken)
+    table.step("report time", "< 10 s", lambda: ("6.5 s", True))
+    text = table.path.read_text()
+    assert "| quick profile wall time | failed: the quick run failed (1): boom / with" in text
+    assert "| report time | 6.5 s | < 10 s | meets |" in text
+    assert table.failed
