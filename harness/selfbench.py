@@ -52,12 +52,20 @@ PIPELINE_WORKLOADS = ("cpu.fib", "io.sleep")
 
 
 def _alternating(first: Callable[[], float], second: Callable[[], float]) -> tuple[float, float]:
-    """Medians of ``REPEATS`` timings of each, interleaved so drift hits both alike."""
+    """``REPEATS`` timings of each, in pairs whose order alternates (ABBA), so neither
+    side always runs first or just after the other; the medians of each, scaled so that
+    their ratio is the median of the per-pair ratios (robust to a disturbed pair)."""
     a, b = [], []
-    for _ in range(REPEATS):
-        a.append(first())
-        b.append(second())
-    return statistics.median(a), statistics.median(b)
+    for repeat in range(REPEATS):
+        if repeat % 2:
+            b.append(second())
+            a.append(first())
+        else:
+            a.append(first())
+            b.append(second())
+    ratio = statistics.median(x / y for x, y in zip(a, b, strict=True))
+    theirs = statistics.median(b)
+    return theirs * ratio, theirs
 
 
 def _timed(call: Callable[[], Any]) -> Callable[[], float]:
