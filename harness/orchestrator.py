@@ -312,7 +312,8 @@ def _settle(points: Sequence[Point], state: _RunState, deadline: float) -> None:
             baseline = state.run_file.benchmark(group.baseline.name)
             if group.baseline.name in state.failed or baseline is None:
                 continue
-            if max(values_by_round(baseline)) >= last_round:
+            next_round = max(values_by_round(baseline)) + 1
+            if next_round > last_round:
                 continue
             waiting = [
                 point
@@ -320,7 +321,7 @@ def _settle(points: Sequence[Point], state: _RunState, deadline: float) -> None:
                 if point.name not in state.failed
             ]
             if waiting:
-                todo.append((group, max(values_by_round(baseline)) + 1, waiting))
+                todo.append((group, next_round, waiting))
         if not todo:
             return
         for group, round_number, waiting in todo:

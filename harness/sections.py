@@ -211,6 +211,37 @@ def _overlay_figures(workload: str, rows: pd.DataFrame) -> list[Figure]:
     return figures
 
 
+def _context_figures(workload: object, rows: pd.DataFrame) -> list[Figure]:
+    """One machine and interpreter: a scaling overview per params, then speedup against
+    workers with the numbers per core count."""
+    figures = []
+    for (machine, interpreter, params), group in rows.groupby(
+        ["machine", "interpreter", "params"], sort=True
+    ):
+        title = f"{workload}({params}) on {machine}, {interpreter}: scaling overview"
+        figures.append(
+            Figure(
+                anchor=anchor(workload, machine, interpreter, params, "overview"),
+                title=title,
+                svg=LazySvg(scaling_overview, group, title),
+                table=_best_by_cores(group),
+                wide=True,
+            )
+        )
+    for (machine, interpreter, params, cores), unsorted in _context_groups(rows):
+        title = f"{workload}({params}) on {machine}, {interpreter}, {cores} cores"
+        group = unsorted.sort_values(["backend_label", "workers"])
+        figures.append(
+            Figure(
+                anchor=anchor(workload, machine, interpreter, params, cores),
+                title=title,
+                svg=LazySvg(speedup_vs_workers, group, title),
+                table=_numbers_table(group),
+            )
+        )
+    return figures
+
+
 def speedup_workloads(frame: pd.DataFrame, descriptions: dict[str, str]) -> list[WorkloadSection]:
     """Per workload: a scaling overview across core counts, then speedup against workers
     with the numbers, per machine, interpreter, params and core count.  Over several
@@ -218,42 +249,9 @@ def speedup_workloads(frame: pd.DataFrame, descriptions: dict[str, str]) -> list
     sections = []
     several = several_contexts(frame)
     for workload, rows in frame.groupby("workload", sort=True):
-        if several:
-            sections.append(
-                WorkloadSection(
-                    anchor=anchor(workload),
-                    workload=str(workload),
-                    kind=str(rows["kind"].iloc[0]),
-                    description=descriptions[str(workload)],
-                    figures=_overlay_figures(str(workload), rows),
-                )
-            )
-            continue
-        figures = []
-        for (machine, interpreter, params), group in rows.groupby(
-            ["machine", "interpreter", "params"], sort=True
-        ):
-            title = f"{workload}({params}) on {machine}, {interpreter}: scaling overview"
-            figures.append(
-                Figure(
-                    anchor=anchor(workload, machine, interpreter, params, "overview"),
-                    title=title,
-                    svg=LazySvg(scaling_overview, group, title),
-                    table=_best_by_cores(group),
-                    wide=True,
-                )
-            )
-        for (machine, interpreter, params, cores), unsorted in _context_groups(rows):
-            title = f"{workload}({params}) on {machine}, {interpreter}, {cores} cores"
-            group = unsorted.sort_values(["backend_label", "workers"])
-            figures.append(
-                Figure(
-                    anchor=anchor(workload, machine, interpreter, params, cores),
-                    title=title,
-                    svg=LazySvg(speedup_vs_workers, group, title),
-                    table=_numbers_table(group),
-                )
-            )
+        figures = (
+            _overlay_figures(str(workload), rows) if several else _context_figures(workload, rows)
+        )
         sections.append(
             WorkloadSection(
                 anchor=anchor(workload),
