@@ -7,6 +7,7 @@ Everything after ``--`` goes to ``gilbench run``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -14,9 +15,26 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).parent
-sys.path.insert(0, str(ROOT))  # harness.pythons is stdlib-only: usable before installing
 
-from harness.pythons import FoundPython, cache_dir, describe, discover  # noqa: E402
+
+def _gilbench_from_source() -> None:
+    """Make ``import gilbench`` find harness/ in this checkout (it installs under that
+    name), so that interpreter discovery, which is stdlib-only, works before installing."""
+    if "gilbench" in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location(
+        "gilbench", ROOT / "harness" / "__init__.py", submodule_search_locations=[]
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    module.__path__ = [str(ROOT / "harness")]
+    sys.modules["gilbench"] = module
+    spec.loader.exec_module(module)
+
+
+_gilbench_from_source()
+from gilbench.run.pythons import FoundPython, cache_dir, describe, discover  # noqa: E402
 
 # Interpreters built by `gilbench python build` join PATH, so that
 # `nox -s bench --force-python 3.14t` finds them like any other.
@@ -107,14 +125,14 @@ def perf(session: nox.Session) -> None:
     """gilbench's self-benchmark: overhead, dispatch floor, suite time, stability, report
     time (about 40 minutes; -- --no-default skips timing the default profile)."""
     session.install(".")
-    session.run("python", "-m", "harness.selfbench", *session.posargs)
+    session.run("python", "-m", "gilbench.run.selfbench", *session.posargs)
 
 
 @nox.session
 def chaos(session: nox.Session) -> None:
     """A quick run that loses a worker and is interrupted, then resumed: nothing is lost."""
     session.install(".")
-    session.run("python", "-m", "harness.chaos", *session.posargs)
+    session.run("python", "-m", "gilbench.run.chaos", *session.posargs)
 
 
 @nox.session
@@ -126,8 +144,10 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Check style and types with ruff and mypy."""
+    """Check style, types and the import contracts (ruff, mypy, import-linter)."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", "benchmarks", "harness", "tests", "noxfile.py")
+    # Both read the installed package: harness/ and benchmarks/ install as `gilbench`.
     session.run("mypy")
+    session.run("lint-imports")

@@ -7,7 +7,7 @@ Add a workload with one decorated function in the module of its family::
         \"\"\"Recursive Fibonacci in pure Python: holds the GIL all the time.\"\"\"
 """
 
-from benchmarks._registry import (
+from gilbench.benchmarks._registry import (
     HELPER_PIDS,
     KINDS,
     USER_WORKLOADS_ENV,

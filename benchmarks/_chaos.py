@@ -1,14 +1,14 @@
 """Workloads that misbehave on purpose, for the reliability tests and ``nox -s chaos``.
 
 Not part of the catalogue (the leading underscore keeps the registry from importing it);
-name it to use it: ``gilbench run --workloads-from benchmarks._chaos --workload chaos``.
+name it to use it: ``gilbench run --workloads-from gilbench.benchmarks._chaos --workload chaos``.
 """
 
 from __future__ import annotations
 
 import time
 
-from benchmarks._registry import workload
+from gilbench.benchmarks._registry import workload
 
 SERIAL_AND_THREADS = ("serial", "threads")
 

@@ -47,7 +47,7 @@ async def _serve(delay_ms: float) -> None:
 def echo_server(delay_ms: float) -> Iterator[dict[str, Any]]:
     """Start the server process; yield its port and pid; stop it and wait for it."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks._echo_server", str(delay_ms)],
+        [sys.executable, "-m", "gilbench.benchmarks._echo_server", str(delay_ms)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -204,11 +204,11 @@ def workload(
 def _import_families() -> None:
     """Import every module of the ``benchmarks`` package so its decorators run, then
     the modules named by GILBENCH_WORKLOADS."""
-    import benchmarks
+    import gilbench.benchmarks
 
-    for info in pkgutil.iter_modules(benchmarks.__path__):
+    for info in pkgutil.iter_modules(gilbench.benchmarks.__path__):
         if not info.name.startswith("_"):
-            importlib.import_module(f"benchmarks.{info.name}")
+            importlib.import_module(f"gilbench.benchmarks.{info.name}")
     import_user_workloads()
 
 
@@ -248,7 +248,7 @@ def get_workload(name: str) -> Workload:
     if name not in _REGISTRY:
         family = name.split(".", 1)[0]
         with contextlib.suppress(ImportError):
-            importlib.import_module(f"benchmarks.{family}")
+            importlib.import_module(f"gilbench.benchmarks.{family}")
     if name not in _REGISTRY:
         import_user_workloads()
     if name not in _REGISTRY:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks._registry import workload
+from gilbench.benchmarks._registry import workload
 
 
 def _none(result: object, **_: object) -> bool:

@@ -10,7 +10,7 @@ from collections import Counter
 from functools import cache
 from typing import Any
 
-from benchmarks._registry import workload
+from gilbench.benchmarks._registry import workload
 
 
 @cache

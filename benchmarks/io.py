@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from benchmarks._echo_server import echo_server
-from benchmarks._registry import workload
+from gilbench.benchmarks._echo_server import echo_server
+from gilbench.benchmarks._registry import workload
 
 
 def _slept(result: float, ms: float) -> bool:

@@ -18,8 +18,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from benchmarks._echo_server import echo_server
-from benchmarks._registry import HELPER_PIDS, workload
+from gilbench.benchmarks._echo_server import echo_server
+from gilbench.benchmarks._registry import HELPER_PIDS, workload
 
 MIXED_BACKENDS = ("threads", "processes", "asyncio")
 # How long a responder waits for an answer before the request counts as lost.

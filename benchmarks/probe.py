@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from benchmarks._registry import workload
+from gilbench.benchmarks._registry import workload
 
 PROBE_BACKENDS = ("serial",)
 JOIN_TIMEOUT_S = 10.0

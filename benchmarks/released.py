@@ -15,7 +15,7 @@ import random
 import zlib
 from functools import cache
 
-from benchmarks._registry import workload
+from gilbench.benchmarks._registry import workload
 
 
 @cache

@@ -7,7 +7,7 @@ import multiprocessing
 import sys
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-from benchmarks._registry import workload
+from gilbench.benchmarks._registry import workload
 
 STARTUP_BACKENDS = ("serial",)
 

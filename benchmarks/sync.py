@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from benchmarks._registry import workload
+from gilbench.benchmarks._registry import workload
 
 SYNC_BACKENDS = ("serial", "threads")
 

@@ -1,6 +1,6 @@
-"""``python -m harness`` is the ``gilbench`` command."""
+"""``python -m gilbench`` is the ``gilbench`` command."""
 
-from harness.cli import main
+from gilbench.cli import main
 
 if __name__ == "__main__":
     main()

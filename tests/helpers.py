@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pyperf
-
-from harness.metadata import SCHEMA_KEY, SCHEMA_VERSION
+from gilbench.metadata import SCHEMA_KEY, SCHEMA_VERSION
 
 
 def make_bench(
@@ -56,9 +55,9 @@ def write_suite(path: Path, benches: list[pyperf.Benchmark]) -> Path:
 
 
 def gilbench(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m harness ARGS`` and capture its output."""
+    """Run ``python -m gilbench ARGS`` and capture its output."""
     return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
+        [sys.executable, "-m", "gilbench", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

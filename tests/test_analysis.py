@@ -6,10 +6,9 @@ import math
 
 import pandas as pd
 import pytest
+from gilbench.analysis.tidy import add_derived
 from hypothesis import given
 from hypothesis import strategies as st
-
-from harness.analysis import add_derived
 
 
 def _row(backend: str, workers: int, median: float, **extra: object) -> dict[str, object]:
@@ -103,7 +102,7 @@ def test_speedup_pairs_rounds_so_drift_between_rounds_cancels() -> None:
 
 
 def test_paired_speedup_without_common_rounds_is_unknown() -> None:
-    from harness.analysis import paired_speedup
+    from gilbench.analysis.tidy import paired_speedup
 
     assert math.isnan(paired_speedup({1: 1.0}, {2: 1.0}))
     assert paired_speedup({1: 3.0, 2: 2.0, 3: 1.0}, {1: 1.0, 2: 1.0, 3: 1.0}) == 2.0

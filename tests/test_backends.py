@@ -5,10 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-
-from benchmarks import get_workload
-from harness.backends import UnknownBackendError, backend_names, get_backend
-from harness.batch import Batch, BatchCheckError
+from gilbench.benchmarks import get_workload
+from gilbench.measure.backends import UnknownBackendError, backend_names, get_backend
+from gilbench.measure.batch import Batch, BatchCheckError
 
 FIB = Batch(get_workload("cpu.fib"), {"n": 12}, 9)
 SLEEP = Batch(get_workload("io.sleep"), {"ms": 1.0}, 9)

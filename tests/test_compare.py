@@ -6,12 +6,11 @@ import math
 from pathlib import Path
 
 import pytest
+from gilbench.analysis.compare import CompareError, compare, load_side, render
+from gilbench.analysis.significance import mann_whitney_p, significance_mark
 from helpers import gilbench, make_bench, write_suite
 from hypothesis import given
 from hypothesis import strategies as st
-
-from harness.compare import CompareError, compare, load_side, render
-from harness.significance import mann_whitney_p, significance_mark
 
 samples = st.lists(st.floats(min_value=1e-6, max_value=10.0), min_size=3, max_size=30)
 
@@ -112,7 +111,7 @@ def test_one_machine_name_on_two_kinds_of_hardware_is_reported(tmp_path: Path) -
 def test_running_under_a_name_used_by_other_hardware_warns(tmp_path: Path) -> None:
     import json
 
-    from harness.orchestrator import write_machine_facts
+    from gilbench.run.orchestrator import write_machine_facts
 
     assert write_machine_facts(tmp_path, "box") is None
     facts = json.loads((tmp_path / "machine.json").read_text())

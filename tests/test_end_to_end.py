@@ -176,7 +176,7 @@ def test_report_shows_a_plot_per_workload_and_the_csv_numbers(
     assert html.count("<svg") == 4
     assert "ideal (= workers)" in html
     assert 'id="verdict"' in html
-    from harness.backends import get_backend
+    from gilbench.measure.backends import get_backend
 
     if get_backend("interpreters").unavailable_reason():  # stated, not crashed
         assert "skipped on cpython" in html

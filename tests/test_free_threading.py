@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pyperf
 import pytest
-
-from harness.interpreter import InterpreterInfo
-from harness.matrix import Point
-from harness.pyperf_bridge import GilMismatchError, verify_gil
-from harness.pythons import discover
+from gilbench.measure.bridge import GilMismatchError, verify_gil
+from gilbench.measure.interpreter import InterpreterInfo
+from gilbench.run.pythons import discover
+from gilbench.vocabulary import Point
 
 ROOT = Path(__file__).resolve().parents[1]
 FREE_THREADED = [p for p in discover() if p.free_threaded]
@@ -58,7 +57,7 @@ def test_free_threaded_workers_run_with_the_gil_state_asked_for(
     point = Point("cpu.fib", {"n": 12}, "threads", 2, 1, 4, gil_requested=gil)
     output = tmp_path / "point.json"
     subprocess.run(
-        [str(ft_python), "-m", "harness.pyperf_bridge", "--point", point.to_json(),
+        [str(ft_python), "-m", "gilbench.measure.bridge", "--point", point.to_json(),
          "--processes", "1", "--values", "1", "--warmups", "0", "--loops", "1",
          "--inherit-environ", "PYTHON_GIL", "--quiet", "--output", str(output)],
         check=True, timeout=300, env={**os.environ, "PYTHON_GIL": gil},
@@ -74,7 +73,7 @@ def test_interpreters_backend_runs_on_the_new_interpreter(ft_python: Path, tmp_p
     point = Point("cpu.fib", {"n": 12}, "interpreters", 2, 1, 4, gil_requested="1")
     output = tmp_path / "point.json"
     subprocess.run(
-        [str(ft_python), "-m", "harness.pyperf_bridge", "--point", point.to_json(),
+        [str(ft_python), "-m", "gilbench.measure.bridge", "--point", point.to_json(),
          "--processes", "1", "--values", "1", "--warmups", "0", "--loops", "1",
          "--inherit-environ", "PYTHON_GIL", "--quiet", "--output", str(output)],
         check=True, timeout=300, env={**os.environ, "PYTHON_GIL": "1"},
@@ -87,7 +86,7 @@ def test_interpreters_backend_runs_on_the_new_interpreter(ft_python: Path, tmp_p
 def test_a_gil_re_enabled_while_the_pool_starts_stops_the_point(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from harness import pyperf_bridge
+    from gilbench.measure import bridge as pyperf_bridge
 
     measurement = pyperf_bridge.Measurement(Point("cpu.fib", {"n": 10}, "serial", 1, 1, 2))
     measurement.gil_recorded = False  # what the metadata says

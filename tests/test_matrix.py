@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from benchmarks import get_workload
-from harness.matrix import Point, build_matrix, default_workers, powers_of_two_upto
-from harness.profiles import get_profile
+from gilbench.benchmarks import get_workload
+from gilbench.run.matrix import build_matrix, default_workers, powers_of_two_upto
+from gilbench.run.profiles import get_profile
+from gilbench.vocabulary import Point
 
 
 def test_powers_of_two_always_end_at_the_limit() -> None:
@@ -72,7 +73,7 @@ def test_workloads_run_only_on_the_backends_they_declare() -> None:
 
 
 def test_default_core_sweep_includes_every_power_of_two_and_all_cpus() -> None:
-    from harness.matrix import cores_for, default_cores
+    from gilbench.run.matrix import cores_for, default_cores
 
     assert default_cores(1) == [1]
     assert default_cores(2) == [1, 2]
@@ -94,7 +95,7 @@ def test_quick_profile_measures_cpu_work_on_one_and_two_cores() -> None:
 
 
 def test_rigorous_profile_runs_processes_once_per_start_method() -> None:
-    from harness.backends import get_backend
+    from gilbench.measure.backends import get_backend
 
     fib = get_workload("cpu.fib")
     methods = get_backend("processes").start_methods()

@@ -10,16 +10,16 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from gilbench.analysis.tidy import benchmark_row
+from gilbench.benchmarks import all_workloads, get_workload
+from gilbench.measure import run_facts
+from gilbench.measure.latency import LOAD_RATE_FACT, LatencyMeasurement
+from gilbench.measure.load import LoadError, ThreadLoad, load_counts, load_variants, make_load
+from gilbench.report.latency import load_sentence, mixed_figures, switch_sentence
+from gilbench.run.matrix import build_matrix
+from gilbench.run.profiles import get_profile
+from gilbench.vocabulary import Point
 from helpers import gilbench, make_bench
-
-from benchmarks import all_workloads, get_workload
-from harness import run_facts
-from harness.analysis import benchmark_row
-from harness.latency import LOAD_RATE_FACT, LatencyMeasurement
-from harness.latency_report import load_sentence, mixed_figures, switch_sentence
-from harness.load import LoadError, ThreadLoad, load_counts, load_variants, make_load
-from harness.matrix import Point, build_matrix
-from harness.profiles import get_profile
 
 MIXED = sorted(name for name, wl in all_workloads().items() if wl.kind == "mixed")
 LOADS = [("threads", None), ("processes", "fork"), ("asyncio", "inline"), ("asyncio", "executor")]

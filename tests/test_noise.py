@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-
-from harness.noise import noise_warnings, unsettled_warnings
+from gilbench.analysis.noise import noise_warnings, unsettled_warnings
 
 
 def _row(

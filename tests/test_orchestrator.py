@@ -6,11 +6,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pyperf
-
-from harness.matrix import Point
-from harness.orchestrator import run_points
-from harness.profiles import get_profile
-from harness.store import RunFile
+from gilbench.analysis.store import RunFile
+from gilbench.run.orchestrator import run_points
+from gilbench.run.profiles import get_profile
+from gilbench.vocabulary import Point
 
 TWO_ROUNDS = replace(get_profile("smoke"), name="two-rounds", processes=2, rounds=2, values=1)
 

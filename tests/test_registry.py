@@ -5,8 +5,7 @@ from __future__ import annotations
 import pickle
 
 import pytest
-
-from benchmarks import (
+from gilbench.benchmarks import (
     UnknownWorkloadError,
     Workload,
     all_workloads,
@@ -14,7 +13,7 @@ from benchmarks import (
     get_workload,
     workload,
 )
-from benchmarks import cpu as cpu_family
+from gilbench.benchmarks import cpu as cpu_family
 
 
 def test_builtin_workloads_are_registered_with_kind_and_description() -> None:

@@ -14,11 +14,10 @@ from pathlib import Path
 import psutil
 import pyperf
 import pytest
+from gilbench.analysis.store import load_results
 from helpers import gilbench, make_bench, write_suite
 
-from harness.store import load_results
-
-CHAOS = ("--workloads-from", "benchmarks._chaos")
+CHAOS = ("--workloads-from", "gilbench.benchmarks._chaos")
 
 
 def _processes_running(marker: str) -> list[psutil.Process]:
@@ -73,7 +72,7 @@ def test_an_interrupted_run_keeps_its_points_leaves_nothing_behind_and_resumes(
 ) -> None:
     scratch_before = set(Path(tempfile.gettempdir()).glob("gilbench-*"))
     args = [
-        sys.executable, "-m", "harness", "run", "--profile", "smoke", *CHAOS,
+        sys.executable, "-m", "gilbench", "run", "--profile", "smoke", *CHAOS,
         "--workload", "chaos.slow", "--workers", "1,2,3,4", "--machine", "termbox",
         "--results", "results", "--no-report",
     ]  # fmt: skip

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from gilbench.analysis.store import load_results
+from gilbench.run.selfbench import PerfTable, headline_speedups, stability, synthetic_folder
 from helpers import make_bench, write_suite
-
-from harness.selfbench import PerfTable, headline_speedups, stability, synthetic_folder
-from harness.store import load_results
 
 
 def _run(root: Path, threads_time: float) -> Path:

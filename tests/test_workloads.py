@@ -9,10 +9,9 @@ from pathlib import Path
 
 import psutil
 import pytest
-
-from benchmarks import KINDS, all_workloads, get_workload
-from harness.matrix import Point
-from harness.pyperf_bridge import Measurement
+from gilbench.benchmarks import KINDS, all_workloads, get_workload
+from gilbench.measure.bridge import Measurement
+from gilbench.vocabulary import Point
 
 # Small parameters so each workload's task takes well under 100 ms in tests.
 SMALL: dict[str, dict[str, str]] = {
@@ -112,7 +111,7 @@ def test_echo_server_starts_serves_and_stops_cleanly(backend: str) -> None:
 
 
 def test_echo_server_listens_on_loopback_only() -> None:
-    from benchmarks._echo_server import echo_server
+    from gilbench.benchmarks._echo_server import echo_server
 
     with echo_server(0.0) as extras:
         server = psutil.Process(extras["helper_pids"][0])
@@ -127,7 +126,7 @@ def test_file_workload_removes_its_temporary_folder() -> None:
 
 
 def test_probes_report_their_facts() -> None:
-    from harness import run_facts
+    from gilbench.measure import run_facts
 
     run_facts._times.clear()
     run_facts._facts.clear()

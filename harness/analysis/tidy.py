@@ -1,0 +1,261 @@
+"""From result files to one tidy pandas DataFrame: one row per matrix point.
+
+Statistics come from pyperf (median, mean, standard deviation of the values, each value
+being one batch); derived figures follow DESIGN.md's vocabulary:
+
+- throughput = tasks / median batch time (tasks per second)
+- speedup = serial time / time, for the same machine, interpreter, workload, params,
+  batch size and cores: the median over rounds of the ratio of the two round medians
+  (rounds are interleaved passes over the matrix; pairing them cancels slow drift)
+- speedup_spread = median absolute deviation of those per-round ratios over their
+  median (NaN for fewer than two rounds): how settled the speedup is (gilbench.run.settle)
+- rsd = standard deviation / mean of the values inside each round (noise), averaged;
+  round_drift = slowest round median / fastest - 1 (the machine changing under the run)
+- efficiency = speedup / min(workers, cores)
+- effective cores = CPU time (process + children) / wall time of the timed batches
+- karp_flatt = the experimentally determined serial fraction, (1/S - 1/p) / (1 - 1/p)
+  with p = min(workers, cores)
+
+Latency points (kind ``mixed``) time one request per value, so their values are the
+latency distribution: p50, p90, p99 and max come from pyperf's percentiles over all of
+them (empty for other kinds, whose values are batch times).  Their ``workers`` are the
+CPU workers beside the responder, and they have no speedup.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyperf
+from gilbench.analysis.rounds import paired_ratios, ratio_spread, values_by_round
+from gilbench.analysis.store import LoadReport
+from gilbench.analysis.verdict import karp_flatt
+from gilbench.metadata import typed
+from gilbench.vocabulary import FACT_PREFIX, combine_fact
+
+# The columns of `gilbench export`, in order; the first block is the documented contract.
+COLUMNS = [
+    "machine",
+    "interpreter",
+    "python_version",
+    "gil_enabled",
+    "free_threaded",
+    "workload",
+    "kind",
+    "params",
+    "backend",
+    "start_method",
+    "workers",
+    "tasks",
+    "median_s",
+    "mean_s",
+    "stdev_s",
+    "n_values",
+    "throughput",
+    "speedup",
+    "efficiency",
+    "cores",
+    "speedup_spread",
+    "effective_cores",
+    "karp_flatt",
+    "cpu_time_s",
+    "rsd",
+    "rounds",
+    "round_drift",
+    "ops_per_task",
+    "op_cost_us",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "max_ms",
+    "load_before",
+    "load_after",
+    "backends_skipped",
+    "run_id",
+    "profile",
+    "name",
+    "file",
+]
+
+# A point is the same point when all of these agree.
+POINT_KEY = [
+    "machine",
+    "interpreter",
+    "workload",
+    "params",
+    "backend",
+    "start_method",
+    "workers",
+    "cores",
+    "tasks",
+]
+# Latency percentiles of mixed points, as column prefix -> percentile.
+PERCENTILES = {"p50": 50, "p90": 90, "p99": 99, "max": 100}
+
+# Speedup compares points that differ only in backend and workers.
+BASELINE_KEY = ["machine", "interpreter", "workload", "params", "tasks", "cores"]
+
+
+def _python_version(metadata: dict[str, Any]) -> str:
+    text = str(metadata.get("python_version", ""))
+    return text.split(maxsplit=1)[0] if text else ""
+
+
+def _effective_cores(bench: pyperf.Benchmark) -> tuple[float, float]:
+    """(CPU seconds, effective cores) summed over all of a benchmark's timed runs."""
+    cpu = wall = 0.0
+    for run in bench.get_runs():
+        meta = run.get_metadata()
+        if "cpu_time_s" in meta and "timed_wall_s" in meta:
+            cpu += float(meta["cpu_time_s"])
+            wall += float(meta["timed_wall_s"])
+    if wall <= 0:
+        return float("nan"), float("nan")
+    return cpu, cpu / wall
+
+
+def _facts(bench: pyperf.Benchmark) -> dict[str, float]:
+    """Workload facts (``fact_*`` run metadata) over the benchmark's runs: the mean, or
+    the maximum for ``*_worst`` facts."""
+    sums: dict[str, list[float]] = {}
+    for run in bench.get_runs():
+        if not run.values:
+            continue
+        for key, value in run.get_metadata().items():
+            if key.startswith(FACT_PREFIX) and isinstance(value, int | float):
+                sums.setdefault(key, []).append(float(value))
+    return {key: combine_fact(key, values) for key, values in sums.items()}
+
+
+def within_round_rsd(by_round: dict[int, list[float]]) -> float:
+    """Relative standard deviation inside each round, averaged: measurement noise without
+    the machine's drift between rounds."""
+    spreads = [statistics.stdev(v) / statistics.mean(v) for v in by_round.values() if len(v) > 1]
+    return sum(spreads) / len(spreads) if spreads else 0.0
+
+
+def paired_speedup(serial_rounds: dict[int, float], point_rounds: dict[int, float]) -> float:
+    """Median over the rounds both were measured in of serial time / point time.
+
+    Pairing by round compares measurements taken minutes, not a whole run, apart, so a
+    machine that slows down or speeds up between rounds does not bias the ratio.
+    """
+    ratios = paired_ratios(serial_rounds, point_rounds)
+    return statistics.median(ratios) if ratios else float("nan")
+
+
+def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str, Any]:
+    """One tidy row for one pyperf benchmark written by gilbench."""
+    raw = bench.get_metadata()
+    meta = typed(raw)
+    values = bench.get_values()
+    if not values:
+        raise ValueError(f"benchmark {bench.get_name()!r} has no values")
+    median = float(bench.median())
+    mean = float(bench.mean())
+    stdev = float(bench.stdev()) if len(values) > 1 else 0.0
+    cpu, effective = _effective_cores(bench)
+    ops = meta.get("ops_per_task", 1)
+    by_round = values_by_round(bench)
+    latency = meta.get("kind") == "mixed"
+    rounds = {r: statistics.median(values) for r, values in by_round.items()}
+    return {
+        "machine": meta.get("machine", machine),
+        "interpreter": meta.get("interpreter", ""),
+        "python_version": _python_version(raw),
+        "gil_enabled": bool(meta.get("gil_enabled", 1)),
+        "free_threaded": bool(meta.get("free_threaded", 0)),
+        "workload": meta["workload"],
+        "kind": meta.get("kind", ""),
+        "params": "" if meta.get("params", "-") == "-" else meta["params"],
+        "backend": meta["backend"],
+        "start_method": "" if meta.get("start_method", "-") == "-" else meta["start_method"],
+        "workers": meta["workers"],
+        "tasks": meta["tasks"],
+        "median_s": median,
+        "mean_s": mean,
+        "stdev_s": stdev,
+        "n_values": len(values),
+        "cores": meta.get("cores", 0),
+        "effective_cores": effective,
+        "cpu_time_s": cpu,
+        "rsd": within_round_rsd(by_round),
+        "rounds": len(rounds),
+        "round_drift": max(rounds.values()) / min(rounds.values()) - 1,
+        "_round_medians": rounds,
+        "ops_per_task": ops,
+        "op_cost_us": median / (meta["tasks"] * ops) * 1e6,
+        "backends_skipped": meta.get("backends_skipped", ""),
+        **{
+            f"{name}_ms": float(bench.percentile(p)) * 1e3 if latency else float("nan")
+            for name, p in PERCENTILES.items()
+        },
+        "load_before": meta.get("load_before", float("nan")),
+        "load_after": meta.get("load_after", float("nan")),
+        "run_id": meta.get("run_id", ""),
+        "profile": meta.get("profile", ""),
+        "name": bench.get_name(),
+        "file": str(path),
+        **_facts(bench),
+    }
+
+
+def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add throughput, speedup and efficiency columns (see the module docstring).
+
+    Speedup pairs the point with its serial baseline round by round when both carry
+    per-round medians (``_round_medians``), else it divides the overall medians.
+    """
+    out = frame.copy()
+    out["throughput"] = out["tasks"] / out["median_s"]
+    serial_rows = out[out["backend"] == "serial"]
+    baselines = {
+        tuple(key): row for key, row in zip(
+            serial_rows[BASELINE_KEY].itertuples(index=False, name=None),
+            serial_rows.to_dict("records"), strict=True,
+        )
+    }  # fmt: skip
+    speedups, spreads = [], []
+    for key, row in zip(out[BASELINE_KEY].itertuples(index=False, name=None),
+                        out.to_dict("records"), strict=True):  # fmt: skip
+        base = baselines.get(tuple(key))
+        spread = float("nan")
+        if base is None:
+            speedups.append(float("nan"))
+        elif "_round_medians" in row and isinstance(row["_round_medians"], dict):
+            speedups.append(paired_speedup(base["_round_medians"], row["_round_medians"]))
+            ratios = paired_ratios(base["_round_medians"], row["_round_medians"])
+            spread = ratio_spread(ratios) if len(ratios) > 1 else float("nan")
+        else:
+            speedups.append(base["median_s"] / row["median_s"])
+        spreads.append(spread)
+    out["speedup"] = speedups
+    out["speedup_spread"] = spreads
+    parallelism = out[["workers", "cores"]].min(axis=1).clip(lower=1)
+    out["efficiency"] = out["speedup"] / parallelism
+    out["karp_flatt"] = [karp_flatt(s, p) for s, p in zip(out["speedup"], parallelism, strict=True)]
+    return out
+
+
+def tidy(report: LoadReport) -> pd.DataFrame:
+    """One row per point over every loaded file; the newest run wins for repeated points."""
+    rows = []
+    for loaded in report.suites:
+        for bench in loaded.suite.get_benchmarks():
+            try:
+                rows.append(benchmark_row(bench, loaded.machine, loaded.path))
+            except (KeyError, ValueError) as exc:
+                report.skipped.append((loaded.path, f"benchmark {bench.get_name()!r}: {exc}"))
+    if not rows:
+        return pd.DataFrame(columns=COLUMNS)
+    frame = pd.DataFrame(rows)
+    frame = frame.sort_values("run_id").drop_duplicates(POINT_KEY, keep="last")
+    frame = add_derived(frame)
+    frame = frame.sort_values(
+        ["machine", "interpreter", "workload", "params", "cores", "backend", "workers"]
+    ).reset_index(drop=True)
+    facts = sorted(c for c in frame.columns if c.startswith(FACT_PREFIX))
+    return frame[COLUMNS + facts]

@@ -1,0 +1,103 @@
+"""``gilbench run`` in the terminal: a progress bar while the plan is measured, then the
+summary tables, the verdicts, warnings, and the paths of the result file and report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+from gilbench.analysis.noise import noise_warnings
+from gilbench.analysis.store import load_results
+from gilbench.analysis.tidy import tidy
+from gilbench.report.console import latency_table, make_progress, summary_table, verdict_table
+from gilbench.report.page import render_report
+from gilbench.run.command import RunOptions, RunPlan, plan_run, run_plan
+from gilbench.run.orchestrator import RunOutcome
+from gilbench.vocabulary import LATENCY_KIND, Point
+from rich.console import Console
+from rich.markup import escape
+
+EXIT_FAILED_POINTS = 1  # some points failed or timed out; everything else was saved
+EXIT_INTERRUPTED = 130
+
+
+def options_from(args: argparse.Namespace) -> RunOptions:
+    """The run options of a parsed ``gilbench run`` command line."""
+    return RunOptions(
+        profile=args.profile,
+        workloads=tuple(args.workload),
+        backends=tuple(args.backend),
+        workers=args.workers,
+        cores=args.cores,
+        params=tuple(args.param),
+        tasks=args.tasks,
+        results=args.results,
+        machine=args.machine,
+        resume=args.resume,
+        point_timeout=args.point_timeout,
+    )
+
+
+def run_and_summarise(args: argparse.Namespace, console: Console) -> int:
+    """Plan, measure with a progress bar, then summarise; return the exit status."""
+    plan = plan_run(options_from(args))
+
+    def notify(message: str) -> None:
+        head, sep, rest = message.partition(": ")
+        if sep and head == "warning":
+            console.print(f"[yellow]warning:[/] {escape(rest)}")
+        else:
+            console.print(escape(message))
+
+    console.print(escape(plan.describe()))
+    with make_progress(console) as progress:
+        total = [len(plan.points) * plan.profile.rounds]
+        bar = progress.add_task("measuring", total=total[0], point="")
+
+        def advance(point: Point, status: str) -> None:
+            if status.startswith("settling"):  # extra rounds: not known in advance
+                total[0] += 1
+                progress.update(bar, total=total[0])
+            progress.update(bar, advance=1, point=escape(f"{status}: {point.name}"))
+
+        outcome = run_plan(plan, notify, advance)
+    return summarise(plan, outcome, console, reports=Path(args.reports), report=not args.no_report)
+
+
+def summarise(
+    plan: RunPlan, outcome: RunOutcome, console: Console, reports: Path, report: bool
+) -> int:
+    """Print the tables, failures, warnings and paths; write the report; exit status."""
+    out = Console(highlight=False, width=max(Console().width, 120))
+    path = outcome.path
+    loaded = load_results(path) if path.exists() else None
+    frame = tidy(loaded) if loaded else pd.DataFrame()
+    if not frame.empty:
+        if (frame["kind"] != LATENCY_KIND).any():
+            out.print(summary_table(frame))
+        latency = latency_table(frame)
+        if latency is not None:
+            out.print(latency)
+        out.print(verdict_table(frame))
+    for failure in outcome.failures:
+        detail = escape(failure.detail.replace("\n", "\n  "))
+        console.print(f"[red]{failure.reason}:[/] {escape(failure.point.name)}\n  {detail}")
+    console.print(outcome.summary())
+    if not frame.empty:
+        for warning in noise_warnings(frame):
+            console.print(f"[yellow]warning:[/] {escape(warning)}")
+    if path.exists():
+        console.print(f"results: {escape(str(path))}")
+        if report and loaded is not None:
+            name = f"{plan.machine}-{path.stem}"
+            title = f"gilbench run {plan.run_id} on {plan.machine}"
+            page = render_report(frame, loaded, reports / name, title)
+            console.print(f"report: {escape(str(page))}")
+    if outcome.interrupted:
+        console.print(
+            "[yellow]interrupted:[/] completed points are saved; "
+            "`gilbench run --resume` with the same options measures the rest"
+        )
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED_POINTS if outcome.failures else 0

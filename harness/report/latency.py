@@ -1,0 +1,256 @@
+"""The report's mixed family: a responder's latency against the CPU load beside it, and
+the switch interval's trade-off between that latency and the CPU threads' throughput.
+
+Every chart comes with one sentence, computed from the numbers, that says what it shows
+on the machine that measured it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from gilbench.report.figure_pool import LazySvg
+from gilbench.report.figures import Figure, anchor, html_table
+from gilbench.report.plots import render_svg
+from markupsafe import Markup
+
+LOAD_RATE = "fact_load_chunks_per_s"
+SWITCH_WORKLOAD_PARAM = "interval_ms"
+# One colour per place the load runs, the same in every latency chart.
+LOAD_COLOURS = {
+    "threads": "#1f77b4",
+    "processes": "#d62728",
+    "asyncio[inline]": "#2ca02c",
+    "asyncio[executor]": "#8c564b",
+}
+INTERPRETER_STYLES = ("-", "--", ":", "-.")
+INTERPRETER_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
+TABLE_COLUMNS = {
+    "interpreter": "interpreter",
+    "backend_label": "CPU work in",
+    "workers": "CPU workers",
+    "p50_ms": "p50 (ms)",
+    "p90_ms": "p90 (ms)",
+    "p99_ms": "p99 (ms)",
+    "max_ms": "max (ms)",
+    "n_values": "requests",
+    LOAD_RATE: "CPU chunks/s",
+}
+
+
+def _colour(label: str) -> str | None:
+    return LOAD_COLOURS.get(label) or LOAD_COLOURS.get(label.split("[", 1)[0])
+
+
+def _styles(interpreters: list[str]) -> dict[str, str]:
+    return {
+        name: INTERPRETER_STYLES[i % len(INTERPRETER_STYLES)]
+        for i, name in enumerate(sorted(interpreters))
+    }
+
+
+def latency_by_interpreter(rows: pd.DataFrame, title: str) -> str:
+    """One panel per place the load runs: p99 (solid) and p50 (dotted) latency against
+    the number of CPU workers, one colour per interpreter, so builds sit side by side."""
+    labels = sorted(str(label) for label in rows["backend_label"].unique())
+    fig, axes = plt.subplots(1, len(labels), figsize=(3.2 * len(labels), 3.6), sharey=True,
+                             squeeze=False)  # fmt: skip
+    interpreters = sorted(str(i) for i in rows["interpreter"].unique())
+    colours = {name: INTERPRETER_COLOURS[i % len(INTERPRETER_COLOURS)]
+               for i, name in enumerate(interpreters)}  # fmt: skip
+    ticks = sorted(int(k) for k in rows["workers"].unique())
+    for ax, label in zip(axes[0], labels, strict=True):
+        for interpreter, unsorted in rows[rows["backend_label"] == label].groupby("interpreter"):
+            line = unsorted.sort_values("workers")
+            colour = colours[str(interpreter)]
+            ax.plot(line["workers"], line["p99_ms"], marker="o", color=colour,
+                    label=f"p99, {interpreter}")  # fmt: skip
+            ax.plot(line["workers"], line["p50_ms"], marker=".", color=colour, linestyle=":",
+                    linewidth=1, label=f"p50, {interpreter}")  # fmt: skip
+        ax.set_yscale("log")
+        ax.set_xticks(ticks, [str(k) for k in ticks])
+        ax.set_title(f"CPU work in {label}", fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.tick_params(labelsize=7)
+    axes[0][0].set_ylabel("latency per request (ms, log scale)")
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(4, len(names)), fontsize=7)
+    fig.supxlabel("CPU-bound workers beside the responder", fontsize=8, y=0.12)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return render_svg(fig, tight=False)
+
+
+def latency_vs_load(rows: pd.DataFrame, title: str) -> str:
+    """p50 and p99 latency against the number of CPU workers: one line per place the
+    load runs (colour) and interpreter (line style), log scale."""
+    if rows["interpreter"].nunique() > 1:
+        return latency_by_interpreter(rows, title)
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.0), sharey=True)
+    styles = _styles(list(rows["interpreter"].unique()))
+    several = len(styles) > 1
+    for (label, interpreter), unsorted in rows.groupby(["backend_label", "interpreter"]):
+        line = unsorted.sort_values("workers")
+        name = f"{label}, {interpreter}" if several else str(label)
+        for ax, column in zip(axes, ("p50_ms", "p99_ms"), strict=True):
+            ax.plot(line["workers"], line[column], marker="o", color=_colour(str(label)),
+                    linestyle=styles[str(interpreter)], label=name)  # fmt: skip
+    ticks = sorted(int(k) for k in rows["workers"].unique())
+    for ax, name in zip(axes, ("median (p50)", "p99"), strict=True):
+        ax.set_yscale("log")
+        ax.set_xticks(ticks, [str(k) for k in ticks])
+        ax.set_xlabel("CPU-bound workers beside the responder")
+        ax.set_title(f"{name} latency", fontsize=9)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("latency per request (ms, log scale)")
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return render_svg(fig)
+
+
+def switch_tradeoff(rows: pd.DataFrame, title: str) -> str:
+    """Against the switch interval (log): the responder's p50 and p99 latency (left) and
+    the CPU threads' throughput (right), one line style per interpreter."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.0))
+    styles = _styles(list(rows["interpreter"].unique()))
+    for interpreter, unsorted in rows.groupby("interpreter", sort=True):
+        line = unsorted.sort_values(SWITCH_WORKLOAD_PARAM)
+        style = styles[str(interpreter)]
+        left.plot(line[SWITCH_WORKLOAD_PARAM], line["p99_ms"], marker="o", color="#d62728",
+                  linestyle=style, label=f"p99, {interpreter}")  # fmt: skip
+        left.plot(line[SWITCH_WORKLOAD_PARAM], line["p50_ms"], marker="s", color="#1f77b4",
+                  linestyle=style, label=f"p50, {interpreter}")  # fmt: skip
+        if LOAD_RATE in line:
+            right.plot(line[SWITCH_WORKLOAD_PARAM], line[LOAD_RATE], marker="o",
+                       color="#555555", linestyle=style, label=str(interpreter))  # fmt: skip
+    intervals = sorted(float(v) for v in rows[SWITCH_WORKLOAD_PARAM].unique())
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xticks(intervals, [f"{v:g}" for v in intervals])
+        ax.set_xlabel("switch interval (ms, sys.setswitchinterval)")
+        ax.grid(True, alpha=0.3)
+    left.set_yscale("log")
+    left.set_ylabel("responder latency (ms, log scale)")
+    left.set_title("latency of the responder", fontsize=9)
+    left.legend(fontsize=7)
+    right.set_ylim(bottom=0)
+    right.set_ylabel("CPU chunks per second, all CPU threads")
+    right.set_title("throughput of the CPU threads", fontsize=9)
+    right.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return render_svg(fig, tight=False)
+
+
+def _ms(value: float) -> str:
+    return f"{value:.2g} ms" if value < 1 else f"{value:,.1f} ms"
+
+
+def _at(rows: pd.DataFrame, workers: int) -> pd.Series | None:
+    match = rows[rows["workers"] == workers]
+    return None if match.empty else match.iloc[0]
+
+
+def load_sentence(rows: pd.DataFrame) -> str:
+    """What a latency-against-load chart shows: the p99 latency with one CPU worker per
+    core, against the responder alone, for each place the load runs."""
+    cores = int(rows["cores"].max())
+    parts = []
+    for (label, interpreter), line in rows.groupby(["backend_label", "interpreter"], sort=True):
+        alone, loaded = _at(line, 0), _at(line, cores)
+        if alone is None or loaded is None or not alone["p99_ms"] > 0:
+            continue
+        ratio = loaded["p99_ms"] / alone["p99_ms"]
+        who = f"{label} ({interpreter})" if rows["interpreter"].nunique() > 1 else str(label)
+        parts.append(f"{who} {_ms(loaded['p99_ms'])}, {ratio:,.1f}x")
+    if not parts:
+        return "The sweep lacks the points (0 and one worker per core) this summary needs."
+    return (
+        f"p99 latency with {cores} CPU-bound workers beside the responder, and how many "
+        f"times its latency alone: " + "; ".join(parts) + "."
+    )
+
+
+def switch_sentence(rows: pd.DataFrame) -> str:
+    """What a switch-interval chart shows: latency and throughput at the shortest and
+    the longest interval."""
+    parts = []
+    for interpreter, line in rows.groupby("interpreter", sort=True):
+        ordered = line.sort_values(SWITCH_WORKLOAD_PARAM)
+        low, high = ordered.iloc[0], ordered.iloc[-1]
+        text = (
+            f"{interpreter}: from {low[SWITCH_WORKLOAD_PARAM]:g} ms to "
+            f"{high[SWITCH_WORKLOAD_PARAM]:g} ms, p99 latency went from {_ms(low['p99_ms'])} "
+            f"to {_ms(high['p99_ms'])}"
+        )
+        rate_low, rate_high = low.get(LOAD_RATE, math.nan), high.get(LOAD_RATE, math.nan)
+        if pd.notna(rate_low) and pd.notna(rate_high) and rate_low > 0:
+            text += (
+                f" and the CPU threads' throughput from {rate_low:,.0f} to "
+                f"{rate_high:,.0f} chunks/s ({rate_high / rate_low - 1:+.0%})"
+            )
+        parts.append(text)
+    return "; ".join(parts) + "."
+
+
+def _table(rows: pd.DataFrame, extra: list[str] | None = None) -> Markup:
+    columns = [c for c in (extra or []) + list(TABLE_COLUMNS) if c in rows]
+    view = rows[columns].rename(columns={**TABLE_COLUMNS, SWITCH_WORKLOAD_PARAM: "interval (ms)"})
+    return html_table(view)
+
+
+def mixed_figures(frame: pd.DataFrame) -> list[Figure]:
+    """The mixed family's figures: per machine, workload, params and core count, every
+    interpreter on one chart (so a free-threaded build sits beside the default one)."""
+    figures = []
+    frame = frame[frame["kind"] == "mixed"]
+    for (machine, workload, params, cores), rows in frame.groupby(
+        ["machine", "workload", "params", "cores"], sort=True
+    ):
+        parameters = dict(item.split("=", 1) for item in str(params).split(",") if "=" in item)
+        ordered = rows.sort_values(["interpreter", "backend_label", "workers"])
+        if SWITCH_WORKLOAD_PARAM in parameters:
+            continue  # drawn once for all intervals below
+        title = f"{workload}({params}) on {machine}, {cores} cores: latency vs CPU load"
+        figures.append(
+            Figure(
+                anchor=anchor(workload, machine, params, cores, "latency"),
+                title=title,
+                svg=LazySvg(latency_vs_load, ordered, title),
+                table=_table(ordered),
+                caption=load_sentence(ordered),
+                wide=True,
+            )
+        )
+    switch = frame[frame["params"].str.contains(f"{SWITCH_WORKLOAD_PARAM}=", regex=False)]
+    if not switch.empty:
+        switch = switch.assign(
+            **{
+                SWITCH_WORKLOAD_PARAM: switch["params"]
+                .str.extract(rf"{SWITCH_WORKLOAD_PARAM}=([0-9.]+)", expand=False)
+                .astype(float)
+            }
+        )
+        for (machine, workload, cores), rows in switch.groupby(
+            ["machine", "workload", "cores"], sort=True
+        ):
+            workers = int(rows["workers"].max())
+            title = (
+                f"{workload} on {machine}, {cores} cores, {workers} CPU threads: "
+                "latency and throughput vs switch interval"
+            )
+            ordered = rows.sort_values(["interpreter", SWITCH_WORKLOAD_PARAM])
+            figures.append(
+                Figure(
+                    anchor=anchor(workload, machine, cores, "switch"),
+                    title=title,
+                    svg=LazySvg(switch_tradeoff, ordered, title),
+                    table=_table(ordered, [SWITCH_WORKLOAD_PARAM]),
+                    caption=switch_sentence(ordered),
+                    wide=True,
+                )
+            )
+    return figures

@@ -1,0 +1,185 @@
+"""``gilbench run`` without the terminal: check the options, plan the matrix, measure it.
+
+Everything that can be wrong with the input is found before the first point is
+measured (bad names, an unwritable folder, a PYTHON_GIL the build cannot honour).  The
+command line (gilbench.cli) shows the progress and the summary; other drivers (the
+chaos scenario, the self-benchmark) call :func:`plan_run` and :func:`run_plan` and read
+the :class:`~gilbench.run.orchestrator.RunOutcome` they get back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gilbench.analysis.store import RunFile, check_writable, result_path, run_id_now
+from gilbench.benchmarks import Workload
+from gilbench.measure.interpreter import InterpreterInfo
+from gilbench.measure.machine import (
+    allowed_cpus,
+    default_machine_name,
+    load_average,
+    run_facts_metadata,
+    sanitize_machine_name,
+)
+from gilbench.run.matrix import build_matrix
+from gilbench.run.orchestrator import RunOutcome, run_points, write_machine_facts
+from gilbench.run.profiles import Profile, get_profile
+from gilbench.run.selection import (
+    UsageError,
+    parse_param_overrides,
+    select_backends,
+    select_workloads,
+    skipped_backends,
+)
+from gilbench.vocabulary import Point
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``gilbench run`` was asked for (its command-line options, as data)."""
+
+    profile: str = "default"
+    workloads: Sequence[str] = ()
+    backends: Sequence[str] = ()
+    workers: Sequence[int] | None = None
+    cores: Sequence[int] | None = None
+    params: Sequence[str] = ()
+    tasks: int | None = None
+    results: str = "results"
+    machine: str | None = None
+    resume: bool = False
+    point_timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything decided before measuring."""
+
+    options: RunOptions
+    profile: Profile
+    workloads: list[Workload]
+    backends: list[str]
+    points: list[Point]
+    machine: str
+    info: InterpreterInfo
+    available: int
+    run_file: RunFile
+    run_id: str
+
+    @property
+    def results_dir(self) -> Path:
+        """The results folder (machine folders inside)."""
+        return Path(self.options.results)
+
+    def describe(self) -> str:
+        """One line: how many points, of what, where."""
+        cores = ",".join(map(str, sorted({p.cores for p in self.points})))
+        return (
+            f"gilbench: {len(self.points)} points ({len(self.workloads)} workloads, "
+            f"{len(self.backends)} backends, cores {cores} of {self.available}), profile "
+            f"{self.profile.name}, {self.info.tag} ({self.info.version}), machine {self.machine}"
+        )
+
+
+def _interpreter(gil_requested: str | None) -> InterpreterInfo:
+    info = InterpreterInfo.current(gil_requested)
+    if gil_requested is not None and gil_requested not in ("0", "1"):
+        raise UsageError(f"PYTHON_GIL must be 0 or 1, not {gil_requested!r}")
+    if gil_requested is not None and not info.free_threaded:
+        raise UsageError(
+            f"PYTHON_GIL={gil_requested} needs a free-threaded build; {info.executable} is not one"
+        )
+    return info
+
+
+def plan_run(options: RunOptions) -> RunPlan:
+    """Validate the options and plan the matrix; raise UsageError on bad input."""
+    profile = get_profile(options.profile)
+    if options.point_timeout is not None:
+        if options.point_timeout <= 0:
+            raise UsageError("--point-timeout must be a positive number of seconds")
+        profile = dataclasses.replace(profile, point_timeout=options.point_timeout)
+    workloads = select_workloads(options.workloads)
+    backends = select_backends(options.backends)
+    overrides = parse_param_overrides(options.params)
+    try:
+        machine = sanitize_machine_name(options.machine or default_machine_name())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    gil_requested = os.environ.get("PYTHON_GIL") or None
+    info = _interpreter(gil_requested)
+
+    available = len(allowed_cpus())
+    if options.cores and max(options.cores) > available:
+        raise UsageError(
+            f"--cores {max(options.cores)}: this process may use only {available} CPUs"
+        )
+    results_dir = Path(options.results)
+    try:
+        check_writable(results_dir / machine)
+    except OSError as exc:
+        raise UsageError(str(exc)) from None
+
+    try:
+        points = build_matrix(
+            workloads,
+            backends,
+            profile,
+            available,
+            cores=options.cores,
+            workers=options.workers,
+            param_overrides=overrides,
+            tasks=options.tasks,
+            gil_requested=gil_requested,
+        )
+    except ValueError as exc:  # a parameter override of the wrong type
+        raise UsageError(str(exc)) from None
+    if not points:
+        raise UsageError("the selection matches no matrix point")
+
+    path = None
+    if options.resume:
+        previous = sorted((results_dir / machine).glob(f"*-{info.tag}.json"))
+        path = previous[-1] if previous else None
+    run_id = path.name.split("-", 1)[0] if path else run_id_now()
+    run_file = RunFile(path or result_path(results_dir, machine, run_id, info.tag))
+    return RunPlan(
+        options, profile, workloads, backends, points, machine, info, available, run_file, run_id
+    )
+
+
+def run_plan(
+    plan: RunPlan,
+    notify: Callable[[str], None] = lambda message: None,
+    on_point_done: Callable[[Point, str], None] = lambda point, status: None,
+) -> RunOutcome:
+    """Measure the plan, saving after every point; return what the run did.
+
+    ``notify`` receives warnings and notes meant for the user (a reused machine name,
+    backends this interpreter cannot run); ``on_point_done`` is called after every point
+    with its status ("round 1/2", "settling 1/4", "resumed", "failed", ...).
+    """
+    machine_warning = write_machine_facts(plan.results_dir / plan.machine, plan.machine)
+    if machine_warning:
+        notify(f"warning: {machine_warning}")
+    if plan.options.resume and not plan.run_file.names:
+        notify(f"nothing to resume for {plan.machine}/{plan.info.tag}: a new run")
+    run_metadata: dict[str, str | int | float] = {
+        "machine": plan.machine,
+        "run_id": plan.run_id,
+        "profile": plan.profile.name,
+        "pyperf_settings": plan.profile.pyperf_settings,
+        "load_before": load_average(),
+        **run_facts_metadata(),
+    }
+    skipped = skipped_backends(plan.options.backends)
+    if skipped:
+        run_metadata["backends_skipped"] = skipped
+        notify(f"skipped backends: {skipped}")
+    outcome = run_points(plan.points, plan.profile, plan.run_file, run_metadata, on_point_done)
+    plan.run_file.update_all({"load_after": outcome.load_after})
+    return outcome

@@ -1,0 +1,147 @@
+"""Matrix points: the coordinates of one measurement, and the sweep that lists them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from gilbench.benchmarks import ParamValue, Workload
+from gilbench.measure.backends import Backend, get_backend
+from gilbench.run.profiles import Profile
+from gilbench.vocabulary import Point
+
+# Kinds whose work needs a core to progress (or, for sync, whose contention needs a
+# running thread): their worker sweep stops at 2 x cores.
+CORE_BOUND_KINDS = frozenset({"cpu", "cpu-released", "mixed", "sync"})
+
+
+def powers_of_two_upto(limit: int, base: int = 2) -> list[int]:
+    """1, 2, 4, ... (powers of ``base``) up to ``limit``, always ending with ``limit``."""
+    values = []
+    value = 1
+    while value < limit:
+        values.append(value)
+        value *= base
+    values.append(limit)
+    return values
+
+
+def default_workers(kind: str, cores: int, profile: Profile) -> list[int]:
+    """The worker sweep for a kind: to 2 x cores for core-bound work, wider for waiting work."""
+    if kind in CORE_BOUND_KINDS:
+        return powers_of_two_upto(2 * cores)
+    return powers_of_two_upto(max(profile.io_max_workers, 2 * cores), profile.io_worker_step)
+
+
+def default_cores(available: int) -> list[int]:
+    """The core sweep: 1, 2, 4, ... and always every available CPU."""
+    return powers_of_two_upto(available)
+
+
+def cores_for(kind: str, profile: Profile, available: int) -> list[int]:
+    """The core counts a workload of ``kind`` is measured at under ``profile``."""
+    sweep = profile.core_sweep_kinds
+    if sweep is None or kind in sweep:
+        return default_cores(available)
+    return [available]
+
+
+def _worker_counts(
+    wl: Workload, cores: int, profile: Profile, workers: Sequence[int] | None
+) -> list[int]:
+    if wl.is_latency:
+        # Imported here: pyperf workers import this module, and the load machinery
+        # (asyncio, multiprocessing) would cost every throughput worker start-up time.
+        from gilbench.measure.load import load_counts
+
+        # Workers of a latency point are the CPU workers beside the responder: 0 is the
+        # responder alone, the baseline every other count is read against.
+        if wl.load_workers == "cores":
+            return [cores]
+        return sorted(set(workers)) if workers else load_counts(cores, profile.dense_load_sweep)
+    if workers:
+        counts = sorted({w for w in workers if w >= 1})
+        if not counts:
+            raise ValueError(
+                f"{wl.name}: workers=0 (a responder alone) applies only to mixed workloads"
+            )
+        return counts
+    return default_workers(wl.kind, cores, profile)
+
+
+def _variants(backend: type[Backend], wl: Workload, profile: Profile) -> tuple[str | None, ...]:
+    """Start methods of a backend, or for a latency point the variants of its load."""
+    if wl.is_latency:
+        from gilbench.measure.load import load_variants
+
+        return load_variants(backend.name)
+    if profile.all_start_methods:
+        return backend.start_methods()
+    return (backend.default_start_method(),)
+
+
+def _backend_counts(backend: type[Backend], wl: Workload, sweep: list[int]) -> list[int]:
+    """The worker counts a backend is measured at for a workload."""
+    if wl.is_latency:
+        return sweep
+    if backend.single_worker:
+        return [1]
+    if backend.name == "asyncio" and wl.async_func is None:
+        # Inline on the loop, the worker count changes nothing: one point shows it.
+        return [max(sweep)]
+    return sweep
+
+
+def build_matrix(
+    workloads: Sequence[Workload],
+    backends: Sequence[str],
+    profile: Profile,
+    available_cores: int,
+    *,
+    cores: Sequence[int] | None = None,
+    workers: Sequence[int] | None = None,
+    param_overrides: Mapping[str, Mapping[str, str]] | None = None,
+    tasks: int | None = None,
+    gil_requested: str | None = None,
+) -> list[Point]:
+    """Every point to measure, in a stable order (workload, params, cores, backend, workers).
+
+    The batch size is fixed per workload (strong scaling): at least the workload's own
+    ``tasks`` and at least the widest worker count, so no worker of any point idles.
+    Latency (mixed) points time one request per value, beside 0 .. 2 x cores CPU
+    workers, under each variant of their load (see gilbench.measure.load).
+    """
+    points: list[Point] = []
+    overrides = param_overrides or {}
+    for wl in workloads:
+        runs_on = [get_backend(name) for name in backends if wl.runs_on(name)]
+        if wl.name in overrides:
+            grids: Iterable[dict[str, ParamValue]] = [wl.coerce_params(overrides[wl.name])]
+        elif profile.all_params or wl.sweep_params:
+            grids = wl.param_grid()
+        else:
+            grids = [wl.default_params]
+        core_counts = list(cores) if cores else cores_for(wl.kind, profile, available_cores)
+        sweeps = {k: _worker_counts(wl, k, profile, workers) for k in core_counts}
+        parallel = any(not b.single_worker for b in runs_on)
+        widest = max(max(s) for s in sweeps.values()) if parallel else 1
+        batch = tasks if tasks is not None else max(wl.tasks, widest)
+        if wl.is_latency:
+            batch = 1  # one request per timed value
+        for params in grids:
+            for k in core_counts:
+                for backend in runs_on:
+                    for method in _variants(backend, wl, profile):
+                        for count in _backend_counts(backend, wl, sweeps[k]):
+                            points.append(
+                                Point(
+                                    workload=wl.name,
+                                    params=dict(params),
+                                    backend=backend.name,
+                                    workers=count,
+                                    cores=k,
+                                    tasks=batch,
+                                    start_method=method,
+                                    gil_requested=gil_requested,
+                                )
+                            )
+    return points

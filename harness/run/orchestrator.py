@@ -1,0 +1,363 @@
+"""Runs a matrix: pyperf worker processes per point, results saved after each point.
+
+Each point runs in its own process group with a time limit, so a hung or crashing
+workload costs that point only: the group is killed, the failure recorded, and the run
+goes on.  Completed points are already in the result file when anything goes wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyperf
+from gilbench.analysis.rounds import values_by_round
+from gilbench.analysis.store import (
+    MACHINE_FILE,
+    RunFile,
+    atomic_write_text,
+    failures_path,
+    load_machine_facts,
+)
+from gilbench.benchmarks import get_workload
+from gilbench.measure.bridge import INHERITED_ENVIRON, PROGRAM_ARGS
+from gilbench.measure.machine import hardware_fingerprint, load_average, machine_facts
+from gilbench.measure.run_facts import HOOK_NAME
+from gilbench.run.profiles import Profile
+from gilbench.run.settle import settle_groups, unsettled
+from gilbench.vocabulary import Point
+
+# Rule 6 of DESIGN.md: BLAS/OpenMP pools pinned to one thread, so a numeric library's
+# own threads never blur what a backend's workers do.
+PINNED_THREADS = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+}
+
+FAILURE_TAIL_LINES = 6
+
+
+@dataclass(frozen=True)
+class PointFailure:
+    """A point that produced no result, and why."""
+
+    point: Point
+    reason: str  # "failed" or "timed out"
+    detail: str
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run did: read by the command line, the chaos scenario and the
+    self-benchmark alike (never parsed back from printed text)."""
+
+    path: Path  # the result file (it may not exist if nothing was measured)
+    planned: int  # points in the plan
+    measured: tuple[Point, ...] = ()  # points measured (at least one round) by this run
+    resumed: tuple[Point, ...] = ()  # points already complete in the file (--resume)
+    failures: tuple[PointFailure, ...] = ()
+    interrupted: bool = False
+    load_before: float = 0.0
+    load_after: float = 0.0
+
+    @property
+    def failures_path(self) -> Path:
+        """The sidecar listing the failed points (present only when some failed)."""
+        return failures_path(self.path)
+
+    def summary(self) -> str:
+        """``measured 3, resumed 0, failed 1 of 4 points; load average ...``."""
+        return (
+            f"measured {len(self.measured)}, resumed {len(self.resumed)}, "
+            f"failed {len(self.failures)} of {self.planned} points; "
+            f"load average {self.load_before:.2f} before, {self.load_after:.2f} after"
+        )
+
+
+# What pyperf's manager passes to its workers (pyperf._utils.create_environ): workers get
+# a clean environment, so nothing in the caller's shell changes what is measured.
+_WORKER_ENV_KEYS = ("PATH", "HOME", "TEMP", "PYTHONPATH", "PYTHON_CPU_COUNT", "PYTHON_GIL")
+
+
+def worker_environment() -> dict[str, str]:
+    """The environment of a pyperf worker, as pyperf's manager builds it (only PATH, HOME
+    and the variables that change what is measured), with thread pools pinned."""
+    env = {k: os.environ[k] for k in (*_WORKER_ENV_KEYS, *INHERITED_ENVIRON) if k in os.environ}
+    env.update(PINNED_THREADS)
+    return env
+
+
+def worker_command(point: Point, profile: Profile, output: Path, loops: int | None) -> list[str]:
+    """The command line of one pyperf worker process for ``point``, writing its run to
+    ``output``; ``loops`` None asks the worker to calibrate the loops (pyperf's first,
+    value-less run)."""
+    latency = get_workload(point.workload).is_latency
+    return [
+        sys.executable,
+        *PROGRAM_ARGS,
+        "--worker",
+        "--worker-task=0",
+        *profile.worker_args(latency=latency, loops=loops),
+        "--hook",
+        HOOK_NAME,
+        "--quiet",
+        "--output",
+        str(output),
+        "--point",
+        point.to_json(),
+    ]
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _tail(text: str) -> str:
+    """The end of the workload's own traceback (the first one in the output), else the
+    last lines."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    for start, line in enumerate(lines):
+        if line.startswith("Traceback (most recent call last)"):
+            end = start + 1
+            while end < len(lines) and lines[end].startswith((" ", "\t")):
+                end += 1
+            return "\n".join(lines[start : end + 1][-FAILURE_TAIL_LINES:])
+    return "\n".join(lines[-FAILURE_TAIL_LINES:]) or "(no output)"
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while a child is being started: an interrupt between
+    fork and the Popen object existing would leave the child running unseen.  A held
+    signal is delivered when this ends."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _run_worker(command: list[str], output: Path, deadline: float, limit: float) -> pyperf.Run:
+    """Run one pyperf worker process in its own process group and return its one run.
+
+    However this ends (a result, a failure, a timeout, an interrupt), the group is
+    killed: pool children a worker leaves behind never outlive it.
+    """
+    output.unlink(missing_ok=True)
+    proc: subprocess.Popen[str] | None = None
+    try:
+        with _signals_held():
+            proc = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=worker_environment(),
+                start_new_session=True,  # its own process group: one kill reaches children
+            )
+        try:
+            out, _ = proc.communicate(timeout=max(deadline - time.monotonic(), 0.0))
+        except subprocess.TimeoutExpired:
+            raise PointError("timed out", f"no result after {limit:g} s") from None
+    finally:
+        if proc is not None:
+            _kill_group(proc)
+    if proc.returncode != 0 or not output.exists():
+        raise PointError("failed", _tail(out))
+    runs = pyperf.Benchmark.load(str(output)).get_runs()
+    if len(runs) != 1:
+        raise PointError("failed", f"the worker wrote {len(runs)} runs instead of 1")
+    return runs[0]
+
+
+def measure_point(
+    point: Point, profile: Profile, scratch: Path, loops: dict[str, int] | None = None
+) -> pyperf.Benchmark:
+    """Measure one point for one round: ``profile.processes_per_round`` pyperf worker
+    processes (after a calibration process when the profile calibrates loops and
+    ``loops`` does not know the point's yet), each started by us as pyperf's manager
+    would, so a point costs no extra manager process.
+
+    ``loops`` maps point names to calibrated loop counts, filled in here and reused by
+    later rounds.  Raises PointError on failure or when the whole round takes longer
+    than ``profile.point_timeout``; the point's processes are gone either way.
+    """
+    known = {} if loops is None else loops
+    output = scratch / "worker.json"
+    deadline = time.monotonic() + profile.point_timeout
+    runs: list[pyperf.Run] = []
+    fixed = 1 if get_workload(point.workload).is_latency else profile.loops
+    point_loops = fixed or known.get(point.name)
+    if point_loops is None:
+        command = worker_command(point, profile, output, loops=None)
+        calibration = _run_worker(command, output, deadline, profile.point_timeout)
+        runs.append(calibration)  # kept, as pyperf keeps it: a run with warmups only
+        point_loops = int(calibration.get_metadata()["calibrate_loops"])
+        known[point.name] = point_loops
+    command = worker_command(point, profile, output, loops=point_loops)
+    for _ in range(profile.processes_per_round):
+        runs.append(_run_worker(command, output, deadline, profile.point_timeout))
+    return pyperf.Benchmark(runs)
+
+
+class PointError(RuntimeError):
+    """A point produced no result."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def write_machine_facts(machine_dir: Path, name: str) -> str | None:
+    """Write machine.json; return a warning if a different machine used this name before."""
+    facts = machine_facts(name)
+    path = machine_dir / MACHINE_FILE
+    old = load_machine_facts(path)
+    warning = None
+    if old and hardware_fingerprint(old) != hardware_fingerprint(facts):
+        warning = (
+            f"machine name {name!r} was used before for different hardware "
+            f"({old.get('cpu_model')}, {old.get('logical_cpus')} CPUs); "
+            f"use --machine to give this machine its own name"
+        )
+        facts["previous_hardware"] = {
+            k: old.get(k) for k in ("cpu_model", "logical_cpus", "memory_bytes")
+        }
+    atomic_write_text(path, json.dumps(facts, indent=2, sort_keys=True) + "\n")
+    return warning
+
+
+def run_points(
+    points: Sequence[Point],
+    profile: Profile,
+    run_file: RunFile,
+    run_metadata: dict[str, str | int | float],
+    on_point_done: Callable[[Point, str], None] = lambda point, status: None,
+) -> RunOutcome:
+    """Measure every point in ``profile.rounds`` interleaved passes, then settle the
+    headline speedups (``gilbench.run.settle``); save after each point.
+
+    Each pass gives every point ``profile.processes_per_round`` pyperf processes, so a
+    point's values come from moments minutes apart: a machine that drifts (a neighbour's
+    load, thermal throttling) shifts every point alike instead of favouring whichever
+    backend ran in a quiet minute (asv's "rounds").  Runs already in the file count, so
+    ``--resume`` measures only what is missing.
+    """
+    load_before = load_average()
+    state = _RunState(profile, run_file, run_metadata, on_point_done)
+    resumed: list[Point] = []
+    interrupted = False
+    per_round = profile.processes_per_round
+    with tempfile.TemporaryDirectory(prefix="gilbench-") as scratch:
+        state.scratch = Path(scratch)
+        try:
+            started = time.monotonic()
+            for round_index in range(profile.rounds):
+                for point in points:
+                    if run_file.value_runs(point.name) >= (round_index + 1) * per_round:
+                        if round_index == 0:
+                            resumed.append(point)
+                        on_point_done(point, "resumed")
+                        continue
+                    state.measure(
+                        point, round_index + 1, f"round {round_index + 1}/{profile.rounds}"
+                    )
+            budget = profile.settle_share * (time.monotonic() - started)
+            _settle(points, state, time.monotonic() + budget)
+        except KeyboardInterrupt:
+            interrupted = True
+    return RunOutcome(
+        path=run_file.path,
+        planned=len(points),
+        measured=tuple(state.measured.values()),
+        resumed=tuple(resumed),
+        failures=tuple(state.failures),
+        interrupted=interrupted,
+        load_before=load_before,
+        load_after=load_average(),
+    )
+
+
+@dataclass
+class _RunState:
+    """What measuring one point needs to know and update, for rounds and settling alike."""
+
+    profile: Profile
+    run_file: RunFile
+    run_metadata: dict[str, str | int | float]
+    on_point_done: Callable[[Point, str], None]
+    scratch: Path = Path()
+    failed: set[str] = field(default_factory=set)
+    failures: list[PointFailure] = field(default_factory=list)
+    measured: dict[str, Point] = field(default_factory=dict)
+    loops: dict[str, int] = field(default_factory=dict)
+
+    def measure(self, point: Point, round_number: int, status: str) -> bool:
+        """Measure ``point`` for one round and save it; False if it failed (now or before)."""
+        if point.name in self.failed:
+            self.on_point_done(point, "skipped (failed before)")
+            return False
+        try:
+            bench = measure_point(point, self.profile, self.scratch, self.loops)
+        except PointError as exc:
+            self.failed.add(point.name)
+            self.failures.append(PointFailure(point, exc.reason, exc.detail))
+            self.run_file.record_failure(point.name, exc.reason, exc.detail)
+            self.on_point_done(point, exc.reason)
+            return False
+        bench.update_metadata({**self.run_metadata, "round": round_number})
+        self.run_file.add(bench)
+        self.run_file.clear_failure(point.name)
+        self.measured[point.name] = point
+        self.on_point_done(point, status)
+        return True
+
+
+def _settle(points: Sequence[Point], state: _RunState, deadline: float) -> None:
+    """Extra rounds for the headline points whose per-round speedups disagree, each the
+    serial baseline then those points, back to back, until they agree, the profile's
+    extra rounds are spent (counting those of an interrupted run), or the time share is."""
+    profile = state.profile
+    last_round = profile.rounds + profile.settle_rounds
+    groups = settle_groups(points, lambda name: get_workload(name).kind)
+    while True:
+        todo = []
+        for group in groups:
+            baseline = state.run_file.benchmark(group.baseline.name)
+            if group.baseline.name in state.failed or baseline is None:
+                continue
+            next_round = max(values_by_round(baseline)) + 1
+            if next_round > last_round:
+                continue
+            waiting = [
+                point
+                for point in unsettled(group, state.run_file.benchmark, profile.settle_tolerance)
+                if point.name not in state.failed
+            ]
+            if waiting:
+                todo.append((group, next_round, waiting))
+        if not todo:
+            return
+        for group, round_number, waiting in todo:
+            if time.monotonic() > deadline:
+                return
+            status = f"settling {round_number - profile.rounds}/{profile.settle_rounds}"
+            if state.measure(group.baseline, round_number, status):
+                for point in waiting:
+                    state.measure(point, round_number, status)

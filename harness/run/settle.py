@@ -1,0 +1,84 @@
+"""Settling speedups: which points need more rounds before their speedup can be trusted.
+
+A speedup is the median, over rounds, of the serial baseline's round median divided by
+the point's (``paired_ratios``).  On a shared machine a burst of someone else's work can
+slow one round of one point by a third; with two rounds that moves its speedup by a
+sixth, so two runs of the same profile can disagree by 30 %.  More rounds everywhere
+would cost every point what only a few need.  Instead, after the profile's rounds, the
+points that the verdicts and headlines rest on (throughput kinds at the highest core
+count, with at least as many workers as cores) get extra rounds while their per-round
+ratios disagree: each extra round measures the serial baseline and the point back to
+back, and the median over the rounds then sets a burst aside.  A point is settled when
+the median absolute deviation of its ratios is within the profile's tolerance of their
+median; one that is not settled after the profile's extra rounds is reported as such.
+
+Pure logic on pyperf benchmarks and matrix points; no pandas.  The statistics over
+rounds live in gilbench.analysis.rounds, shared with the tidy table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pyperf
+from gilbench.analysis.rounds import paired_ratios, ratio_spread, round_medians
+from gilbench.vocabulary import HEADLINE_KINDS, Point, is_headline
+
+
+@dataclass(frozen=True)
+class SettleGroup:
+    """A serial baseline and the points whose speedups against it are headlines."""
+
+    baseline: Point
+    points: tuple[Point, ...]
+
+
+def _baseline_key(point: Point) -> tuple[object, ...]:
+    return (point.workload, point.params_text, point.tasks, point.cores, point.gil_requested)
+
+
+def settle_groups(points: Sequence[Point], kind_of: Callable[[str], str]) -> list[SettleGroup]:
+    """The groups to settle in a matrix: for each throughput workload and params at its
+    highest core count, the serial point and every other point with workers >= cores.
+
+    ``kind_of`` maps a workload name to its kind.  Points without a serial baseline in
+    the matrix (``--backend threads`` alone) have no speedup to settle.
+    """
+    top_cores: dict[tuple[str, str], int] = {}
+    for point in points:
+        key = (point.workload, point.params_text)
+        top_cores[key] = max(top_cores.get(key, 0), point.cores)
+    baselines: dict[tuple[object, ...], Point] = {}
+    candidates: dict[tuple[object, ...], list[Point]] = {}
+    for point in points:
+        kind = kind_of(point.workload)
+        top = top_cores[(point.workload, point.params_text)]
+        if point.backend == "serial" and kind in HEADLINE_KINDS and point.cores == top:
+            baselines[_baseline_key(point)] = point
+        elif is_headline(kind, point.backend, point.workers, point.cores, top):
+            candidates.setdefault(_baseline_key(point), []).append(point)
+    return [
+        SettleGroup(baselines[key], tuple(group))
+        for key, group in candidates.items()
+        if key in baselines
+    ]
+
+
+def unsettled(
+    group: SettleGroup, bench_of: Callable[[str], pyperf.Benchmark | None], tolerance: float
+) -> list[Point]:
+    """The group's points whose per-round speedups are spread wider than ``tolerance``
+    (points without results, e.g. failed ones, are left out)."""
+    baseline = bench_of(group.baseline.name)
+    if baseline is None:
+        return []
+    serial = round_medians(baseline)
+    out = []
+    for point in group.points:
+        bench = bench_of(point.name)
+        if bench is None:
+            continue
+        if ratio_spread(paired_ratios(serial, round_medians(bench))) > tolerance:
+            out.append(point)
+    return out

@@ -1,0 +1,196 @@
+"""gilbench's shared words, defined once: kinds, points and their keys, the context a
+number belongs to, and which points are headlines.
+
+Every room imports this module (see harness/README.md), so it imports nothing heavy:
+no pandas, no pyperf, no matplotlib.  Functions that read a tidy table take it as an
+argument and use only its own methods.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from gilbench.benchmarks import KINDS, Kind, ParamValue, format_params
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "BASELINE_KEY",
+    "CONTEXT_KEY",
+    "FACT_PREFIX",
+    "HEADLINE_KINDS",
+    "KINDS",
+    "LATENCY_KIND",
+    "LOAD_PLACES",
+    "POINT_KEY",
+    "THROUGHPUT_KINDS",
+    "WORST_SUFFIX",
+    "Kind",
+    "Point",
+    "backend_label",
+    "combine_fact",
+    "headline_mask",
+    "is_headline",
+    "top_cores",
+]
+
+# -- kinds -------------------------------------------------------------------------------
+
+#: Kinds measured by the time of a batch: each pyperf value is one batch of tasks.
+THROUGHPUT_KINDS: frozenset[str] = frozenset(k for k in KINDS if k not in ("mixed", "probe"))
+#: Kinds whose speedups are headlines: verdicts, settling and stability rest on them.
+HEADLINE_KINDS: frozenset[str] = frozenset({"cpu", "cpu-released", "io"})
+#: The kind measured by latency: each pyperf value is one request of a responder.
+LATENCY_KIND = "mixed"
+#: Kinds that report facts (counts) rather than speeds.
+FACT_KINDS: frozenset[str] = frozenset({"probe"})
+
+# -- facts a workload records beside its times ---------------------------------------------
+
+#: Run metadata keys written from a workload's facts start with this.
+FACT_PREFIX = "fact_"
+#: Facts named ``*_worst`` combine over runs by maximum, the others by mean.
+WORST_SUFFIX = "_worst"
+
+
+def combine_fact(key: str, values: Sequence[float]) -> float:
+    """Facts named ``*_worst`` combine by maximum, the others by mean."""
+    return max(values) if key.endswith(WORST_SUFFIX) else sum(values) / len(values)
+
+
+# -- where a latency point's CPU load runs ---------------------------------------------------
+
+#: Where the K CPU workers beside a responder run (``load_in`` of a latency point).
+LOAD_PLACES = ("threads", "processes", "asyncio[inline]", "asyncio[executor]")
+
+
+def backend_label(backend: str, start_method: object = None) -> str:
+    """``processes[forkserver]`` for a variant, the backend name otherwise (empty or NaN
+    start methods, as a CSV round trip gives them, mean no variant)."""
+    method = start_method if isinstance(start_method, str) else ""
+    return f"{backend}[{method}]" if method else backend
+
+
+# -- points ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Point:
+    """One matrix point: (workload, params, backend, workers, cores), plus batch size.
+
+    For a throughput point, ``backend`` runs the batch with ``workers`` workers
+    (``start_method`` names a process pool's variant).  For a latency point the
+    responder runs alone in the worker and ``load_in`` says where its CPU load runs
+    (:data:`LOAD_PLACES`, with the process start method for processes) and
+    ``load_workers`` how many CPU workers it has (K >= 0); ``backend`` is then the
+    load's backend and ``workers`` is 1.  ``gil_requested`` is what PYTHON_GIL asked for
+    ("0", "1" or None for the build's default); the worker verifies it.
+    """
+
+    workload: str
+    params: Mapping[str, ParamValue] = field(hash=False)
+    backend: str
+    workers: int
+    cores: int
+    tasks: int
+    start_method: str | None = None
+    gil_requested: str | None = None
+    load_in: str | None = None
+    load_workers: int | None = None
+
+    def __post_init__(self) -> None:
+        # Frozen means frozen: nobody can change a point's parameters after the fact.
+        object.__setattr__(self, "params", MappingProxyType(dict(sorted(self.params.items()))))
+        if (self.load_in is None) != (self.load_workers is None):
+            raise ValueError("a latency point needs both load_in and load_workers")
+        if self.load_workers is not None and self.load_workers < 0:
+            raise ValueError("load_workers must be >= 0")
+
+    @property
+    def is_latency(self) -> bool:
+        """Whether this point times requests of a responder beside a CPU load."""
+        return self.load_in is not None
+
+    @property
+    def params_text(self) -> str:
+        """Parameters as ``k=v,k=v``."""
+        return format_params(self.params)
+
+    @property
+    def backend_label(self) -> str:
+        """``processes[forkserver]`` for variants, else the backend name."""
+        return backend_label(self.backend, self.start_method)
+
+    @property
+    def name(self) -> str:
+        """The pyperf benchmark name: unique in a run, equal across machines and runs."""
+        head = f"{self.workload}({self.params_text})"
+        if self.is_latency:
+            return f"{head} load={self.load_in} load_workers={self.load_workers} cores={self.cores}"
+        return f"{head} {self.backend_label} workers={self.workers} cores={self.cores}"
+
+    def to_json(self) -> str:
+        """Compact JSON for the pyperf worker command line."""
+        data: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["params"] = dict(self.params)
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Point:
+        """Inverse of to_json."""
+        data = json.loads(text)
+        return cls(**data)
+
+
+# -- keys of the tidy table ------------------------------------------------------------------
+
+#: Machine, interpreter and GIL state: the context every number belongs to.
+CONTEXT_KEY = ["machine", "interpreter", "gil_enabled"]
+#: A workload as measured: name and parameters.
+WORKLOAD_KEY = ["workload", "params"]
+#: A point is the same point (in one run) when all of these agree.
+POINT_KEY = [
+    *CONTEXT_KEY,
+    *WORKLOAD_KEY,
+    "backend",
+    "start_method",
+    "workers",
+    "cores",
+    "tasks",
+]
+#: A point's speedup divides the serial point that shares all of these.
+BASELINE_KEY = [*CONTEXT_KEY, *WORKLOAD_KEY, "tasks", "cores"]
+
+
+# -- headline points -------------------------------------------------------------------------
+
+
+def is_headline(kind: str, backend: str, workers: int, cores: int, top: int) -> bool:
+    """Whether a point's speedup is a headline: a throughput workload whose speedups
+    carry verdicts, at its highest core count ``top``, under a backend other than
+    serial, with at least as many workers as cores (fewer could not use every core)."""
+    return kind in HEADLINE_KINDS and backend != "serial" and cores == top and workers >= cores
+
+
+def top_cores(frame: pd.DataFrame) -> pd.Series:
+    """Each row's highest core count: the most cores its workload (with its parameters)
+    was measured at in its context."""
+    return frame.groupby([*CONTEXT_KEY, *WORKLOAD_KEY], dropna=False)["cores"].transform("max")
+
+
+def headline_mask(frame: pd.DataFrame) -> pd.Series:
+    """True for the rows of the tidy table that are headline points (:func:`is_headline`)."""
+    if frame.empty:
+        return frame["cores"].astype(bool)
+    top = top_cores(frame)
+    return (
+        frame["kind"].isin(HEADLINE_KINDS)
+        & (frame["backend"] != "serial")
+        & (frame["cores"] == top)
+        & (frame["workers"] >= frame["cores"])
+    )
