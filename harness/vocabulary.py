@@ -36,6 +36,7 @@ __all__ = [
     "combine_fact",
     "headline_mask",
     "is_headline",
+    "parse_params",
     "top_cores",
 ]
 
@@ -61,6 +62,26 @@ WORST_SUFFIX = "_worst"
 def combine_fact(key: str, values: Sequence[float]) -> float:
     """Facts named ``*_worst`` combine by maximum, the others by mean."""
     return max(values) if key.endswith(WORST_SUFFIX) else sum(values) / len(values)
+
+
+# -- parameters as text and back ------------------------------------------------------------
+
+
+def parse_params(text: str) -> dict[str, ParamValue]:
+    """``n=23,size=64`` (the form of :func:`format_params`) back into a mapping, each
+    value an int or a float where it reads as one, else the text ("" and "-" are none)."""
+    out: dict[str, ParamValue] = {}
+    for item in text.split(",") if text and text != "-" else ():
+        key, _, raw = item.partition("=")
+        value: ParamValue = raw
+        for kind in (int, float):
+            try:
+                value = kind(raw)
+                break
+            except ValueError:
+                continue
+        out[key.strip()] = value
+    return out
 
 
 # -- where a latency point's CPU load runs ---------------------------------------------------

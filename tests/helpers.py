@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pyperf
+
 from gilbench.metadata import SCHEMA_KEY, SCHEMA_VERSION
 
 

@@ -6,15 +6,17 @@ import math
 
 import pandas as pd
 import pytest
-from gilbench.analysis.tidy import add_derived
 from hypothesis import given
 from hypothesis import strategies as st
+
+from gilbench.analysis.tidy import add_derived
 
 
 def _row(backend: str, workers: int, median: float, **extra: object) -> dict[str, object]:
     row: dict[str, object] = {
         "machine": "m",
         "interpreter": "cpython3.11",
+        "gil_enabled": True,
         "workload": "cpu.fib",
         "params": "n=20",
         "tasks": 32,

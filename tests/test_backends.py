@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+
 from gilbench.benchmarks import get_workload
 from gilbench.measure.backends import UnknownBackendError, backend_names, get_backend
 from gilbench.measure.batch import Batch, BatchCheckError

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gilbench.cli import main
 from helpers import gilbench
+
+from gilbench.cli import main
 
 
 def test_list_shows_workloads_backends_and_profiles() -> None:

@@ -6,11 +6,12 @@ import math
 from pathlib import Path
 
 import pytest
-from gilbench.analysis.compare import CompareError, compare, load_side, render
-from gilbench.analysis.significance import mann_whitney_p, significance_mark
 from helpers import gilbench, make_bench, write_suite
 from hypothesis import given
 from hypothesis import strategies as st
+
+from gilbench.analysis.compare import CompareError, compare, load_side, render
+from gilbench.analysis.significance import mann_whitney_p, significance_mark
 
 samples = st.lists(st.floats(min_value=1e-6, max_value=10.0), min_size=3, max_size=30)
 

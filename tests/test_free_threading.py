@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyperf
 import pytest
+
 from gilbench.measure.bridge import GilMismatchError, verify_gil
 from gilbench.measure.interpreter import InterpreterInfo
 from gilbench.run.pythons import discover

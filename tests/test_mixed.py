@@ -10,6 +10,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from helpers import gilbench, make_bench
+
 from gilbench.analysis.tidy import benchmark_row
 from gilbench.benchmarks import all_workloads, get_workload
 from gilbench.measure import run_facts
@@ -19,7 +21,6 @@ from gilbench.report.latency import load_sentence, mixed_figures, switch_sentenc
 from gilbench.run.matrix import build_matrix
 from gilbench.run.profiles import get_profile
 from gilbench.vocabulary import Point
-from helpers import gilbench, make_bench
 
 MIXED = sorted(name for name, wl in all_workloads().items() if wl.kind == "mixed")
 LOADS = [("threads", None), ("processes", "fork"), ("asyncio", "inline"), ("asyncio", "executor")]

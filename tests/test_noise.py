@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+
 from gilbench.analysis.noise import noise_warnings, unsettled_warnings
 
 

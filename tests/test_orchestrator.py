@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pyperf
+
 from gilbench.analysis.store import RunFile
 from gilbench.run.orchestrator import run_points
 from gilbench.run.profiles import get_profile

@@ -8,8 +8,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from gilbench.run.pythons import PythonBuildError, build, built_python, describe, discover
 from helpers import gilbench
+
+from gilbench.run.pythons import PythonBuildError, build, built_python, describe, discover
 
 
 def test_describe_reports_this_interpreter() -> None:

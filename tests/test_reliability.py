@@ -14,8 +14,9 @@ from pathlib import Path
 import psutil
 import pyperf
 import pytest
-from gilbench.analysis.store import load_results
 from helpers import gilbench, make_bench, write_suite
+
+from gilbench.analysis.store import load_results
 
 CHAOS = ("--workloads-from", "gilbench.benchmarks._chaos")
 

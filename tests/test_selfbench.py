@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import make_bench, write_suite
+
 from gilbench.analysis.store import load_results
 from gilbench.run.selfbench import PerfTable, headline_speedups, stability, synthetic_folder
-from helpers import make_bench, write_suite
 
 
 def _run(root: Path, threads_time: float) -> Path:

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pyperf
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from gilbench.analysis.rounds import paired_ratios, ratio_spread, round_medians, values_by_round
 from gilbench.analysis.store import RunFile
 from gilbench.run.orchestrator import run_points
 from gilbench.run.profiles import get_profile
 from gilbench.run.settle import SettleGroup, settle_groups, unsettled
 from gilbench.vocabulary import Point
-from hypothesis import given
-from hypothesis import strategies as st
 
 KINDS = {"cpu.fib": "cpu", "io.sleep": "io", "sync.lock": "sync"}
 

@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import pyperf
-from gilbench.analysis.store import RunFile, atomic_write_text, load_results, result_path
-from gilbench.analysis.tidy import tidy
-from gilbench.report.page import render_report
 from helpers import make_bench, write_suite
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from gilbench.analysis.store import RunFile, atomic_write_text, load_results, result_path
+from gilbench.analysis.tidy import tidy
+from gilbench.report.page import render_report
 
 
 def test_result_path_layout() -> None:

@@ -6,9 +6,10 @@ import math
 
 import pandas as pd
 import pytest
-from gilbench.analysis.verdict import judge, karp_flatt, verdicts
 from hypothesis import given
 from hypothesis import strategies as st
+
+from gilbench.analysis.verdict import judge, karp_flatt, verdicts
 
 
 def _row(  # noqa: PLR0917 - test rows read best as one positional line each

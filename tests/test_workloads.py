@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+
 from gilbench.benchmarks import KINDS, all_workloads, get_workload
 from gilbench.measure.bridge import Measurement
 from gilbench.vocabulary import Point

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
 from gilbench.analysis.significance import mann_whitney_p, significance_mark
 from gilbench.analysis.store import load_results
-from gilbench.analysis.tidy import tidy
+from gilbench.analysis.tidy import tidy_report
 from gilbench.vocabulary import backend_label
 
 COORDINATES = ["workload", "params", "backend", "start_method", "workers", "cores", "tasks"]
@@ -44,8 +45,9 @@ def load_side(spec: str, results_dir: Path) -> Side:
     """The rows ``spec`` names: a file or folder, else a tag or machine in ``results_dir``."""
     path = Path(spec)
     source = path if path.exists() else results_dir
-    loaded = load_results(source)
-    frame = tidy(loaded)
+    found = load_results(source)
+    tidied = tidy_report(found)
+    loaded, frame = tidied.report_with_skipped(found), tidied.frame
     values = {
         (str(b.get_metadata().get("machine", s.machine)),
          str(b.get_metadata().get("interpreter", "")), b.get_name()): list(b.get_values())
@@ -54,7 +56,7 @@ def load_side(spec: str, results_dir: Path) -> Side:
     if not path.exists():
         frame = frame[(frame["interpreter"] == spec) | (frame["machine"] == spec)]
         if frame.empty:
-            everything = tidy(loaded)
+            everything = tidied.frame
             raise CompareError(
                 f"{spec!r} is neither a file or folder nor an interpreter or machine in "
                 f"{results_dir} (interpreters: {', '.join(sorted(set(everything['interpreter'])))}"

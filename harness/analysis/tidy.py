@@ -24,17 +24,20 @@ CPU workers beside the responder, and they have no speedup.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyperf
+
 from gilbench.analysis.rounds import paired_ratios, ratio_spread, values_by_round
 from gilbench.analysis.store import LoadReport
 from gilbench.analysis.verdict import karp_flatt
 from gilbench.metadata import typed
-from gilbench.vocabulary import FACT_PREFIX, combine_fact
+from gilbench.vocabulary import BASELINE_KEY, FACT_PREFIX, POINT_KEY, combine_fact
 
 # The columns of `gilbench export`, in order; the first block is the documented contract.
 COLUMNS = [
@@ -80,23 +83,8 @@ COLUMNS = [
     "file",
 ]
 
-# A point is the same point when all of these agree.
-POINT_KEY = [
-    "machine",
-    "interpreter",
-    "workload",
-    "params",
-    "backend",
-    "start_method",
-    "workers",
-    "cores",
-    "tasks",
-]
 # Latency percentiles of mixed points, as column prefix -> percentile.
 PERCENTILES = {"p50": 50, "p90": 90, "p99": 99, "max": 100}
-
-# Speedup compares points that differ only in backend and workers.
-BASELINE_KEY = ["machine", "interpreter", "workload", "params", "tasks", "cores"]
 
 
 def _python_version(metadata: dict[str, Any]) -> str:
@@ -240,17 +228,32 @@ def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def tidy(report: LoadReport) -> pd.DataFrame:
-    """One row per point over every loaded file; the newest run wins for repeated points."""
+@dataclass(frozen=True)
+class Tidied:
+    """The tidy table of a load report, and the benchmarks that could not become rows."""
+
+    frame: pd.DataFrame
+    skipped: tuple[tuple[Path, str], ...]
+
+    def report_with_skipped(self, report: LoadReport) -> LoadReport:
+        """``report`` with these skipped benchmarks added to its skipped files (a copy)."""
+        return dataclasses.replace(report, skipped=[*report.skipped, *self.skipped])
+
+
+def tidy_report(report: LoadReport) -> Tidied:
+    """One row per point over every loaded file (the newest run wins for repeated
+    points), and the benchmarks whose metadata could not be read, with the reason.
+    ``report`` is left as it was."""
     rows = []
+    skipped = []
     for loaded in report.suites:
         for bench in loaded.suite.get_benchmarks():
             try:
                 rows.append(benchmark_row(bench, loaded.machine, loaded.path))
             except (KeyError, ValueError) as exc:
-                report.skipped.append((loaded.path, f"benchmark {bench.get_name()!r}: {exc}"))
+                skipped.append((loaded.path, f"benchmark {bench.get_name()!r}: {exc}"))
     if not rows:
-        return pd.DataFrame(columns=COLUMNS)
+        return Tidied(pd.DataFrame(columns=COLUMNS), tuple(skipped))
     frame = pd.DataFrame(rows)
     frame = frame.sort_values("run_id").drop_duplicates(POINT_KEY, keep="last")
     frame = add_derived(frame)
@@ -258,4 +261,9 @@ def tidy(report: LoadReport) -> pd.DataFrame:
         ["machine", "interpreter", "workload", "params", "cores", "backend", "workers"]
     ).reset_index(drop=True)
     facts = sorted(c for c in frame.columns if c.startswith(FACT_PREFIX))
-    return frame[COLUMNS + facts]
+    return Tidied(frame[COLUMNS + facts], tuple(skipped))
+
+
+def tidy(report: LoadReport) -> pd.DataFrame:
+    """The tidy table of ``report`` (see :func:`tidy_report` for what it leaves out)."""
+    return tidy_report(report).frame

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
+
 from gilbench.vocabulary import backend_label
 
 GIL_EFFICIENCY_BELOW = 0.6

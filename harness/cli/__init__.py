@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from rich.markup import escape
+
 from gilbench.benchmarks import UnknownWorkloadError, WorkloadImportError
 from gilbench.cli.commands import console
 from gilbench.cli.parser import build_parser
@@ -20,7 +22,6 @@ from gilbench.cli.run import EXIT_FAILED_POINTS, EXIT_INTERRUPTED
 from gilbench.measure.backends import UnknownBackendError
 from gilbench.run.profiles import UnknownProfileError
 from gilbench.run.selection import UsageError, use_user_workloads
-from rich.markup import escape
 
 EXIT_USAGE = 2
 

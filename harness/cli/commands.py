@@ -12,16 +12,18 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
+from rich.console import Console
+from rich.markup import escape
+
 from gilbench.benchmarks import all_workloads
 from gilbench.cli.run import run_and_summarise
 from gilbench.measure.backends import backend_names, describe, get_backend
 from gilbench.run.profiles import PROFILES
 from gilbench.run.selection import UsageError
-from rich.console import Console
-from rich.markup import escape
 
 if TYPE_CHECKING:
     import pandas as pd
+
     from gilbench.analysis.store import LoadReport
 
 console = Console(stderr=True, highlight=False)
@@ -73,17 +75,18 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _load_frame(sources: Sequence[str]) -> tuple[LoadReport, pd.DataFrame]:
     from gilbench.analysis.store import load_results
-    from gilbench.analysis.tidy import tidy
+    from gilbench.analysis.tidy import tidy_report
 
     paths = [Path(s) for s in sources]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    loaded = load_results(*paths)
-    frame = tidy(loaded)
+    found = load_results(*paths)
+    tidied = tidy_report(found)
+    loaded = tidied.report_with_skipped(found)
     for path, reason in loaded.skipped:
-        console.print(f"[yellow]skipped[/] {path}: {reason}")
-    return loaded, frame
+        console.print(f"[yellow]skipped[/] {escape(str(path))}: {escape(reason)}")
+    return loaded, tidied.frame
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -132,8 +135,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_python_list(args: argparse.Namespace) -> int:
     """List the interpreters gilbench can find (PATH and its build cache)."""
-    from gilbench.run.pythons import cache_dir, discover
     from rich.table import Table
+
+    from gilbench.run.pythons import cache_dir, discover
 
     found = discover()
     if args.paths:

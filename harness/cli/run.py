@@ -7,16 +7,17 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+
 from gilbench.analysis.noise import noise_warnings
 from gilbench.analysis.store import load_results
-from gilbench.analysis.tidy import tidy
+from gilbench.analysis.tidy import tidy_report
 from gilbench.report.console import latency_table, make_progress, summary_table, verdict_table
 from gilbench.report.page import render_report
 from gilbench.run.command import RunOptions, RunPlan, plan_run, run_plan
 from gilbench.run.orchestrator import RunOutcome
 from gilbench.vocabulary import LATENCY_KIND, Point
-from rich.console import Console
-from rich.markup import escape
 
 EXIT_FAILED_POINTS = 1  # some points failed or timed out; everything else was saved
 EXIT_INTERRUPTED = 130
@@ -71,8 +72,12 @@ def summarise(
     """Print the tables, failures, warnings and paths; write the report; exit status."""
     out = Console(highlight=False, width=max(Console().width, 120))
     path = outcome.path
-    loaded = load_results(path) if path.exists() else None
-    frame = tidy(loaded) if loaded else pd.DataFrame()
+    loaded = None
+    frame = pd.DataFrame()
+    if path.exists():
+        found = load_results(path)
+        tidied = tidy_report(found)
+        loaded, frame = tidied.report_with_skipped(found), tidied.frame
     if not frame.empty:
         if (frame["kind"] != LATENCY_KIND).any():
             out.print(summary_table(frame))

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 import pyperf
+
 from gilbench.benchmarks import get_workload
 from gilbench.measure import run_facts
 from gilbench.measure.backends import Backend, get_backend

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 import psutil
+
 from gilbench.vocabulary import FACT_PREFIX, combine_fact
 
 HOOK_NAME = "gilbench_run_facts"

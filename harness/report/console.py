@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from gilbench.vocabulary import backend_label
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -17,6 +16,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+
+from gilbench.vocabulary import backend_label
 
 
 def make_progress(console: Console) -> Progress:

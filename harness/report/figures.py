@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from gilbench.report.figure_pool import LazySvg
 from markupsafe import Markup
+
+from gilbench.report.figure_pool import LazySvg
 
 
 @dataclass(frozen=True)

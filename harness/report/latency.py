@@ -11,10 +11,11 @@ import math
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from markupsafe import Markup
+
 from gilbench.report.figure_pool import LazySvg
 from gilbench.report.figures import Figure, anchor, html_table
 from gilbench.report.plots import render_svg
-from markupsafe import Markup
 
 LOAD_RATE = "fact_load_chunks_per_s"
 SWITCH_WORKLOAD_PARAM = "interval_ms"

@@ -13,6 +13,8 @@ from typing import Any
 
 import jinja2
 import pandas as pd
+from markupsafe import Markup
+
 from gilbench import __version__
 from gilbench.analysis.noise import noise_warnings
 from gilbench.analysis.store import LoadReport
@@ -20,7 +22,6 @@ from gilbench.analysis.verdict import RULE_TEXT, judge_all
 from gilbench.report.figure_pool import draw_all
 from gilbench.report.figures import anchor, html_table
 from gilbench.report.sections import build_families
-from markupsafe import Markup
 
 
 def _environment() -> jinja2.Environment:

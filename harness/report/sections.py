@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
+from markupsafe import Markup
+
 from gilbench.report.figure_pool import LazySvg
 from gilbench.report.figures import Figure, anchor, html_table
 from gilbench.report.latency import mixed_figures
@@ -20,7 +22,6 @@ from gilbench.report.plots import (
     threads_speedup_by_workload,
 )
 from gilbench.vocabulary import backend_label
-from markupsafe import Markup
 
 TABLE_COLUMNS = {
     "backend_label": "backend",

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psutil
 import pyperf
+
 from gilbench.analysis.store import load_results
 from gilbench.run.command import RunOptions, plan_run, run_plan
 

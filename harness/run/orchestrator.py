@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyperf
+
 from gilbench.analysis.rounds import values_by_round
 from gilbench.analysis.store import (
     MACHINE_FILE,

@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 import psutil
 import pyperf
+
 from gilbench.analysis.store import load_results
 from gilbench.analysis.tidy import tidy
 from gilbench.benchmarks import get_workload

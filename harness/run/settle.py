@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyperf
+
 from gilbench.analysis.rounds import paired_ratios, ratio_spread, round_medians
 from gilbench.vocabulary import HEADLINE_KINDS, Point, is_headline
 
