@@ -74,11 +74,13 @@ COLUMNS = [
     "p90_ms",
     "p99_ms",
     "max_ms",
+    "machine_cpus",
     "load_before",
     "load_after",
     "backends_skipped",
     "run_id",
     "profile",
+    "settle_tolerance",
     "name",
     "file",
 ]
@@ -90,6 +92,38 @@ PERCENTILES = {"p50": 50, "p90": 90, "p99": 99, "max": 100}
 def _python_version(metadata: dict[str, Any]) -> str:
     text = str(metadata.get("python_version", ""))
     return text.split(maxsplit=1)[0] if text else ""
+
+
+def _machine_cpus(meta: dict[str, Any]) -> int:
+    """How many CPUs the run was allowed (its affinity, e.g. ``0-3,6``), else the
+    machine's logical CPUs, else the point's own cores: the machine's size, whatever
+    the point was restricted to."""
+    allowed = str(meta.get("allowed_cpus", ""))
+    try:
+        count = 0
+        for part in filter(None, allowed.split(",")):
+            low, _, high = part.partition("-")
+            count += int(high or low) - int(low) + 1
+    except ValueError:
+        count = 0
+    return count or int(meta.get("logical_cpus", 0)) or int(meta.get("cores", 1))
+
+
+# Settling's tolerance for files that do not record it (written before it was recorded).
+DEFAULT_SETTLE_TOLERANCE = 0.02
+
+
+def _settle_tolerance(meta: dict[str, Any]) -> float:
+    """The spread within which the run's profile calls a speedup settled (recorded in
+    ``pyperf_settings`` as ``settle_tolerance=0.02``)."""
+    for item in str(meta.get("pyperf_settings", "")).split():
+        key, _, value = item.partition("=")
+        if key == "settle_tolerance":
+            try:
+                return float(value)
+            except ValueError:
+                break
+    return DEFAULT_SETTLE_TOLERANCE
 
 
 def _effective_cores(bench: pyperf.Benchmark) -> tuple[float, float]:
@@ -181,10 +215,12 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
             f"{name}_ms": float(bench.percentile(p)) * 1e3 if latency else float("nan")
             for name, p in PERCENTILES.items()
         },
+        "machine_cpus": _machine_cpus(meta),
         "load_before": meta.get("load_before", float("nan")),
         "load_after": meta.get("load_after", float("nan")),
         "run_id": meta.get("run_id", ""),
         "profile": meta.get("profile", ""),
+        "settle_tolerance": _settle_tolerance(meta),
         "name": bench.get_name(),
         "file": str(path),
         **_facts(bench),
