@@ -11,7 +11,9 @@ def _row(
     backend: str, workers: int, cores: int, spread: float, **extra: object
 ) -> dict[str, object]:
     row: dict[str, object] = {
-        "machine": "m", "interpreter": "cpython3.11", "workload": "cpu.fib", "kind": "cpu",
+        "machine": "m", "interpreter": "cpython3.11", "gil_enabled": True,
+        "workload": "cpu.fib", "params": "n=20", "kind": "cpu", "machine_cpus": 2,
+        "settle_tolerance": 0.02,
         "backend": backend, "workers": workers, "cores": cores, "speedup_spread": spread,
         "rounds": 5, "rsd": 0.01, "round_drift": 0.0, "load_before": 0.1, "run_id": "r",
         "name": f"cpu.fib {backend} workers={workers} cores={cores}",
@@ -41,3 +43,22 @@ def test_settled_or_single_round_runs_warn_of_nothing() -> None:
     assert unsettled_warnings(settled) == []
     assert unsettled_warnings(single) == []
     assert noise_warnings(settled) == []
+
+
+def test_a_machine_is_busy_by_its_own_size_not_by_the_cores_a_run_used() -> None:
+    """A --cores 1 run on an 8-CPU machine with a load of 1 is not a busy machine; the
+    same load on a 1-CPU machine is."""
+    small = dict(cores=1, load_before=1.0)
+    roomy = pd.DataFrame([_row("serial", 1, machine_cpus=8, spread=0.0, **small)])
+    cramped = pd.DataFrame([_row("serial", 1, machine_cpus=1, spread=0.0, **small)])
+    assert not any("busy" in line for line in noise_warnings(roomy))
+    assert any("busy" in line for line in noise_warnings(cramped))
+
+
+def test_the_not_settled_threshold_is_the_run_profiles() -> None:
+    rows = [_row("serial", 1, 2, 0.0), _row("threads", 4, 2, 0.03)]
+    strict = pd.DataFrame(rows)
+    lenient = pd.DataFrame(rows).assign(settle_tolerance=0.05)
+    (line,) = unsettled_warnings(strict)
+    assert "more than 2%" in line
+    assert unsettled_warnings(lenient) == []

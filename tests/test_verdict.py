@@ -17,7 +17,8 @@ def _row(  # noqa: PLR0917 - test rows read best as one positional line each
     kind: str = "cpu", workload: str = "cpu.fib",
 ) -> dict[str, object]:  # fmt: skip
     return {
-        "machine": "m", "interpreter": "cpython3.11", "workload": workload, "params": "n=20",
+        "machine": "m", "interpreter": "cpython3.11", "gil_enabled": True,
+        "workload": workload, "params": "n=20",
         "kind": kind, "backend": backend, "start_method": "", "workers": workers,
         "cores": cores, "speedup": speedup, "effective_cores": effective,
     }  # fmt: skip

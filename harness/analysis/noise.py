@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from gilbench.vocabulary import LATENCY_KIND, headline_mask
+
 # A point whose values vary more than this (stdev / mean) is flagged as noisy.
 NOISY_RSD = 0.10
-# A headline speedup whose per-round ratios deviate from their median by more than this
-# (median absolute deviation over the median) is reported as not settled.
-UNSETTLED_SPREAD = 0.02
-# Throughput kinds, whose speedups are headlines (gilbench.run.settle settles them).
-HEADLINE_KINDS = ("cpu", "cpu-released", "io")
 # A load average above this share of the machine's CPUs at the start flags it as busy.
 BUSY_LOAD_SHARE = 0.5
 
@@ -21,7 +18,9 @@ def noise_warnings(frame: pd.DataFrame) -> list[str]:
         return []
     warnings = []
     for (machine, run_id), rows in frame.groupby(["machine", "run_id"], sort=True):
-        cpus = int(rows["cores"].max())
+        # The machine's size, not the cores the points used: a --cores 1 run on an
+        # 8-CPU machine with a load of 1 is not a busy machine.
+        cpus = int(rows["machine_cpus"].max())
         load = rows["load_before"].max()
         if pd.notna(load) and load > BUSY_LOAD_SHARE * cpus:
             warnings.append(
@@ -35,11 +34,11 @@ def noise_warnings(frame: pd.DataFrame) -> list[str]:
             "baselines); speedups pair each point with its baseline round by round"
         )
     # A latency point's values are its distribution: their spread is the finding.
-    noisy = frame[(frame["rsd"] > NOISY_RSD) & (frame["kind"] != "mixed")]
+    noisy = frame[(frame["rsd"] > NOISY_RSD) & (frame["kind"] != LATENCY_KIND)]
     if not noisy.empty:
         worst = noisy.sort_values("rsd", ascending=False).head(3)
         examples = ", ".join(f"{r.name} ({r.rsd:.0%})" for r in worst.itertuples(index=False))
-        throughput_points = int((frame["kind"] != "mixed").sum())
+        throughput_points = int((frame["kind"] != LATENCY_KIND).sum())
         warnings.append(
             f"{len(noisy)} of {throughput_points} throughput points vary by more than "
             f"{NOISY_RSD:.0%} "
@@ -50,14 +49,13 @@ def noise_warnings(frame: pd.DataFrame) -> list[str]:
 
 
 def unsettled_warnings(frame: pd.DataFrame) -> list[str]:
-    """A line naming the headline speedups (throughput kinds, highest core count, at
-    least as many workers as cores) whose rounds still disagree after settling."""
-    if "speedup_spread" not in frame.columns:
+    """A line naming the headline speedups (vocabulary.is_headline) whose rounds still
+    disagree after settling by more than their run's profile allows (its tolerance:
+    the median absolute deviation of the per-round ratios over their median)."""
+    if "speedup_spread" not in frame.columns or frame.empty:
         return []
-    rows = frame[frame["kind"].isin(HEADLINE_KINDS) & (frame["backend"] != "serial")]
-    top = rows.groupby(["machine", "interpreter", "workload"])["cores"].transform("max")
-    rows = rows[(rows["cores"] == top) & (rows["workers"] >= rows["cores"])]
-    loose = rows[rows["speedup_spread"] > UNSETTLED_SPREAD]
+    rows = frame[headline_mask(frame)]
+    loose = rows[rows["speedup_spread"] > rows["settle_tolerance"]]
     if loose.empty:
         return []
     worst = loose.sort_values("speedup_spread", ascending=False).head(3)
@@ -65,8 +63,10 @@ def unsettled_warnings(frame: pd.DataFrame) -> list[str]:
         f"{r.name} (±{r.speedup_spread:.0%} over {r.rounds} rounds)"
         for r in worst.itertuples(index=False)
     )
+    tolerances = sorted(set(loose["settle_tolerance"]))
+    tolerance = " or ".join(f"{value:.0%}" for value in tolerances)
     return [
         f"{len(loose)} of {len(rows)} headline speedups did not settle: their rounds still "
-        f"disagree by more than {UNSETTLED_SPREAD:.0%} (median deviation), e.g. {examples}; "
+        f"disagree by more than {tolerance} (median deviation), e.g. {examples}; "
         "differences smaller than that between runs or machines are noise"
     ]

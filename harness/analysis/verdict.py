@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gilbench.vocabulary import backend_label
+from gilbench.vocabulary import CONTEXT_KEY, HEADLINE_KINDS, WORKLOAD_KEY, backend_label
 
 GIL_EFFICIENCY_BELOW = 0.6
 GIL_EFFECTIVE_CORES_AT_MOST = 1.2
@@ -32,8 +32,6 @@ OTHER_EFFICIENCY_AT_LEAST = 0.8
 OTHER_SPEEDUP_FACTOR = 1.5
 OTHER_BUSY_CORES_SHARE = 0.75
 OTHER_BUSY_SPEEDUP_FACTOR = 1.2
-# Kinds measured by throughput (mixed work is measured by latency, probes by facts).
-VERDICT_KINDS = ("cpu", "cpu-released", "io")
 
 RULE_TEXT = (
     f"At the highest core count k (k >= 2), taking each backend's best point with at least "
@@ -156,9 +154,10 @@ def judge(rows: pd.DataFrame) -> Verdict | None:
 
 
 def judge_all(frame: pd.DataFrame) -> list[Verdict]:
-    """One verdict per workload, params, machine and interpreter (throughput kinds only)."""
-    keys = ["machine", "interpreter", "workload", "params"]
-    subset = frame[frame["kind"].isin(VERDICT_KINDS)]
+    """One verdict per workload, params and context (the kinds whose speedups are
+    headlines: vocabulary.HEADLINE_KINDS)."""
+    keys = [*CONTEXT_KEY, *WORKLOAD_KEY]
+    subset = frame[frame["kind"].isin(HEADLINE_KINDS)]
     found = (judge(rows) for _, rows in subset.groupby(keys, sort=True))
     return [verdict for verdict in found if verdict is not None]
 

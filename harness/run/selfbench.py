@@ -43,6 +43,7 @@ from gilbench.benchmarks import get_workload
 from gilbench.measure.backends import get_backend
 from gilbench.measure.batch import Batch
 from gilbench.run.command import RunOptions, plan_run, run_plan
+from gilbench.vocabulary import headline_mask
 
 REPEATS = 31
 TARGETS = {"overhead": 1.02, "dispatch": 1.10, "pipeline_s": 3 * 60, "quick_s": 8 * 60,
@@ -167,12 +168,11 @@ def run_suite(
 
 
 def headline_speedups(results: Path) -> pd.DataFrame:
-    """Speedup (and its spread over rounds) of each cpu and io workload under each backend
-    at its widest point (the highest core count, then the most workers), indexed by
-    workload and backend label."""
+    """Speedup (and its spread over rounds) of each headline point (vocabulary.is_headline:
+    cpu, released and io work at its highest core count) under each backend at its widest
+    point (the most workers), indexed by workload and backend label."""
     frame = tidy(load_results(results))
-    frame = frame[frame["kind"].isin(["cpu", "io"]) & (frame["backend"] != "serial")]
-    frame = frame[frame["cores"] == frame.groupby("workload")["cores"].transform("max")]
+    frame = frame[headline_mask(frame)]
     top = frame[frame["workers"] == frame.groupby(["workload", "backend", "start_method"])[
         "workers"].transform("max")]  # fmt: skip
     labels = top["backend"] + top["start_method"].fillna("").map(lambda m: f"[{m}]" if m else "")
