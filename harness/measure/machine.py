@@ -46,6 +46,55 @@ def cgroup_cpu_quota() -> float | None:
     return int(quota) / int(period)
 
 
+def usable_cpu_count(allowed: int, quota: float | None) -> int:
+    """How many CPUs a measurement can really use: the allowed CPUs, capped by a cgroup
+    quota (2 CPUs of quota on 16 allowed CPUs is 2: a sweep to 16 would measure the
+    quota's throttling, not the cores)."""
+    if quota is None:
+        return allowed
+    return max(1, min(allowed, int(quota + 1e-9)))
+
+
+#: Where Linux describes which physical core each logical CPU belongs to.
+TOPOLOGY_DIR = Path("/sys/devices/system/cpu")
+
+
+def cpu_cores(cpus: list[int], root: Path = TOPOLOGY_DIR) -> dict[int, tuple[int, int]]:
+    """Each CPU's physical core as (package, core id), from sysfs; a CPU whose topology
+    is unknown counts as a core of its own."""
+    out = {}
+    for cpu in cpus:
+        topology = root / f"cpu{cpu}" / "topology"
+        try:
+            package = int((topology / "physical_package_id").read_text())
+            core = int((topology / "core_id").read_text())
+        except (OSError, ValueError):
+            package, core = -1, cpu
+        out[cpu] = (package, core)
+    return out
+
+
+def choose_cpus(count: int, allowed: list[int], cores: dict[int, tuple[int, int]]) -> list[int]:
+    """The ``count`` CPUs a point is pinned to, chosen by topology.
+
+    Every allowed CPU when ``count`` covers them all; otherwise one logical CPU per
+    physical core before any hyperthread sibling (two siblings are not two cores), and
+    CPU 0 last (it takes the machine's interrupts) — so serial baselines do not all sit
+    on CPU 0.
+    """
+    if count > len(allowed):
+        raise ValueError(f"asked for {count} CPUs, only {len(allowed)} are allowed: {allowed}")
+    if count == len(allowed):
+        return sorted(allowed)
+    seen: dict[tuple[int, int], int] = {}
+    rank = {}
+    for cpu in sorted(allowed, key=lambda c: (c == 0, c)):
+        core = cores.get(cpu, (-1, cpu))
+        rank[cpu] = (seen.get(core, 0), cpu == 0, cpu)  # first of its core, then siblings
+        seen[core] = seen.get(core, 0) + 1
+    return sorted(sorted(allowed, key=rank.__getitem__)[:count])
+
+
 def cpu_model() -> str:
     """The CPU model name, from /proc/cpuinfo where available."""
     try:
