@@ -5,12 +5,17 @@ Add a workload with one decorated function in the module of its family::
     @workload("cpu.fib", kind="cpu", params={"n": [23]}, check=_is_fib)
     def fib(n: int) -> int:
         \"\"\"Recursive Fibonacci in pure Python: holds the GIL all the time.\"\"\"
+
+A workload that records facts declares beside it what they mean (``shown_facts``, a
+``finding``, a ``cost_caveat``): the report reads the declaration, never a workload's name.
 """
 
 from gilbench.benchmarks._registry import (
     HELPER_PIDS,
     KINDS,
     USER_WORKLOADS_ENV,
+    Fact,
+    Finding,
     Kind,
     Params,
     ParamValue,
@@ -27,6 +32,8 @@ __all__ = [
     "HELPER_PIDS",
     "KINDS",
     "USER_WORKLOADS_ENV",
+    "Fact",
+    "Finding",
     "Kind",
     "ParamValue",
     "Params",

@@ -36,6 +36,14 @@ Setup = Callable[..., AbstractContextManager[dict[str, Any]]]
 HELPER_PIDS = "helper_pids"
 #: Turns one batch's task results into named facts (lost updates, deadlocks seen, ...).
 Facts = Callable[[Sequence[Any]], Mapping[str, int | float]]
+#: A point's finding in one plain sentence, from its parameters and its facts (each fact
+#: by its key, combined over the point's runs); the report prints it beside the point.
+Finding = Callable[[Params, Mapping[str, float]], str]
+#: How a fact combines over a point's runs: their mean, or the worst (largest) of them.
+Combine = Literal["mean", "worst"]
+#: Result files combine facts whose key ends with this by maximum, the others by mean
+#: (the files' convention, older than declarations; a Fact must agree with it).
+WORST_SUFFIX = "_worst"
 #: How many CPU workers a mixed workload's latency is measured beside: "sweep" is
 #: 0, 1, 2 ... 2 x cores; "cores" is one per core (for sweeps of another parameter).
 LoadWorkers = Literal["sweep", "cores"]
@@ -55,12 +63,55 @@ class WorkloadImportError(ImportError):
 
 
 @dataclass(frozen=True)
+class Fact:
+    """What one of a workload's facts means to a reader: its label, unit and how it
+    combines over runs.  ``key`` is the name its facts function returns (stored in result
+    files as ``fact_<key>``)::
+
+        Fact("timer_late_ms", "timer late", "ms")
+        Fact("lost_updates_worst", "lost updates", "in the worst task", combine="worst")
+    """
+
+    key: str
+    label: str
+    unit: str = ""
+    combine: Combine = "mean"
+
+    def __post_init__(self) -> None:
+        if not self.key.isidentifier():
+            raise ValueError(f"fact key {self.key!r} must be an identifier")
+        if not self.label:
+            raise ValueError(f"fact {self.key!r} needs a label")
+        if self.combine not in ("mean", "worst"):
+            raise ValueError(f"fact {self.key!r}: combine is 'mean' or 'worst'")
+        if self.key.endswith(WORST_SUFFIX) != (self.combine == "worst"):
+            raise ValueError(
+                f"fact {self.key!r}: result files combine facts named *{WORST_SUFFIX} by "
+                "their worst and the others by their mean; key and combine must agree"
+            )
+
+    @property
+    def heading(self) -> str:
+        """``timer late (ms)``: the label with its unit, for a table's column."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+    def combined(self, values: Sequence[float]) -> float:
+        """``values`` (of several points or runs) combined the way this fact combines."""
+        return max(values) if self.combine == "worst" else sum(values) / len(values)
+
+
+@dataclass(frozen=True)
 class Workload:
     """A named, parameterised unit of work (see DESIGN.md, "Words").
 
     ``params`` maps each parameter name to the values it may take, asv-style; the first
     value of each is the default.  ``tasks`` is the smallest batch this workload is run
     with (the harness may grow it so every worker has work).
+
+    How the report reads it is declared here too, so that the report knows families, not
+    workloads: ``shown_facts`` (the labels and units of the facts it shows), ``finding``
+    (a sentence per point) and ``cost_caveat`` (why its per-operation cost cannot be
+    compared with its family's).
     """
 
     name: str
@@ -79,6 +130,9 @@ class Workload:
     load: Callable[..., Any] | None = None
     load_workers: LoadWorkers = "sweep"
     sweep_params: bool = False
+    shown_facts: tuple[Fact, ...] = ()
+    finding: Finding | None = None
+    cost_caveat: str = ""
 
     @property
     def is_latency(self) -> bool:
@@ -143,6 +197,9 @@ def workload(
     load: Callable[..., Any] | None = None,
     load_workers: LoadWorkers = "sweep",
     sweep_params: bool = False,
+    shown_facts: Sequence[Fact] = (),
+    finding: Finding | None = None,
+    cost_caveat: str = "",
 ) -> Callable[[F], F]:
     """Register the decorated function as workload ``name``.
 
@@ -157,6 +214,12 @@ def workload(
     ``load`` is the CPU chunk that K workers run beside it (``load_workers`` says which
     K).  ``sweep_params`` measures every parameter combination in every profile, for
     workloads whose parameter is the point (a switch-interval sweep).
+
+    What the report says about it is declared here, never in the report: ``shown_facts``
+    gives the label, unit and combination of each fact it shows (:class:`Fact`);
+    ``finding(params, facts)`` is the sentence it prints per point; ``cost_caveat`` is a
+    sentence saying why its per-operation cost is not comparable with its family's (it
+    joins the caption of the family's cost chart, which leaves the workload out).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; kinds are {', '.join(KINDS)}")
@@ -171,6 +234,12 @@ def workload(
         raise ValueError(f"{name}: a mixed workload needs a load, and only it takes one")
     if isinstance(ops, str) and ops not in grid:
         raise ValueError(f"{name}: ops names {ops!r}, which is not a parameter")
+    shown = tuple(shown_facts)
+    if shown and facts is None:
+        raise ValueError(f"{name}: shown_facts needs a facts function that returns them")
+    keys = [fact.key for fact in shown]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"{name}: a fact is shown twice ({', '.join(keys)})")
 
     def register(func: F) -> F:
         if name in _REGISTRY and _REGISTRY[name].func is not func:
@@ -195,6 +264,9 @@ def workload(
             load=load,
             load_workers=load_workers,
             sweep_params=sweep_params,
+            shown_facts=shown,
+            finding=finding,
+            cost_caveat=cost_caveat,
         )
         return func
 
@@ -202,13 +274,13 @@ def workload(
 
 
 def _import_families() -> None:
-    """Import every module of the ``benchmarks`` package so its decorators run, then
+    """Import every module of the catalogue (this package) so its decorators run, then
     the modules named by GILBENCH_WORKLOADS."""
-    import gilbench.benchmarks
-
-    for info in pkgutil.iter_modules(gilbench.benchmarks.__path__):
+    # The package's folder and name from this module's own: no import of the package
+    # itself, which imports this module.
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if not info.name.startswith("_"):
-            importlib.import_module(f"gilbench.benchmarks.{info.name}")
+            importlib.import_module(f"{__package__}.{info.name}")
     import_user_workloads()
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from gilbench.benchmarks._registry import workload
+from gilbench.benchmarks._registry import Fact, Params, workload
 
 PROBE_BACKENDS = ("serial",)
 JOIN_TIMEOUT_S = 10.0
@@ -68,6 +68,26 @@ def _lost_facts(results: Sequence[int]) -> dict[str, float]:
     return {"lost_updates": sum(results) / len(results), "lost_updates_worst": max(results)}
 
 
+LOST_FACTS = (
+    Fact("lost_updates", "lost updates", "per task"),
+    Fact("lost_updates_worst", "lost updates", "in the worst task", combine="worst"),
+)
+
+
+def _counter_finding(params: Params, facts: Mapping[str, float]) -> str:
+    lost = facts.get("lost_updates")
+    if lost is None:
+        return "no facts recorded"
+    total = int(params["threads"]) * int(params["n"])
+    if lost == 0:
+        return (
+            f"lost none of {total:,} updates per task: on this interpreter this form "
+            "did not lose updates in this run"
+        )
+    worst = facts.get("lost_updates_worst", lost)
+    return f"lost {lost:,.0f} of {total:,} updates per task on average (worst {worst:,.0f})"
+
+
 COUNTER_PARAMS = {"threads": [8], "n": [20_000]}
 
 
@@ -78,6 +98,8 @@ COUNTER_PARAMS = {"threads": [8], "n": [20_000]}
     tasks=4,
     check=_lost_is_possible,
     facts=_lost_facts,
+    shown_facts=LOST_FACTS,
+    finding=_counter_finding,
     backends=PROBE_BACKENDS,
 )
 def counter_plain(threads: int, n: int) -> int:
@@ -96,6 +118,8 @@ def counter_plain(threads: int, n: int) -> int:
     tasks=4,
     check=_lost_is_possible,
     facts=_lost_facts,
+    shown_facts=LOST_FACTS,
+    finding=_counter_finding,
     backends=PROBE_BACKENDS,
 )
 def counter_yield(threads: int, n: int) -> int:
@@ -110,6 +134,8 @@ def counter_yield(threads: int, n: int) -> int:
     tasks=4,
     check=lambda result, threads, n: result == 0,
     facts=_lost_facts,
+    shown_facts=LOST_FACTS,
+    finding=_counter_finding,
     backends=PROBE_BACKENDS,
 )
 def counter_locked(threads: int, n: int) -> int:
@@ -121,6 +147,13 @@ def _deadlock_facts(results: Sequence[int]) -> dict[str, float]:
     return {"deadlocks_detected": sum(results) / len(results)}
 
 
+def _deadlock_finding(params: Params, facts: Mapping[str, float]) -> str:
+    return (
+        f"deadlock detected in {facts.get('deadlocks_detected', 0):.0%} of tasks; "
+        "acquire(timeout=...) let both threads give up and return"
+    )
+
+
 @workload(
     "probe.deadlock",
     kind="probe",
@@ -128,6 +161,8 @@ def _deadlock_facts(results: Sequence[int]) -> dict[str, float]:
     tasks=4,
     check=lambda result, timeout_ms: result in (0, 1),
     facts=_deadlock_facts,
+    shown_facts=(Fact("deadlocks_detected", "deadlocks detected", "per task"),),
+    finding=_deadlock_finding,
     backends=PROBE_BACKENDS,
 )
 def deadlock(timeout_ms: float) -> int:
@@ -167,6 +202,14 @@ def _daemon_facts(results: Sequence[tuple[int, int]]) -> dict[str, float]:
     }
 
 
+def _daemon_finding(params: Params, facts: Mapping[str, float]) -> str:
+    return (
+        "daemon thread abandoned at join(timeout): "
+        f"{facts.get('daemon_abandoned_at_join_timeout', 0):.0%}; "
+        f"non-daemon thread waited for by join(): {facts.get('non_daemon_waited_for', 0):.0%}"
+    )
+
+
 @workload(
     "probe.daemon_join",
     kind="probe",
@@ -174,6 +217,11 @@ def _daemon_facts(results: Sequence[tuple[int, int]]) -> dict[str, float]:
     tasks=4,
     check=lambda result, join_timeout_ms: result == (1, 1),
     facts=_daemon_facts,
+    shown_facts=(
+        Fact("daemon_abandoned_at_join_timeout", "daemon abandoned at join(timeout)", "per task"),
+        Fact("non_daemon_waited_for", "non-daemon waited for by join()", "per task"),
+    ),
+    finding=_daemon_finding,
     backends=PROBE_BACKENDS,
 )
 def daemon_join(join_timeout_ms: float) -> tuple[int, int]:
@@ -215,6 +263,14 @@ def _logging_facts(results: Sequence[tuple[int, int, int]]) -> dict[str, float]:
     }
 
 
+def _logging_finding(params: Params, facts: Mapping[str, float]) -> str:
+    return (
+        f"{facts.get('records_received', 0):,.0f} records received, "
+        f"{facts.get('records_missing', 0):,.0f} missing, "
+        f"{facts.get('records_duplicated', 0):,.0f} duplicated"
+    )
+
+
 @workload(
     "probe.logging",
     kind="probe",
@@ -222,6 +278,12 @@ def _logging_facts(results: Sequence[tuple[int, int, int]]) -> dict[str, float]:
     tasks=4,
     check=lambda result, threads: result == (threads, 0, 0),
     facts=_logging_facts,
+    shown_facts=(
+        Fact("records_received", "records received", "per task"),
+        Fact("records_missing", "records missing", "per task"),
+        Fact("records_duplicated", "records duplicated", "per task"),
+    ),
+    finding=_logging_finding,
     backends=PROBE_BACKENDS,
 )
 def logging_from_threads(threads: int) -> tuple[int, int, int]:

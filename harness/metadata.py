@@ -13,8 +13,16 @@ from typing import Any
 
 # Version of what gilbench adds to pyperf's format.  History:
 #   1 - first version: coordinates, interpreter facts, per-run CPU time, workload facts
-#       (run metadata keys starting with "fact_").
-SCHEMA_VERSION = 1
+#       (run metadata keys starting with "fact_").  A latency (kind "mixed") point carried
+#       its CPU load in the throughput coordinates: workers = K CPU workers (0 allowed),
+#       backend + start_method = where they ran (start_method "inline"/"executor" for
+#       asyncio).
+#   2 - latency points carry load_in (threads, processes[<start method>], asyncio[inline],
+#       asyncio[executor]) and load_workers (K >= 0); their workers is 1 and their
+#       start_method "-", backend stays the load's backend.  Throughput points write
+#       load_in "-" and no load_workers.  Version 1 files are converted on read
+#       (gilbench.analysis.store); their benchmark names stay as they were.
+SCHEMA_VERSION = 2
 SCHEMA_KEY = "gilbench_schema"
 
 
@@ -38,9 +46,25 @@ KEYS: dict[str, Key] = {
         Key("workload", str, "workload name, family.name"),
         Key("params", str, "workload parameters, k=v,k=v"),
         Key("kind", str, "cpu, cpu-released, io, sync, mixed or probe"),
-        Key("backend", str, "how the batch ran: serial, threads, processes, asyncio"),
+        Key(
+            "backend",
+            str,
+            "how the batch ran: serial, threads, processes, asyncio (for a latency point: "
+            "the backend of its load)",
+        ),
         Key("start_method", str, "multiprocessing start method ('-' when not a process pool)"),
-        Key("workers", int, "concurrency given to the backend"),
+        Key("workers", int, "concurrency given to the backend (1 for latency points)"),
+        Key(
+            "load_in",
+            str,
+            "where a latency point's CPU load runs: threads, processes[<start method>], "
+            "asyncio[inline] or asyncio[executor] ('-' on throughput points)",
+        ),
+        Key(
+            "load_workers",
+            int,
+            "CPU workers beside a latency point's responder, K >= 0 (latency points only)",
+        ),
         Key("cores", int, "CPUs the measured process was allowed (affinity)"),
         Key("tasks", int, "tasks per batch; every value is one batch"),
         Key("ops_per_task", int, "operations one task performs (for per-operation costs)"),

@@ -22,13 +22,16 @@ if TYPE_CHECKING:
 __all__ = [
     "BASELINE_KEY",
     "CONTEXT_KEY",
+    "FACT_KINDS",
     "FACT_PREFIX",
     "HEADLINE_KINDS",
     "KINDS",
     "LATENCY_KIND",
     "LOAD_PLACES",
+    "PARAM_PREFIX",
     "POINT_KEY",
     "THROUGHPUT_KINDS",
+    "WORKLOAD_KEY",
     "WORST_SUFFIX",
     "Kind",
     "Point",
@@ -36,7 +39,9 @@ __all__ = [
     "combine_fact",
     "headline_mask",
     "is_headline",
+    "load_place",
     "parse_params",
+    "split_load_place",
     "top_cores",
 ]
 
@@ -66,6 +71,10 @@ def combine_fact(key: str, values: Sequence[float]) -> float:
 
 # -- parameters as text and back ------------------------------------------------------------
 
+#: The tidy table has one column per workload parameter, named with this prefix
+#: (``param_interval_ms``), typed as :func:`parse_params` reads it.
+PARAM_PREFIX = "param_"
+
 
 def parse_params(text: str) -> dict[str, ParamValue]:
     """``n=23,size=64`` (the form of :func:`format_params`) back into a mapping, each
@@ -86,8 +95,12 @@ def parse_params(text: str) -> dict[str, ParamValue]:
 
 # -- where a latency point's CPU load runs ---------------------------------------------------
 
-#: Where the K CPU workers beside a responder run (``load_in`` of a latency point).
-LOAD_PLACES = ("threads", "processes", "asyncio[inline]", "asyncio[executor]")
+#: Where the K CPU workers beside a responder may run: each load backend and the variants
+#: it takes (None: any process start method).  A latency point's ``load_in`` names one as
+#: ``threads``, ``processes[forkserver]``, ``asyncio[inline]`` or ``asyncio[executor]``.
+LOAD_PLACES: Mapping[str, tuple[str, ...] | None] = MappingProxyType(
+    {"threads": (), "processes": None, "asyncio": ("inline", "executor")}
+)
 
 
 def backend_label(backend: str, start_method: object = None) -> str:
@@ -95,6 +108,34 @@ def backend_label(backend: str, start_method: object = None) -> str:
     start methods, as a CSV round trip gives them, mean no variant)."""
     method = start_method if isinstance(start_method, str) else ""
     return f"{backend}[{method}]" if method else backend
+
+
+def split_load_place(load_in: str) -> tuple[str, str | None]:
+    """``processes[forkserver]`` -> (``processes``, ``forkserver``), ``threads`` ->
+    (``threads``, None); ValueError for a place no load runs in (:data:`LOAD_PLACES`)."""
+    backend, bracket, rest = load_in.partition("[")
+    variant = rest.removesuffix("]") if bracket else None
+    allowed = LOAD_PLACES.get(backend, ())
+    if backend not in LOAD_PLACES or (bracket and not rest.endswith("]")):
+        ok = False
+    elif allowed is None:  # processes: any start method, or none for the default
+        ok = variant != ""
+    else:
+        ok = variant in allowed if allowed else variant is None
+    if not ok:
+        raise ValueError(
+            f"no CPU load runs in {load_in!r}; load places: threads, processes[<start method>], "
+            "asyncio[inline], asyncio[executor]"
+        )
+    return backend, variant
+
+
+def load_place(backend: str, variant: str | None = None) -> str:
+    """The ``load_in`` of a load that runs under ``backend`` as ``variant``
+    (``processes[forkserver]``); ValueError for a place no load runs in."""
+    place = backend_label(backend, variant)
+    split_load_place(place)
+    return place
 
 
 # -- points ----------------------------------------------------------------------------------
@@ -109,8 +150,10 @@ class Point:
     responder runs alone in the worker and ``load_in`` says where its CPU load runs
     (:data:`LOAD_PLACES`, with the process start method for processes) and
     ``load_workers`` how many CPU workers it has (K >= 0); ``backend`` is then the
-    load's backend and ``workers`` is 1.  ``gil_requested`` is what PYTHON_GIL asked for
-    ("0", "1" or None for the build's default); the worker verifies it.
+    load's backend (so selecting a backend selects the latency points whose load runs
+    there), ``workers`` is 1 and ``start_method`` None: build one with :meth:`latency`.
+    ``gil_requested`` is what PYTHON_GIL asked for ("0", "1" or None for the build's
+    default); the worker verifies it.
     """
 
     workload: str
@@ -131,6 +174,30 @@ class Point:
             raise ValueError("a latency point needs both load_in and load_workers")
         if self.load_workers is not None and self.load_workers < 0:
             raise ValueError("load_workers must be >= 0")
+        if self.load_in is not None:
+            backend, _ = split_load_place(self.load_in)
+            if (self.backend, self.workers, self.start_method) != (backend, 1, None):
+                raise ValueError(
+                    f"a latency point's load is in load_in={self.load_in!r}: its backend is "
+                    f"{backend!r}, its workers 1 and its start_method None"
+                )
+
+    @classmethod
+    def latency(
+        cls,
+        workload: str,
+        params: Mapping[str, ParamValue],
+        load_in: str,
+        load_workers: int,
+        cores: int,
+        *,
+        gil_requested: str | None = None,
+    ) -> Point:
+        """A latency point: one request per timed value, ``load_workers`` CPU workers
+        beside the responder in ``load_in``."""
+        backend, _ = split_load_place(load_in)
+        return cls(workload, params, backend, 1, cores, tasks=1, gil_requested=gil_requested,
+                   load_in=load_in, load_workers=load_workers)  # fmt: skip
 
     @property
     def is_latency(self) -> bool:
@@ -181,6 +248,8 @@ POINT_KEY = [
     "backend",
     "start_method",
     "workers",
+    "load_in",
+    "load_workers",
     "cores",
     "tasks",
 ]

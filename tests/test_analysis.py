@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -108,3 +109,38 @@ def test_paired_speedup_without_common_rounds_is_unknown() -> None:
 
     assert math.isnan(paired_speedup({1: 1.0}, {2: 1.0}))
     assert paired_speedup({1: 3.0, 2: 2.0, 3: 1.0}, {1: 1.0, 2: 1.0, 3: 1.0}) == 2.0
+
+
+def test_parameters_keep_their_types_in_columns_of_their_own(tmp_path: Path) -> None:
+    from helpers import make_bench, write_suite
+
+    from gilbench.analysis.store import load_results
+    from gilbench.analysis.tidy import COLUMNS, tidy_report
+
+    write_suite(tmp_path / "box" / "run.json", [
+        make_bench(params="n=20"),
+        make_bench("startup.process_pool_fork", params="method=fork,workers=2", kind="startup"),
+        make_bench("mixed.switch_interval", "threads", kind="mixed", load_in="threads",
+                   load_workers=2, params="chunk=20000,interval_ms=0.5,size=64"),
+        make_bench("mixed.echo", "threads", kind="mixed", load_in="threads",
+                   params="size=64", name="no load_workers"),
+    ])  # fmt: skip
+    tidied = tidy_report(load_results(tmp_path))
+    frame = tidied.frame.set_index("workload")
+    ((_, reason),) = tidied.skipped
+    assert "without load_workers" in reason
+    params = ["param_chunk", "param_interval_ms", "param_method", "param_n", "param_size",
+              "param_workers"]  # fmt: skip
+    assert list(tidied.frame.columns) == [*COLUMNS, *params]  # after the facts (none here)
+    assert frame.loc["cpu.fib", "param_n"] == 20
+    assert frame.loc["mixed.switch_interval", "param_interval_ms"] == 0.5
+    assert frame.loc["startup.process_pool_fork", "param_method"] == "fork"
+    assert math.isnan(frame.loc["cpu.fib", "param_interval_ms"])
+    assert pd.isna(frame.loc["cpu.fib", "param_method"])
+    assert frame.loc["mixed.switch_interval", "params"] == "chunk=20000,interval_ms=0.5,size=64"
+    # Latency rows: their load in columns of its own, workers 1; throughput rows: none.
+    assert frame.loc["mixed.switch_interval", ["workers", "load_in", "load_workers"]].tolist() == [
+        1, "threads", 2
+    ]  # fmt: skip
+    assert frame.loc["cpu.fib", "load_in"] == ""
+    assert pd.isna(frame.loc["cpu.fib", "load_workers"])

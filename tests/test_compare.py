@@ -121,3 +121,30 @@ def test_running_under_a_name_used_by_other_hardware_warns(tmp_path: Path) -> No
     assert warning is not None
     assert "used before for different hardware" in warning
     assert json.loads((tmp_path / "machine.json").read_text())["previous_hardware"]
+
+
+def test_latency_points_compare_by_where_their_load_ran_and_how_many_workers(
+    tmp_path: Path,
+) -> None:
+    for machine, scale in (("big", 1.0), ("small", 3.0)):
+        benches = [make_bench(machine=machine)]
+        for place, k in (("threads", 0), ("threads", 2), ("asyncio[inline]", 2)):
+            values = tuple(0.001 * scale * (1 + k) * (1 + i / 100) for i in range(6))
+            benches.append(make_bench(
+                "mixed.echo", place.split("[")[0], 1, values, kind="mixed", machine=machine,
+                load_in=place, load_workers=k, tasks=1, params="size=64",
+                name=f"mixed.echo(size=64) load={place} load_workers={k} cores=2",
+            ))  # fmt: skip
+        write_suite(tmp_path / machine / "20260101T000000Z-cpython3.11.json", benches)
+    table = compare(load_side("big", tmp_path), load_side("small", tmp_path))
+    assert list(table.columns[:5]) == ["workload", "backend", "workers", "CPU work in",
+                                       "CPU workers"]  # fmt: skip
+    latency = table[table["CPU work in"] != ""]
+    assert sorted(zip(latency["CPU work in"], latency["CPU workers"], strict=True)) == [
+        ("asyncio[inline]", 2), ("threads", 0), ("threads", 2)
+    ]  # fmt: skip
+    assert set(latency["workers"]) == {1}
+    assert latency["B/A"].to_numpy() == pytest.approx([1 / 3] * 3, rel=0.01)
+    text = render(table, "text")
+    assert "asyncio[inline]" in text
+    assert "–" in text  # the throughput point has no CPU load beside it

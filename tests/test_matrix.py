@@ -105,3 +105,16 @@ def test_rigorous_profile_runs_processes_once_per_start_method() -> None:
     # The startup family compares start methods; throughput points use the default one.
     assert {p.start_method for p in default} == {methods[0]}
     assert len({p.name for p in rigorous}) == len(rigorous)  # the method is in the name
+
+
+def test_throughput_points_have_no_load_and_latency_points_name_theirs() -> None:
+    fib, echo = get_workload("cpu.fib"), get_workload("mixed.echo")
+    points = build_matrix([fib, echo], ["threads"], get_profile("quick"), 2, cores=[2])
+    throughput = [p for p in points if not p.is_latency]
+    latency = [p for p in points if p.is_latency]
+    assert {p.workload for p in throughput} == {"cpu.fib"}
+    assert all(p.load_in is None and p.load_workers is None for p in throughput)
+    assert {p.workload for p in latency} == {"mixed.echo"}
+    assert [p.load_workers for p in latency] == [0, 1, 2, 4]
+    assert latency[0].name == "mixed.echo(chunk=20000,size=64) load=threads load_workers=0 cores=2"
+    assert len({p.name for p in points}) == len(points)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 from helpers import gilbench, make_bench
 
-from gilbench.analysis.tidy import benchmark_row
+from gilbench.analysis.tidy import benchmark_row, with_param_columns
 from gilbench.benchmarks import all_workloads, get_workload
 from gilbench.measure import run_facts
 from gilbench.measure.latency import LOAD_RATE_FACT, LatencyMeasurement
@@ -20,10 +21,10 @@ from gilbench.measure.load import LoadError, ThreadLoad, load_counts, load_varia
 from gilbench.report.latency import load_sentence, mixed_figures, switch_sentence
 from gilbench.run.matrix import build_matrix
 from gilbench.run.profiles import get_profile
-from gilbench.vocabulary import Point
+from gilbench.vocabulary import Point, split_load_place
 
 MIXED = sorted(name for name, wl in all_workloads().items() if wl.kind == "mixed")
-LOADS = [("threads", None), ("processes", "fork"), ("asyncio", "inline"), ("asyncio", "executor")]
+LOADS = ["threads", "processes[fork]", "asyncio[inline]", "asyncio[executor]"]
 SMALL_CHUNK = 2_000
 
 
@@ -31,11 +32,9 @@ def _tiny_chunk(chunk: int, **_: Any) -> int:
     return sum(range(chunk))
 
 
-@pytest.mark.parametrize(("backend", "variant"), LOADS)
-def test_every_load_runs_its_workers_counts_chunks_and_stops(
-    backend: str, variant: str | None
-) -> None:
-    load = make_load(backend, variant, 2, _tiny_chunk, {"chunk": SMALL_CHUNK})
+@pytest.mark.parametrize("load_in", LOADS)
+def test_every_load_runs_its_workers_counts_chunks_and_stops(load_in: str) -> None:
+    load = make_load(load_in, 2, _tiny_chunk, {"chunk": SMALL_CHUNK})
     load.start()
     try:
         deadline = time.monotonic() + 10
@@ -49,14 +48,18 @@ def test_every_load_runs_its_workers_counts_chunks_and_stops(
         load.stop()
 
 
-def _failing_chunk(**_: Any) -> None:
+def _failing_chunk(raised: threading.Event) -> None:
+    raised.set()
     raise ZeroDivisionError("a broken load")
 
 
 def test_a_load_whose_chunk_raises_says_so_when_stopped() -> None:
-    load = ThreadLoad(1, _failing_chunk, {})
+    raised = threading.Event()
+    load = ThreadLoad(1, _failing_chunk, {"raised": raised})
     load.start()
-    time.sleep(0.05)
+    # Stop once the chunk has raised (a state), not after a fixed sleep that a busy
+    # machine may not give the load thread time to use.
+    assert raised.wait(timeout=60)
     with pytest.raises(LoadError, match="ZeroDivisionError"):
         load.stop()
 
@@ -75,14 +78,47 @@ def test_the_matrix_puts_loads_beside_responders_and_sweeps_the_switch_interval(
     points = build_matrix(workloads, ["serial", "threads", "processes", "asyncio"],
                           get_profile("quick"), 2)  # fmt: skip
     echo = [p for p in points if p.workload == "mixed.echo"]
-    assert {p.backend_label for p in echo} == {
+    assert {p.load_in for p in echo} == {
         "threads", "processes[forkserver]", "asyncio[inline]", "asyncio[executor]"
     }  # fmt: skip
-    assert sorted({p.workers for p in echo}) == [0, 1, 2, 4]
+    assert sorted({p.load_workers for p in echo}) == [0, 1, 2, 4]
     assert {p.tasks for p in points} == {1}
+    # The throughput coordinates keep their meaning: one responder, no pool variant.
+    assert {(p.workers, p.start_method) for p in points} == {(1, None)}
+    assert {p.backend for p in echo} == {"threads", "processes", "asyncio"}
+    assert all(p.is_latency for p in points)
     switch = [p for p in points if p.workload == "mixed.switch_interval"]
     assert sorted(float(p.params["interval_ms"]) for p in switch) == [0.1, 0.5, 1, 5, 20, 50]
-    assert {(p.backend, p.workers) for p in switch} == {("threads", 2)}
+    assert {(p.backend, p.load_in, p.load_workers) for p in switch} == {("threads", "threads", 2)}
+
+
+def test_workers_given_on_the_command_line_are_the_cpu_workers_of_latency_points() -> None:
+    echo = get_workload("mixed.echo")
+    points = build_matrix([echo], ["threads"], get_profile("quick"), 2, workers=[2, 0, 1])
+    assert [(p.load_in, p.load_workers) for p in points] == [("threads", k) for k in (0, 1, 2)]
+    assert points[0].name == "mixed.echo(chunk=20000,size=64) load=threads load_workers=0 cores=2"
+    # --backend picks the latency points whose load runs there.
+    asyncio_points = build_matrix([echo], ["asyncio"], get_profile("quick"), 2, workers=[1])
+    assert [p.load_in for p in asyncio_points] == ["asyncio[inline]", "asyncio[executor]"]
+
+
+def test_a_latency_point_keeps_its_load_out_of_the_throughput_coordinates() -> None:
+    point = Point.latency("mixed.echo", {"size": 64}, "processes[spawn]", 0, 2)
+    assert (point.backend, point.workers, point.start_method, point.tasks) == (
+        "processes", 1, None, 1
+    )  # fmt: skip
+    assert Point.from_json(point.to_json()) == point
+    assert split_load_place("processes[spawn]") == ("processes", "spawn")
+    assert split_load_place("threads") == ("threads", None)
+    for bad in ("serial", "threads[x]", "asyncio", "asyncio[pool]", "processes[]", "processes[x"):
+        with pytest.raises(ValueError, match="no CPU load runs in"):
+            split_load_place(bad)
+    with pytest.raises(ValueError, match="workers 1"):
+        Point("mixed.echo", {}, "threads", 0, 2, 1, load_in="threads", load_workers=0)
+    with pytest.raises(ValueError, match="its backend is 'asyncio'"):
+        Point("mixed.echo", {}, "threads", 1, 2, 1, load_in="asyncio[inline]", load_workers=1)
+    with pytest.raises(ValueError, match="both load_in and load_workers"):
+        Point("mixed.echo", {}, "threads", 1, 2, 1, load_in="threads")
 
 
 def test_workers_zero_is_refused_for_throughput_workloads() -> None:
@@ -91,15 +127,18 @@ def test_workers_zero_is_refused_for_throughput_workloads() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "backend", "variant"),
-    [(name, *load) for name in MIXED for load in LOADS if get_workload(name).runs_on(load[0])],
+    ("name", "load_in"),
+    [
+        (name, load)
+        for name in MIXED
+        for load in LOADS
+        if get_workload(name).runs_on(split_load_place(load)[0])
+    ],
 )
-def test_every_responder_answers_beside_every_load(
-    name: str, backend: str, variant: str | None
-) -> None:
+def test_every_responder_answers_beside_every_load(name: str, load_in: str) -> None:
     wl = get_workload(name)
     params = {**wl.default_params, "chunk": SMALL_CHUNK}
-    point = Point(name, params, backend, 1, 1, tasks=1, start_method=variant)
+    point = Point.latency(name, params, load_in, 1, 1)
     run_facts._rates.clear()
     measurement = LatencyMeasurement(point)
     try:
@@ -112,30 +151,49 @@ def test_every_responder_answers_beside_every_load(
     assert metadata[f"fact_{LOAD_RATE_FACT}"] > 0
 
 
+def test_a_point_writes_schema_2_coordinates_into_its_metadata() -> None:
+    from gilbench.measure.bridge import point_metadata
+    from gilbench.measure.interpreter import InterpreterInfo
+    from gilbench.metadata import SCHEMA_KEY, typed
+
+    info = InterpreterInfo.current()
+    echo = Point.latency("mixed.echo", get_workload("mixed.echo").default_params,
+                         "asyncio[executor]", 0, 1)  # fmt: skip
+    latency = typed(point_metadata(echo, info))
+    assert latency[SCHEMA_KEY] == 2
+    assert (latency["backend"], latency["workers"], latency["start_method"]) == (
+        "asyncio", 1, "-"
+    )  # fmt: skip
+    assert (latency["load_in"], latency["load_workers"]) == ("asyncio[executor]", 0)
+    fib = typed(point_metadata(Point("cpu.fib", {"n": 12}, "threads", 2, 1, 4), info))
+    assert (fib["workers"], fib["load_in"]) == (2, "-")
+    assert "load_workers" not in fib
+
+
 def _spread(latency: float) -> tuple[float, ...]:
     return tuple(latency * (1 + i / 100) for i in range(100))
 
 
 def _latency_rows(machine: str = "box") -> pd.DataFrame:
     rows = []
-    for backend, method, workers, latency in [
-        ("threads", "-", 0, 0.0001), ("threads", "-", 2, 0.02),
-        ("processes", "forkserver", 0, 0.0001), ("processes", "forkserver", 2, 0.0002),
+    for load_in, load_workers, latency in [
+        ("threads", 0, 0.0001), ("threads", 2, 0.02),
+        ("processes[forkserver]", 0, 0.0001), ("processes[forkserver]", 2, 0.0002),
     ]:  # fmt: skip
         bench = make_bench(
-            "mixed.echo", backend, workers, values=_spread(latency),
-            kind="mixed", start_method=method, params="chunk=20000,size=64", tasks=1,
-            fact_load_chunks_per_s=1000.0 * workers, machine=machine,
+            "mixed.echo", split_load_place(load_in)[0], 1, values=_spread(latency),
+            kind="mixed", load_in=load_in, load_workers=load_workers,
+            params="chunk=20000,size=64", tasks=1,
+            fact_load_chunks_per_s=1000.0 * load_workers, machine=machine,
         )  # fmt: skip
         rows.append(benchmark_row(bench, machine, Path("x.json")))
-    frame = pd.DataFrame(rows)
-    labels = ["threads", "threads", "processes[forkserver]", "processes[forkserver]"]
-    return frame.assign(backend_label=labels)
+    return with_param_columns(pd.DataFrame(rows))
 
 
 def test_latency_percentiles_come_from_every_value() -> None:
     frame = _latency_rows()
-    threads = frame[(frame["backend"] == "threads") & (frame["workers"] == 2)].iloc[0]
+    assert set(frame["workers"]) == {1}
+    threads = frame[(frame["load_in"] == "threads") & (frame["load_workers"] == 2)].iloc[0]
     assert threads["p50_ms"] == pytest.approx(20 * 1.495, rel=0.01)
     assert threads["p99_ms"] == pytest.approx(20 * 1.98, rel=0.01)
     assert threads["max_ms"] == pytest.approx(20 * 1.99)
@@ -152,7 +210,8 @@ def test_the_load_sentence_reads_the_numbers_of_its_chart() -> None:
 
 def test_the_switch_sentence_states_latency_and_throughput_at_both_ends() -> None:
     rows = pd.DataFrame(
-        {"interpreter": ["cpython3.11"] * 2, "interval_ms": [0.1, 50.0], "p99_ms": [1.0, 300.0],
+        {"interpreter": ["cpython3.11"] * 2, "param_interval_ms": [0.1, 50.0],
+         "p99_ms": [1.0, 300.0],
          "fact_load_chunks_per_s": [1500.0, 1800.0]}
     )  # fmt: skip
     assert switch_sentence(rows) == (
@@ -196,9 +255,12 @@ def latency_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_cpu_threads_delay_the_responder_far_more_than_cpu_processes(latency_run: Path) -> None:
     out = gilbench("export", "results", cwd=latency_run)
     rows = {
-        (r["workload"], r["backend"], r["workers"], r["params"]): r
+        (r["workload"], r["backend"], r["load_workers"], r["params"]): r
         for r in csv.DictReader(io.StringIO(out.stdout))
     }
+    assert {r["workers"] for r in rows.values()} == {"1"}
+    assert {r["load_in"] for r in rows.values()} >= {"threads"}
+    assert {r["param_interval_ms"] for r in rows.values()} == {"", "0.1", "20.0"}
     echo = "chunk=20000,size=64"
     alone = float(rows["mixed.echo", "threads", "0", echo]["p50_ms"])
     threads = float(rows["mixed.echo", "threads", "2", echo]["p50_ms"])
@@ -215,6 +277,21 @@ def test_cpu_threads_delay_the_responder_far_more_than_cpu_processes(latency_run
     long = switch["chunk=20000,interval_ms=20.0,size=64"]
     assert float(long["p50_ms"]) >= 3 * float(short["p50_ms"])
     assert float(long["fact_load_chunks_per_s"]) > 0
+
+
+def test_a_new_result_file_says_schema_2_and_where_the_load_ran(latency_run: Path) -> None:
+    import pyperf
+
+    from gilbench.metadata import SCHEMA_KEY
+
+    (path,) = (latency_run / "results" / "latbox").glob("*-*.json")
+    for bench in pyperf.BenchmarkSuite.load(str(path)).get_benchmarks():
+        meta = bench.get_metadata()
+        assert meta[SCHEMA_KEY] == 2
+        assert (meta["workers"], meta["start_method"]) == (1, "-")
+        assert meta["load_in"] in ("threads", "processes[forkserver]", "processes[fork]",
+                                   "processes[spawn]")  # fmt: skip
+        assert meta["load_workers"] in (0, 2)
 
 
 def test_the_report_shows_latency_against_load_and_the_switch_trade_off(

@@ -7,8 +7,10 @@ import pickle
 import pytest
 
 from gilbench.benchmarks import (
+    Fact,
     UnknownWorkloadError,
     Workload,
+    _registry,
     all_workloads,
     format_params,
     get_workload,
@@ -95,3 +97,52 @@ def test_decorator_rejects_bad_declarations() -> None:
 def test_format_params_is_sorted_and_stable() -> None:
     assert format_params({"b": 2, "a": 1.5}) == "a=1.5,b=2"
     assert format_params({}) == ""
+
+
+def test_a_fact_declares_its_label_unit_and_how_it_combines() -> None:
+    late = Fact("timer_late_ms", "timer late", "ms")
+    assert late.heading == "timer late (ms)"
+    assert late.combined([1.0, 3.0]) == 2.0
+    worst = Fact("late_worst", "late", combine="worst")
+    assert worst.heading == "late"
+    assert worst.combined([1.0, 3.0]) == 3.0
+
+
+def test_a_fact_must_combine_as_result_files_do() -> None:
+    with pytest.raises(ValueError, match="key and combine must agree"):
+        Fact("lost_worst", "lost")  # files combine *_worst by maximum
+    with pytest.raises(ValueError, match="key and combine must agree"):
+        Fact("lost", "lost", combine="worst")
+    with pytest.raises(ValueError, match="identifier"):
+        Fact("lost updates", "lost")
+    with pytest.raises(ValueError, match="label"):
+        Fact("lost", "")
+
+
+def test_every_declared_fact_combines_like_the_result_files() -> None:
+    from gilbench import vocabulary
+
+    assert vocabulary.WORST_SUFFIX == _registry.WORST_SUFFIX
+    declared = [f for wl in all_workloads().values() for f in wl.shown_facts]
+    assert {"lost_updates", "lost_updates_worst", "timer_late_ms"} <= {f.key for f in declared}
+    for fact in declared:
+        values = [1.0, 2.0, 6.0]
+        assert fact.combined(values) == vocabulary.combine_fact(fact.key, values), fact.key
+
+
+def test_decorator_rejects_facts_shown_without_a_facts_function_or_twice() -> None:
+    def documented() -> int:
+        """Docstring."""
+        return 1
+
+    shown = (Fact("seen", "seen"),)
+    with pytest.raises(ValueError, match="needs a facts function"):
+        workload("t.nofacts", kind="probe", check=lambda *_: True, shown_facts=shown)(documented)
+    with pytest.raises(ValueError, match="shown twice"):
+        workload(
+            "t.twice",
+            kind="probe",
+            check=lambda *_: True,
+            facts=lambda results: {"seen": 1},
+            shown_facts=shown * 2,
+        )(documented)

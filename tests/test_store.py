@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from gilbench.analysis.store import RunFile, atomic_write_text, load_results, result_path
 from gilbench.analysis.tidy import tidy
+from gilbench.metadata import SCHEMA_KEY, SCHEMA_VERSION
 from gilbench.report.page import render_report
+
+# Real output of gilbench before schema 2 (a quick run on a 2-CPU machine, cut down with
+# pyperf's API to three cpu.fib points, every mixed.echo point and two switch intervals;
+# every kept benchmark's runs as measured).  See tests/data/README.md.
+SCHEMA_1 = Path(__file__).parent / "data" / "schema1"
 
 
 def test_result_path_layout() -> None:
@@ -98,3 +104,83 @@ def test_loader_never_crashes_on_mutated_files(tmp_path: Path, data: st.DataObje
     loaded = load_results(tmp_path / "box")
     assert len(loaded.suites) + len(loaded.skipped) == 1
     tidy(loaded)  # rows that do load must convert, or be skipped with a reason
+
+
+def test_schema_2_is_current() -> None:
+    assert SCHEMA_VERSION == 2
+
+
+def test_a_version_1_file_is_converted_on_read_and_renders(tmp_path: Path) -> None:
+    (path,) = (SCHEMA_1 / "vm").glob("*-cpython3.11.json")
+    before = path.read_bytes()
+    loaded = load_results(SCHEMA_1)
+    assert not loaded.skipped
+    (suite,) = loaded.suites
+    benches = suite.suite.get_benchmarks()
+    assert {b.get_metadata()[SCHEMA_KEY] for b in benches} == {SCHEMA_VERSION}
+    frame = tidy(loaded)
+    assert len(frame) == len(benches) == 21
+    # The load leaves the throughput coordinates: workers 1, no start method.
+    latency = frame[frame["kind"] == "mixed"]
+    assert set(latency["workers"]) == {1}
+    assert set(latency["start_method"]) == {""}
+    echo = latency[latency["workload"] == "mixed.echo"]
+    assert set(echo["load_in"]) == {
+        "threads", "processes[forkserver]", "asyncio[inline]", "asyncio[executor]"
+    }  # fmt: skip
+    assert sorted(set(echo["load_workers"])) == [0, 1, 2, 4]
+    assert set(echo["backend"]) == {"threads", "processes", "asyncio"}
+    # Names stay as they were written; each converts from its own backend and method.
+    load = {name: (place, k) for name, place, k in
+            zip(frame["name"], frame["load_in"], frame["load_workers"], strict=True)}  # fmt: skip
+    head = "mixed.echo(chunk=20000,size=64)"
+    assert load[f"{head} asyncio[inline] workers=0 cores=2"] == ("asyncio[inline]", 0)
+    assert load[f"{head} asyncio[executor] workers=4 cores=2"] == ("asyncio[executor]", 4)
+    assert load[f"{head} processes[forkserver] workers=2 cores=2"] == ("processes[forkserver]", 2)
+    assert load[f"{head} threads workers=1 cores=2"] == ("threads", 1)
+    switch = latency[latency["workload"] == "mixed.switch_interval"]
+    assert set(zip(switch["load_in"], switch["load_workers"], strict=True)) == {("threads", 2)}
+    assert sorted(switch["param_interval_ms"]) == [0.1, 20.0]
+    # Throughput points are as they were, with no load.
+    cpu = frame[frame["kind"] == "cpu"]
+    assert sorted(zip(cpu["backend"], cpu["workers"], cpu["start_method"], strict=True)) == [
+        ("processes", 2, "forkserver"), ("serial", 1, ""), ("threads", 2, "")
+    ]  # fmt: skip
+    assert set(cpu["load_in"]) == {""}
+    assert cpu["load_workers"].isna().all()
+    assert set(cpu["param_n"]) == {23}
+    html = render_report(frame, loaded, tmp_path / "report", "schema 1").read_text()
+    assert "latency vs CPU load" in html
+    assert "latency and throughput vs switch interval" in html
+    assert "asyncio[executor]" in html
+    assert path.read_bytes() == before  # converted in memory, never rewritten
+
+
+def test_a_version_1_point_that_cannot_be_converted_skips_its_file(tmp_path: Path) -> None:
+    nowhere = make_bench("mixed.echo", "serial", 0, kind="mixed", gilbench_schema=1)
+    write_suite(tmp_path / "box" / "old.json", [nowhere])
+    old_throughput = make_bench(gilbench_schema=1)
+    write_suite(tmp_path / "box" / "old-cpu.json", [old_throughput])
+    loaded = load_results(tmp_path)
+    assert [s.path.name for s in loaded.suites] == ["old-cpu.json"]
+    ((path, reason),) = loaded.skipped
+    assert path.name == "old.json"
+    assert "cannot be converted from schema 1" in reason
+    assert "no CPU load runs in 'serial'" in reason
+    (row,) = tidy(loaded).to_dict("records")
+    assert (row["load_in"], row["workers"]) == ("", 1)
+
+
+def test_resuming_a_version_1_file_continues_it_in_the_current_schema(tmp_path: Path) -> None:
+    import shutil
+
+    path = tmp_path / "vm" / "run.json"
+    path.parent.mkdir()
+    shutil.copy(next((SCHEMA_1 / "vm").glob("*-cpython3.11.json")), path)
+    run = RunFile(path)
+    run.add(make_bench(workload="cpu.fib", backend="threads", workers=4, params="n=23"))
+    saved = pyperf.BenchmarkSuite.load(str(path)).get_benchmarks()
+    assert {b.get_metadata()[SCHEMA_KEY] for b in saved} == {SCHEMA_VERSION}
+    loaded = load_results(path)
+    assert not loaded.skipped
+    assert len(tidy(loaded)) == 22

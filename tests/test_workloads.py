@@ -151,3 +151,36 @@ def test_no_temporary_files_or_descriptors_leak_from_a_batch() -> None:
     fds_before = psutil.Process().num_fds() if os.name == "posix" else 0
     _measure_once("io.subprocess", "threads", 2)
     assert psutil.Process().num_fds() <= fds_before + 1
+
+
+DECLARING = sorted(
+    name for name, wl in all_workloads().items() if wl.shown_facts or wl.finding is not None
+)
+
+
+@pytest.mark.parametrize("name", DECLARING)
+def test_declared_facts_are_the_facts_each_workload_records(name: str) -> None:
+    """What the report shows of a workload (its facts' labels, its finding) is declared
+    beside it; every declared fact must be one its facts function returns."""
+    wl = get_workload(name)
+    params = wl.coerce_params(SMALL.get(name, {}))
+    assert wl.facts is not None
+    facts = {key: float(v) for key, v in wl.facts([wl.func(**params)]).items()}
+    assert {fact.key for fact in wl.shown_facts} <= set(facts), name
+    if wl.finding is not None:
+        sentence = wl.finding(params, facts)
+        assert sentence, name
+        assert "nan" not in sentence, (name, sentence)
+
+
+def test_the_probes_and_the_timer_say_what_their_facts_mean() -> None:
+    assert {"probe.counter_plain", "probe.deadlock", "probe.logging"} <= set(DECLARING)
+    timer = get_workload("sync.timer")
+    assert [f.heading for f in timer.shown_facts] == ["timer late (ms)"]
+    assert "requested delay" in timer.cost_caveat
+    locked = get_workload("probe.counter_locked")
+    assert locked.finding is not None
+    assert locked.finding({"threads": 8, "n": 100}, {"lost_updates": 0.0}).startswith(
+        "lost none of 800 updates per task"
+    )
+    assert locked.finding({"threads": 8, "n": 100}, {}) == "no facts recorded"

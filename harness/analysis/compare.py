@@ -23,7 +23,19 @@ from gilbench.analysis.store import load_results
 from gilbench.analysis.tidy import tidy_report
 from gilbench.vocabulary import backend_label
 
-COORDINATES = ["workload", "params", "backend", "start_method", "workers", "cores", "tasks"]
+COORDINATES = [
+    "workload",
+    "params",
+    "backend",
+    "start_method",
+    "workers",
+    "load_in",
+    "load_workers",
+    "cores",
+    "tasks",
+]
+#: Columns of the comparison for latency points: where their CPU load ran, how many workers.
+LOAD_COLUMNS = {"load_in": "CPU work in", "load_workers": "CPU workers"}
 SIDE_DIMENSIONS = ("machine", "interpreter")
 
 
@@ -110,12 +122,15 @@ def compare(a: Side, b: Side) -> pd.DataFrame:
     if merged.empty:
         raise CompareError(f"{a.label} and {b.label} have no point in common")
     rows = []
+    # Latency points (a load_in) say where their CPU load ran and how many workers it had.
+    loads = LOAD_COLUMNS if merged["load_in"].astype(bool).any() else {}
     for row in merged.to_dict("records"):
         p = mann_whitney_p(_values(a, row, "_a"), _values(b, row, "_b"))
         rows.append({
             "workload": f"{row['workload']}({row['params']})",
             "backend": backend_label(str(row["backend"]), row["start_method"]),
             "workers": row["workers"],
+            **{title: row[column] for column, title in loads.items()},
             **({"cores": row["cores"]} if "cores" in row
                else {"A cores": row["cores_a"], "B cores": row["cores_b"]}),
             **{column: row[column] for column in shared},
@@ -126,7 +141,10 @@ def compare(a: Side, b: Side) -> pd.DataFrame:
             "speedup B/A": row["speedup_b"] / row["speedup_a"],
         })  # fmt: skip
     out = pd.DataFrame(rows)
-    return out.sort_values(["workload", "backend", "workers"]).reset_index(drop=True)
+    if loads:  # counts stay whole numbers, with gaps for throughput points
+        out[LOAD_COLUMNS["load_workers"]] = out[LOAD_COLUMNS["load_workers"]].astype("Int64")
+    order = ["workload", "backend", "workers", *loads.values()]
+    return out.sort_values(order).reset_index(drop=True)
 
 
 def header(a: Side, b: Side) -> str:
@@ -149,6 +167,9 @@ def render(table: pd.DataFrame, fmt: str) -> str:
     for column in ("B/A", "A speedup", "B speedup", "speedup B/A"):
         shown[column] = shown[column].map(lambda v: "–" if pd.isna(v) else f"{v:.2f}")
     shown["p"] = shown["p"].map(lambda v: "–" if pd.isna(v) else f"{v:.3f}")
+    for column in LOAD_COLUMNS.values():
+        if column in shown:  # throughput points have no CPU load beside them
+            shown[column] = shown[column].map(lambda v: "–" if pd.isna(v) or v == "" else str(v))
     if fmt == "md":
         cells = [list(shown.columns), ["---"] * len(shown.columns)]
         cells += shown.astype(str).to_numpy().tolist()

@@ -3,7 +3,8 @@
 Result files are pyperf suites, written atomically (temporary file + rename) after every
 point, so an interrupted run keeps everything it measured.  Reading never executes or
 unpickles anything: a file is JSON, parsed by pyperf, and anything unexpected makes the
-loader skip the file with one line saying why.
+loader skip the file with one line saying why.  Benchmarks written under an older schema
+(gilbench.metadata) are converted to the current one as they are read.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 import pyperf
 
 from gilbench.metadata import SCHEMA_KEY, SCHEMA_VERSION
+from gilbench.vocabulary import LATENCY_KIND, load_place
 
 MACHINE_FILE = "machine.json"
 #: Beside each result file: the points of that run that produced no result, and why.
@@ -70,8 +72,9 @@ class RunFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._suite: pyperf.BenchmarkSuite | None = None
-        if path.exists():  # --resume: keep what is there
+        if path.exists():  # --resume: keep what is there, in the current schema
             self._suite = pyperf.BenchmarkSuite.load(str(path))
+            upgrade(self._suite)
 
     @property
     def names(self) -> set[str]:
@@ -214,13 +217,56 @@ def _check_suite(suite: pyperf.BenchmarkSuite) -> None:
             )
 
 
+def _v1_to_v2(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Schema 1 -> 2: a latency point's CPU load leaves the throughput coordinates.
+
+    Its workers were the K CPU workers (now load_workers) and its backend and start
+    method where they ran (now load_in: ``asyncio`` + ``inline`` is ``asyncio[inline]``,
+    ``threads`` + ``-`` is ``threads``); its workers become 1 and its start method ``-``.
+    """
+    if metadata.get("kind") != LATENCY_KIND:
+        return {"load_in": "-"}
+    method = str(metadata.get("start_method", "-"))
+    return {
+        "load_in": load_place(str(metadata["backend"]), None if method == "-" else method),
+        "load_workers": int(metadata["workers"]),
+        "workers": 1,
+        "start_method": "-",
+    }
+
+
+#: Schema version -> the metadata that brings a benchmark of that version to the next.
+_UPGRADES: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+
+def upgrade(suite: pyperf.BenchmarkSuite) -> None:
+    """Convert every benchmark of ``suite`` written under an older schema to the current
+    one, in place (the file is not touched); ValueError if one cannot be."""
+    for bench in suite.get_benchmarks():
+        version = bench.get_metadata().get(SCHEMA_KEY)
+        if not isinstance(version, int) or version < 1:
+            raise ValueError(f"benchmark {bench.get_name()!r}: unknown schema {version!r}")
+        while version < SCHEMA_VERSION:
+            try:
+                changes = _UPGRADES[version](bench.get_metadata())
+                bench.update_metadata({**changes, SCHEMA_KEY: version + 1})
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"benchmark {bench.get_name()!r} cannot be converted from schema "
+                    f"{version} ({type(exc).__name__}: {exc})"
+                ) from None
+            version += 1
+
+
 def load_suite(path: Path) -> pyperf.BenchmarkSuite:
-    """Parse and check one result file; raise ValueError saying what is wrong with it."""
+    """Parse, check and convert (to the current schema) one result file; raise
+    ValueError saying what is wrong with it."""
     try:
         suite = pyperf.BenchmarkSuite.load(str(path))
     except Exception as exc:  # pyperf raises many types on malformed JSON or schema
         raise ValueError(f"not a readable pyperf file ({type(exc).__name__}: {exc})") from exc
     _check_suite(suite)
+    upgrade(suite)
     return suite
 
 

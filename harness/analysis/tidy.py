@@ -18,8 +18,18 @@ being one batch); derived figures follow DESIGN.md's vocabulary:
 
 Latency points (kind ``mixed``) time one request per value, so their values are the
 latency distribution: p50, p90, p99 and max come from pyperf's percentiles over all of
-them (empty for other kinds, whose values are batch times).  Their ``workers`` are the
-CPU workers beside the responder, and they have no speedup.
+them (empty for other kinds, whose values are batch times).  Their CPU load has its own
+columns: ``load_in`` (where it runs: ``threads``, ``processes[forkserver]``,
+``asyncio[inline]``, ``asyncio[executor]``) and ``load_workers`` (K CPU workers beside
+the responder, 0 for the responder alone); their ``workers`` is 1 and they have no
+speedup.  Throughput rows have ``load_in`` "" and ``load_workers`` missing (<NA>: the
+column is pandas' nullable Int64).
+
+After the columns of :data:`COLUMNS` come, sorted by name, one column per workload fact
+(``fact_*``, the run metadata a workload records) and then one per workload parameter,
+``param_<name>``: the value as :func:`gilbench.vocabulary.parse_params` reads it (an int,
+a float or text; a column of ints with gaps is float, as pandas makes it) and NaN in rows
+whose workload lacks the parameter.  The ``params`` text (``k=v,k=v``) stays, as the key.
 """
 
 from __future__ import annotations
@@ -37,7 +47,14 @@ from gilbench.analysis.rounds import paired_ratios, ratio_spread, values_by_roun
 from gilbench.analysis.store import LoadReport
 from gilbench.analysis.verdict import karp_flatt
 from gilbench.metadata import typed
-from gilbench.vocabulary import BASELINE_KEY, FACT_PREFIX, POINT_KEY, combine_fact
+from gilbench.vocabulary import (
+    BASELINE_KEY,
+    FACT_PREFIX,
+    PARAM_PREFIX,
+    POINT_KEY,
+    combine_fact,
+    parse_params,
+)
 
 # The columns of `gilbench export`, in order; the first block is the documented contract.
 COLUMNS = [
@@ -52,6 +69,8 @@ COLUMNS = [
     "backend",
     "start_method",
     "workers",
+    "load_in",
+    "load_workers",
     "tasks",
     "median_s",
     "mean_s",
@@ -83,6 +102,19 @@ COLUMNS = [
     "settle_tolerance",
     "name",
     "file",
+]
+
+# The order of the rows.
+ROW_ORDER = [
+    "machine",
+    "interpreter",
+    "workload",
+    "params",
+    "cores",
+    "backend",
+    "load_in",
+    "workers",
+    "load_workers",
 ]
 
 # Latency percentiles of mixed points, as column prefix -> percentile.
@@ -182,7 +214,9 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
     cpu, effective = _effective_cores(bench)
     ops = meta.get("ops_per_task", 1)
     by_round = values_by_round(bench)
-    latency = meta.get("kind") == "mixed"
+    load_in = "" if meta.get("load_in", "-") == "-" else meta["load_in"]
+    if load_in and "load_workers" not in meta:
+        raise ValueError(f"latency point in {load_in!r} without load_workers")
     rounds = {r: statistics.median(values) for r, values in by_round.items()}
     return {
         "machine": meta.get("machine", machine),
@@ -196,6 +230,8 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "backend": meta["backend"],
         "start_method": "" if meta.get("start_method", "-") == "-" else meta["start_method"],
         "workers": meta["workers"],
+        "load_in": load_in,
+        "load_workers": meta["load_workers"] if load_in else None,
         "tasks": meta["tasks"],
         "median_s": median,
         "mean_s": mean,
@@ -212,7 +248,7 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "op_cost_us": median / (meta["tasks"] * ops) * 1e6,
         "backends_skipped": meta.get("backends_skipped", ""),
         **{
-            f"{name}_ms": float(bench.percentile(p)) * 1e3 if latency else float("nan")
+            f"{name}_ms": float(bench.percentile(p)) * 1e3 if load_in else float("nan")
             for name, p in PERCENTILES.items()
         },
         "machine_cpus": _machine_cpus(meta),
@@ -290,14 +326,25 @@ def tidy_report(report: LoadReport) -> Tidied:
                 skipped.append((loaded.path, f"benchmark {bench.get_name()!r}: {exc}"))
     if not rows:
         return Tidied(pd.DataFrame(columns=COLUMNS), tuple(skipped))
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows).astype({"load_workers": "Int64"})
     frame = frame.sort_values("run_id").drop_duplicates(POINT_KEY, keep="last")
     frame = add_derived(frame)
-    frame = frame.sort_values(
-        ["machine", "interpreter", "workload", "params", "cores", "backend", "workers"]
-    ).reset_index(drop=True)
+    frame = frame.sort_values(ROW_ORDER).reset_index(drop=True)
     facts = sorted(c for c in frame.columns if c.startswith(FACT_PREFIX))
-    return Tidied(frame[COLUMNS + facts], tuple(skipped))
+    return Tidied(with_param_columns(frame[COLUMNS + facts]), tuple(skipped))
+
+
+def with_param_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with one ``param_<name>`` column per parameter in its ``params`` texts,
+    sorted by name (see the module docstring)."""
+    parsed = [parse_params(str(text)) for text in frame["params"]]
+    names = sorted({name for params in parsed for name in params})
+    columns = {
+        PARAM_PREFIX + name: pd.Series([p.get(name, float("nan")) for p in parsed],
+                                       index=frame.index).infer_objects()
+        for name in names
+    }  # fmt: skip
+    return frame.assign(**columns)
 
 
 def tidy(report: LoadReport) -> pd.DataFrame:

@@ -147,6 +147,10 @@ def point_metadata(point: Point, info: InterpreterInfo) -> dict[str, Any]:
         "backend": point.backend,
         "start_method": point.start_method or "-",
         "workers": point.workers,
+        # Schema 2: where a latency point's CPU load runs, and how many workers it has
+        # (load_workers is written for latency points only).
+        "load_in": point.load_in or "-",
+        **({} if point.load_workers is None else {"load_workers": point.load_workers}),
         "cores": point.cores,
         "tasks": point.tasks,
         "ops_per_task": workload.ops_per_task(point.params),
@@ -175,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         restrict_cores(point.cores)
         # Both import the workload and run its setup.
         measurement: Measurement | LatencyMeasurement
-        if get_workload(point.workload).is_latency:
+        if point.is_latency:
             # Imported here: asyncio and multiprocessing cost every other point's
             # pyperf processes start-up time for nothing.
             from gilbench.measure.latency import LatencyMeasurement

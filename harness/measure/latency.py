@@ -1,7 +1,7 @@
 """A latency point in the pyperf worker: one request per timed value, a CPU load beside it.
 
-The point's workload is a responder (``kind="mixed"``); its backend and variant say
-where the load runs and its worker count is K, the number of CPU workers (see
+The point's workload is a responder (``kind="mixed"``); its ``load_in`` says where the
+load runs and its ``load_workers`` is K, the number of CPU workers (see
 gilbench.measure.load).  Setup and starting the load happen before the first timed value; every
 request's answer is checked outside the timed region.
 """
@@ -33,7 +33,10 @@ class LatencyMeasurement:
     """A worker's state for one latency point: the responder's setup and the CPU load."""
 
     def __init__(self, point: Point) -> None:
+        if point.load_in is None or point.load_workers is None:
+            raise ValueError(f"{point.name} is not a latency point (it has no load_in)")
         self.point = point
+        self.load_in, self.load_workers = point.load_in, point.load_workers
         self.workload = get_workload(point.workload)
         if self.workload.load is None:
             raise ValueError(f"{point.workload} is not a mixed workload")
@@ -52,11 +55,7 @@ class LatencyMeasurement:
         if self.load is None:
             assert self.workload.load is not None
             load = make_load(
-                self.point.backend,
-                self.point.start_method,
-                self.point.workers,
-                self.workload.load,
-                dict(self.point.params),
+                self.load_in, self.load_workers, self.workload.load, dict(self.point.params)
             )
             load.start()
             self._stack.callback(load.stop)
@@ -106,7 +105,7 @@ class LatencyMeasurement:
             else:
                 elapsed, result, chunks, seconds = self._sync_sample(load)
             # Outside the timed region, for every request:
-            if self.point.workers:
+            if self.load_workers:
                 run_facts.record_rate(LOAD_RATE_FACT, chunks, seconds)
             if not check(result, **self.point.params):
                 raise BatchCheckError(

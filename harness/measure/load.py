@@ -1,11 +1,12 @@
 """CPU load for latency points: K workers that burn CPU beside a responder, and count.
 
 A mixed workload's responder is timed in the worker's main thread (or on its event
-loop) while a load runs beside it.  The backend of a mixed point names where the load
-runs: ``threads`` (K threads in this process, competing for the GIL), ``processes`` (K
-processes, competing only for cores), and ``asyncio`` in two variants: ``inline`` (K
-coroutines that run CPU chunks on the responder's own loop) and ``executor`` (K
-coroutines that hand each chunk to a thread-pool executor, ``loop.run_in_executor``).
+loop) while a load runs beside it.  A latency point's ``load_in`` names where the load
+runs and its ``load_workers`` is K: ``threads`` (K threads in this process, competing
+for the GIL), ``processes[<start method>]`` (K processes, competing only for cores), and
+``asyncio`` in two variants: ``asyncio[inline]`` (K coroutines that run CPU chunks on
+the responder's own loop) and ``asyncio[executor]`` (K coroutines that hand each chunk
+to a thread-pool executor, ``loop.run_in_executor``).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from multiprocessing.sharedctypes import RawArray
 from typing import Any
 
 from gilbench.measure.backends import get_backend
+from gilbench.vocabulary import LOAD_PLACES, split_load_place
 
 #: A load chunk: called with the point's parameters, burns a few hundred µs of CPU.
 Chunk = Callable[..., Any]
 
-LOAD_BACKENDS = ("threads", "processes", "asyncio")
-ASYNCIO_VARIANTS = ("inline", "executor")
+LOAD_BACKENDS = tuple(LOAD_PLACES)
+ASYNCIO_VARIANTS = LOAD_PLACES["asyncio"] or ()
 # How long starting or stopping a load may take before it is called stuck.
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
@@ -41,7 +43,8 @@ class LoadError(RuntimeError):
 
 
 def load_variants(backend: str) -> tuple[str | None, ...]:
-    """The variants a mixed point's load runs as under ``backend``."""
+    """The variants a mixed point's load is measured as under ``backend`` (processes:
+    the default start method)."""
     if backend == "asyncio":
         return ASYNCIO_VARIANTS
     if backend == "processes":
@@ -265,10 +268,10 @@ class AsyncioLoad(Load):
             self.loop = None
 
 
-def make_load(
-    backend: str, variant: str | None, workers: int, chunk: Chunk, params: dict[str, Any]
-) -> Load:
-    """The load for a mixed point: ``backend`` and ``variant`` as in the point."""
+def make_load(load_in: str, workers: int, chunk: Chunk, params: dict[str, Any]) -> Load:
+    """The load of a latency point: ``workers`` (its ``load_workers``) CPU workers in
+    ``load_in`` (its ``load_in``: ``threads``, ``processes[forkserver]``, ...)."""
+    backend, variant = split_load_place(load_in)
     if backend == "threads":
         return ThreadLoad(workers, chunk, params)
     if backend == "processes":

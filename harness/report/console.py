@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from gilbench.vocabulary import backend_label
+from gilbench.vocabulary import LATENCY_KIND, backend_label
 
 
 def make_progress(console: Console) -> Progress:
@@ -74,24 +74,26 @@ def summary_table(frame: pd.DataFrame) -> Table:
 
 def latency_table(frame: pd.DataFrame) -> Table | None:
     """Per mixed workload and place of the CPU load: p50 and p99 latency by CPU workers."""
-    rows = frame[frame["kind"] == "mixed"] if not frame.empty else frame
+    rows = frame[frame["kind"] == LATENCY_KIND] if not frame.empty else frame
     if rows.empty:
         return None
     table = Table(title="gilbench latency: p50 / p99 ms of the responder beside K CPU workers")
-    counts = sorted(int(k) for k in rows["workers"].unique())
+    counts = sorted(int(k) for k in rows["load_workers"].unique())
     for column in ("workload", "interpreter", "CPU work in", *(f"K={k}" for k in counts)):
         table.add_column(column, justify="right" if column.startswith("K=") else "left")
-    keys = ["workload", "params", "interpreter", "backend", "start_method"]
-    for (workload, params, interpreter, backend, method), group in rows.groupby(keys, sort=True):
+    keys = ["workload", "params", "interpreter", "load_in"]
+    for (workload, params, interpreter, load_in), group in rows.groupby(keys, sort=True):
         by_k = {
             int(k): f"{p50:.2f} / {p99:.2f}"
-            for k, p50, p99 in zip(group["workers"], group["p50_ms"], group["p99_ms"], strict=True)
+            for k, p50, p99 in zip(
+                group["load_workers"], group["p50_ms"], group["p99_ms"], strict=True
+            )
         }
         cells = [by_k.get(k, "") for k in counts]
         table.add_row(
             escape(f"{workload}({params})"),
             escape(str(interpreter)),
-            escape(backend_label(str(backend), method)),
+            escape(str(load_in)),
             *cells,
         )
     return table

@@ -16,9 +16,11 @@ from markupsafe import Markup
 from gilbench.report.figure_pool import LazySvg
 from gilbench.report.figures import Figure, anchor, html_table
 from gilbench.report.plots import render_svg
+from gilbench.vocabulary import LATENCY_KIND, PARAM_PREFIX
 
 LOAD_RATE = "fact_load_chunks_per_s"
-SWITCH_WORKLOAD_PARAM = "interval_ms"
+#: The tidy column of a switch-interval sweep's parameter: the interval (ms).
+SWITCH_WORKLOAD_PARAM = PARAM_PREFIX + "interval_ms"
 # One colour per place the load runs, the same in every latency chart.
 LOAD_COLOURS = {
     "threads": "#1f77b4",
@@ -30,8 +32,8 @@ INTERPRETER_STYLES = ("-", "--", ":", "-.")
 INTERPRETER_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
 TABLE_COLUMNS = {
     "interpreter": "interpreter",
-    "backend_label": "CPU work in",
-    "workers": "CPU workers",
+    "load_in": "CPU work in",
+    "load_workers": "CPU workers",
     "p50_ms": "p50 (ms)",
     "p90_ms": "p90 (ms)",
     "p99_ms": "p99 (ms)",
@@ -39,6 +41,11 @@ TABLE_COLUMNS = {
     "n_values": "requests",
     LOAD_RATE: "CPU chunks/s",
 }
+
+
+def _k(rows: pd.DataFrame) -> list[int]:
+    """The x values of a latency line: its CPU workers, as plain ints for matplotlib."""
+    return [int(k) for k in rows["load_workers"]]
 
 
 def _colour(label: str) -> str | None:
@@ -55,20 +62,20 @@ def _styles(interpreters: list[str]) -> dict[str, str]:
 def latency_by_interpreter(rows: pd.DataFrame, title: str) -> str:
     """One panel per place the load runs: p99 (solid) and p50 (dotted) latency against
     the number of CPU workers, one colour per interpreter, so builds sit side by side."""
-    labels = sorted(str(label) for label in rows["backend_label"].unique())
+    labels = sorted(str(label) for label in rows["load_in"].unique())
     fig, axes = plt.subplots(1, len(labels), figsize=(3.2 * len(labels), 3.6), sharey=True,
                              squeeze=False)  # fmt: skip
     interpreters = sorted(str(i) for i in rows["interpreter"].unique())
     colours = {name: INTERPRETER_COLOURS[i % len(INTERPRETER_COLOURS)]
                for i, name in enumerate(interpreters)}  # fmt: skip
-    ticks = sorted(int(k) for k in rows["workers"].unique())
+    ticks = sorted(int(k) for k in rows["load_workers"].unique())
     for ax, label in zip(axes[0], labels, strict=True):
-        for interpreter, unsorted in rows[rows["backend_label"] == label].groupby("interpreter"):
-            line = unsorted.sort_values("workers")
+        for interpreter, unsorted in rows[rows["load_in"] == label].groupby("interpreter"):
+            line = unsorted.sort_values("load_workers")
             colour = colours[str(interpreter)]
-            ax.plot(line["workers"], line["p99_ms"], marker="o", color=colour,
+            ax.plot(_k(line), line["p99_ms"], marker="o", color=colour,
                     label=f"p99, {interpreter}")  # fmt: skip
-            ax.plot(line["workers"], line["p50_ms"], marker=".", color=colour, linestyle=":",
+            ax.plot(_k(line), line["p50_ms"], marker=".", color=colour, linestyle=":",
                     linewidth=1, label=f"p50, {interpreter}")  # fmt: skip
         ax.set_yscale("log")
         ax.set_xticks(ticks, [str(k) for k in ticks])
@@ -92,13 +99,13 @@ def latency_vs_load(rows: pd.DataFrame, title: str) -> str:
     fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.0), sharey=True)
     styles = _styles(list(rows["interpreter"].unique()))
     several = len(styles) > 1
-    for (label, interpreter), unsorted in rows.groupby(["backend_label", "interpreter"]):
-        line = unsorted.sort_values("workers")
+    for (label, interpreter), unsorted in rows.groupby(["load_in", "interpreter"]):
+        line = unsorted.sort_values("load_workers")
         name = f"{label}, {interpreter}" if several else str(label)
         for ax, column in zip(axes, ("p50_ms", "p99_ms"), strict=True):
-            ax.plot(line["workers"], line[column], marker="o", color=_colour(str(label)),
+            ax.plot(_k(line), line[column], marker="o", color=_colour(str(label)),
                     linestyle=styles[str(interpreter)], label=name)  # fmt: skip
-    ticks = sorted(int(k) for k in rows["workers"].unique())
+    ticks = sorted(int(k) for k in rows["load_workers"].unique())
     for ax, name in zip(axes, ("median (p50)", "p99"), strict=True):
         ax.set_yscale("log")
         ax.set_xticks(ticks, [str(k) for k in ticks])
@@ -150,8 +157,8 @@ def _ms(value: float) -> str:
     return f"{value:.2g} ms" if value < 1 else f"{value:,.1f} ms"
 
 
-def _at(rows: pd.DataFrame, workers: int) -> pd.Series | None:
-    match = rows[rows["workers"] == workers]
+def _at(rows: pd.DataFrame, load_workers: int) -> pd.Series | None:
+    match = rows[rows["load_workers"] == load_workers]
     return None if match.empty else match.iloc[0]
 
 
@@ -160,7 +167,7 @@ def load_sentence(rows: pd.DataFrame) -> str:
     core, against the responder alone, for each place the load runs."""
     cores = int(rows["cores"].max())
     parts = []
-    for (label, interpreter), line in rows.groupby(["backend_label", "interpreter"], sort=True):
+    for (label, interpreter), line in rows.groupby(["load_in", "interpreter"], sort=True):
         alone, loaded = _at(line, 0), _at(line, cores)
         if alone is None or loaded is None or not alone["p99_ms"] > 0:
             continue
@@ -203,18 +210,23 @@ def _table(rows: pd.DataFrame, extra: list[str] | None = None) -> Markup:
     return html_table(view)
 
 
+def _switch_rows(frame: pd.DataFrame) -> pd.Series:
+    """True for the rows of a switch-interval sweep (they have an ``interval_ms``)."""
+    if SWITCH_WORKLOAD_PARAM not in frame:
+        return pd.Series(False, index=frame.index)
+    return frame[SWITCH_WORKLOAD_PARAM].notna()
+
+
 def mixed_figures(frame: pd.DataFrame) -> list[Figure]:
     """The mixed family's figures: per machine, workload, params and core count, every
     interpreter on one chart (so a free-threaded build sits beside the default one)."""
     figures = []
-    frame = frame[frame["kind"] == "mixed"]
-    for (machine, workload, params, cores), rows in frame.groupby(
+    frame = frame[frame["kind"] == LATENCY_KIND]
+    switch = _switch_rows(frame)
+    for (machine, workload, params, cores), rows in frame[~switch].groupby(
         ["machine", "workload", "params", "cores"], sort=True
     ):
-        parameters = dict(item.split("=", 1) for item in str(params).split(",") if "=" in item)
-        ordered = rows.sort_values(["interpreter", "backend_label", "workers"])
-        if SWITCH_WORKLOAD_PARAM in parameters:
-            continue  # drawn once for all intervals below
+        ordered = rows.sort_values(["interpreter", "load_in", "load_workers"])
         title = f"{workload}({params}) on {machine}, {cores} cores: latency vs CPU load"
         figures.append(
             Figure(
@@ -226,32 +238,24 @@ def mixed_figures(frame: pd.DataFrame) -> list[Figure]:
                 wide=True,
             )
         )
-    switch = frame[frame["params"].str.contains(f"{SWITCH_WORKLOAD_PARAM}=", regex=False)]
-    if not switch.empty:
-        switch = switch.assign(
-            **{
-                SWITCH_WORKLOAD_PARAM: switch["params"]
-                .str.extract(rf"{SWITCH_WORKLOAD_PARAM}=([0-9.]+)", expand=False)
-                .astype(float)
-            }
+    # Drawn once for all intervals.
+    for (machine, workload, cores), rows in frame[switch].groupby(
+        ["machine", "workload", "cores"], sort=True
+    ):
+        load_workers = int(rows["load_workers"].max())
+        title = (
+            f"{workload} on {machine}, {cores} cores, {load_workers} CPU threads: "
+            "latency and throughput vs switch interval"
         )
-        for (machine, workload, cores), rows in switch.groupby(
-            ["machine", "workload", "cores"], sort=True
-        ):
-            workers = int(rows["workers"].max())
-            title = (
-                f"{workload} on {machine}, {cores} cores, {workers} CPU threads: "
-                "latency and throughput vs switch interval"
+        ordered = rows.sort_values(["interpreter", SWITCH_WORKLOAD_PARAM])
+        figures.append(
+            Figure(
+                anchor=anchor(workload, machine, cores, "switch"),
+                title=title,
+                svg=LazySvg(switch_tradeoff, ordered, title),
+                table=_table(ordered, [SWITCH_WORKLOAD_PARAM]),
+                caption=switch_sentence(ordered),
+                wide=True,
             )
-            ordered = rows.sort_values(["interpreter", SWITCH_WORKLOAD_PARAM])
-            figures.append(
-                Figure(
-                    anchor=anchor(workload, machine, cores, "switch"),
-                    title=title,
-                    svg=LazySvg(switch_tradeoff, ordered, title),
-                    table=_table(ordered, [SWITCH_WORKLOAD_PARAM]),
-                    caption=switch_sentence(ordered),
-                    wide=True,
-                )
-            )
+        )
     return figures

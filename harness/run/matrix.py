@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from gilbench.benchmarks import ParamValue, Workload
 from gilbench.measure.backends import Backend, get_backend
 from gilbench.run.profiles import Profile
-from gilbench.vocabulary import Point
+from gilbench.vocabulary import Point, load_place
 
 # Kinds whose work needs a core to progress (or, for sync, whose contention needs a
 # running thread): their worker sweep stops at 2 x cores.
@@ -48,16 +48,8 @@ def cores_for(kind: str, profile: Profile, available: int) -> list[int]:
 def _worker_counts(
     wl: Workload, cores: int, profile: Profile, workers: Sequence[int] | None
 ) -> list[int]:
-    if wl.is_latency:
-        # Imported here: pyperf workers import this module, and the load machinery
-        # (asyncio, multiprocessing) would cost every throughput worker start-up time.
-        from gilbench.measure.load import load_counts
-
-        # Workers of a latency point are the CPU workers beside the responder: 0 is the
-        # responder alone, the baseline every other count is read against.
-        if wl.load_workers == "cores":
-            return [cores]
-        return sorted(set(workers)) if workers else load_counts(cores, profile.dense_load_sweep)
+    """A throughput workload's worker sweep at ``cores``: ``workers`` if given, else the
+    profile's."""
     if workers:
         counts = sorted({w for w in workers if w >= 1})
         if not counts:
@@ -68,12 +60,8 @@ def _worker_counts(
     return default_workers(wl.kind, cores, profile)
 
 
-def _variants(backend: type[Backend], wl: Workload, profile: Profile) -> tuple[str | None, ...]:
-    """Start methods of a backend, or for a latency point the variants of its load."""
-    if wl.is_latency:
-        from gilbench.measure.load import load_variants
-
-        return load_variants(backend.name)
+def _variants(backend: type[Backend], profile: Profile) -> tuple[str | None, ...]:
+    """The start methods a backend is measured with."""
     if profile.all_start_methods:
         return backend.start_methods()
     return (backend.default_start_method(),)
@@ -81,14 +69,48 @@ def _variants(backend: type[Backend], wl: Workload, profile: Profile) -> tuple[s
 
 def _backend_counts(backend: type[Backend], wl: Workload, sweep: list[int]) -> list[int]:
     """The worker counts a backend is measured at for a workload."""
-    if wl.is_latency:
-        return sweep
     if backend.single_worker:
         return [1]
     if backend.name == "asyncio" and wl.async_func is None:
         # Inline on the loop, the worker count changes nothing: one point shows it.
         return [max(sweep)]
     return sweep
+
+
+def _latency_points(
+    wl: Workload,
+    runs_on: Sequence[type[Backend]],
+    grids: Iterable[Mapping[str, ParamValue]],
+    core_counts: Sequence[int],
+    *,
+    profile: Profile,
+    load_workers: Sequence[int] | None,
+    gil_requested: str | None,
+) -> list[Point]:
+    """A responder's points: at each core count, beside K CPU workers (``load_workers``
+    if given, else 0 .. 2 x cores; 0 is the responder alone, the baseline every other K
+    is read against) in every place its load runs (see gilbench.measure.load)."""
+    # Imported here: pyperf workers import this module, and the load machinery (asyncio,
+    # multiprocessing) would cost every throughput worker start-up time.
+    from gilbench.measure.load import load_counts, load_variants
+
+    points: list[Point] = []
+    for params in grids:
+        for k in core_counts:
+            if wl.load_workers == "cores":
+                counts = [k]
+            elif load_workers:
+                counts = sorted(set(load_workers))
+            else:
+                counts = load_counts(k, profile.dense_load_sweep)
+            for backend in runs_on:
+                for variant in load_variants(backend.name):
+                    place = load_place(backend.name, variant)
+                    points.extend(
+                        Point.latency(wl.name, params, place, count, k, gil_requested=gil_requested)
+                        for count in counts
+                    )
+    return points
 
 
 def build_matrix(
@@ -107,8 +129,9 @@ def build_matrix(
 
     The batch size is fixed per workload (strong scaling): at least the workload's own
     ``tasks`` and at least the widest worker count, so no worker of any point idles.
-    Latency (mixed) points time one request per value, beside 0 .. 2 x cores CPU
-    workers, under each variant of their load (see gilbench.measure.load).
+    Latency (mixed) points time one request per value; for them ``workers`` are the
+    counts of CPU workers beside the responder (their ``load_workers``), see
+    :func:`_latency_points`.
     """
     points: list[Point] = []
     overrides = param_overrides or {}
@@ -121,16 +144,25 @@ def build_matrix(
         else:
             grids = [wl.default_params]
         core_counts = list(cores) if cores else cores_for(wl.kind, profile, available_cores)
+        if wl.is_latency:
+            points += _latency_points(
+                wl,
+                runs_on,
+                grids,
+                core_counts,
+                profile=profile,
+                load_workers=workers,
+                gil_requested=gil_requested,
+            )
+            continue
         sweeps = {k: _worker_counts(wl, k, profile, workers) for k in core_counts}
         parallel = any(not b.single_worker for b in runs_on)
         widest = max(max(s) for s in sweeps.values()) if parallel else 1
         batch = tasks if tasks is not None else max(wl.tasks, widest)
-        if wl.is_latency:
-            batch = 1  # one request per timed value
         for params in grids:
             for k in core_counts:
                 for backend in runs_on:
-                    for method in _variants(backend, wl, profile):
+                    for method in _variants(backend, profile):
                         for count in _backend_counts(backend, wl, sweeps[k]):
                             points.append(
                                 Point(

@@ -104,13 +104,12 @@ def worker_command(point: Point, profile: Profile, output: Path, loops: int | No
     """The command line of one pyperf worker process for ``point``, writing its run to
     ``output``; ``loops`` None asks the worker to calibrate the loops (pyperf's first,
     value-less run)."""
-    latency = get_workload(point.workload).is_latency
     return [
         sys.executable,
         *PROGRAM_ARGS,
         "--worker",
         "--worker-task=0",
-        *profile.worker_args(latency=latency, loops=loops),
+        *profile.worker_args(latency=point.is_latency, loops=loops),
         "--hook",
         HOOK_NAME,
         "--quiet",
@@ -202,7 +201,7 @@ def measure_point(
     output = scratch / "worker.json"
     deadline = time.monotonic() + profile.point_timeout
     runs: list[pyperf.Run] = []
-    fixed = 1 if get_workload(point.workload).is_latency else profile.loops
+    fixed = 1 if point.is_latency else profile.loops
     point_loops = fixed or known.get(point.name)
     if point_loops is None:
         command = worker_command(point, profile, output, loops=None)

@@ -1,0 +1,171 @@
+"""The report's speedups: families measured by throughput whose speedups are headlines
+(pure-Python CPU work, C code that releases the GIL, I/O), per workload.
+
+One machine and interpreter: a scaling overview across core counts, then speedup against
+workers with the numbers, per params and core count.  Several: one overlay per params.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from markupsafe import Markup
+
+from gilbench.report.figure_pool import LazySvg
+from gilbench.report.figures import Figure, anchor, html_table
+from gilbench.report.plots import (
+    overlay_speedups,
+    scaling_overview,
+    speedup_vs_workers,
+    threads_speedup_by_workload,
+)
+from gilbench.vocabulary import top_cores
+
+TABLE_COLUMNS = {
+    "backend_label": "backend",
+    "workers": "workers",
+    "median_ms": "median (ms)",
+    "stdev_ms": "stdev (ms)",
+    "n_values": "values",
+    "throughput": "tasks/s",
+    "speedup": "speedup",
+    "speedup_spread": "± over rounds",
+    "efficiency": "efficiency",
+    "effective_cores": "effective cores",
+}
+BEST_COLUMNS = {
+    "backend_label": "backend",
+    "workers": "at workers",
+    "speedup": "best speedup",
+    "speedup_spread": "± over rounds",
+    "effective_cores": "effective cores",
+    "karp_flatt": "serial fraction (Karp-Flatt)",
+}
+OVERLAY_COLUMNS = {
+    "backend_label": "backend",
+    "workers": "at workers",
+    "speedup": "best speedup",
+    "effective_cores": "effective cores",
+}
+
+
+def spread_text(spreads: pd.Series) -> pd.Series:
+    """Speedup spreads over rounds as "±6.1%" (a dash where there is none: serial points,
+    a single round)."""
+    return spreads.map(lambda v: f"±{v:.1%}" if pd.notna(v) and v > 0 else "–")
+
+
+def _numbers_table(rows: pd.DataFrame) -> Markup:
+    view = rows.assign(median_ms=rows["median_s"] * 1e3, stdev_ms=rows["stdev_s"] * 1e3,
+                       speedup_spread=spread_text(rows["speedup_spread"]))  # fmt: skip
+    return html_table(view[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS))
+
+
+def _context_groups(rows: pd.DataFrame) -> list[tuple[tuple[str, str, str, int], pd.DataFrame]]:
+    keys = ["machine", "interpreter", "params", "cores"]
+    out = []
+    for key, group in rows.groupby(keys, sort=True):
+        machine, interpreter, params, cores = key
+        out.append(((str(machine), str(interpreter), str(params), int(str(cores))), group))
+    return out
+
+
+def _best_by_cores(rows: pd.DataFrame) -> Markup:
+    best = rows.loc[rows.groupby(["backend_label", "cores"])["speedup"].idxmax().dropna()]
+    view = best[["backend_label", "cores", "workers", "speedup", "speedup_spread",
+                 "efficiency", "effective_cores", "karp_flatt"]]  # fmt: skip
+    view = view.assign(speedup_spread=spread_text(view["speedup_spread"]))
+    return html_table(view.sort_values(["backend_label", "cores"]).rename(columns=BEST_COLUMNS))
+
+
+def _overlay_figures(workload: str, rows: pd.DataFrame) -> list[Figure]:
+    """Several machines or interpreters: one overlay per params, and the best points of
+    each machine and interpreter at its highest core count."""
+    figures = []
+    rows = rows.assign(top_cores=top_cores(rows))
+    for params, group in rows.groupby("params", sort=True):
+        title = f"{workload}({params}): every machine and interpreter"
+        top = group[(group["cores"] == group["top_cores"]) & (group["backend"] != "serial")]
+        best = top.loc[top.groupby(["machine", "interpreter", "backend_label"])["speedup"]
+                       .idxmax().dropna()]  # fmt: skip
+        view = best[["machine", "interpreter", "backend_label", "cores", "workers", "speedup",
+                     "efficiency", "effective_cores"]]  # fmt: skip
+        figures.append(
+            Figure(
+                anchor=anchor(workload, params, "overlay"),
+                title=title,
+                svg=LazySvg(overlay_speedups, group.drop(columns="top_cores"), title),
+                table=html_table(view.rename(columns=OVERLAY_COLUMNS)),
+                caption="Each machine at its highest core count. A report over one machine "
+                "and interpreter (gilbench report results/<machine>) has every core count.",
+                wide=True,
+            )
+        )
+    return figures
+
+
+def _context_figures(workload: str, rows: pd.DataFrame) -> list[Figure]:
+    """One machine and interpreter: a scaling overview per params, then speedup against
+    workers with the numbers per core count."""
+    overviews = []
+    for (machine, interpreter, params), group in rows.groupby(
+        ["machine", "interpreter", "params"], sort=True
+    ):
+        title = f"{workload}({params}) on {machine}, {interpreter}: scaling overview"
+        overviews.append(
+            Figure(
+                anchor=anchor(workload, machine, interpreter, params, "overview"),
+                title=title,
+                svg=LazySvg(scaling_overview, group, title),
+                table=_best_by_cores(group),
+                wide=True,
+            )
+        )
+    by_cores = []
+    for (machine, interpreter, params, cores), unsorted in _context_groups(rows):
+        title = f"{workload}({params}) on {machine}, {interpreter}, {cores} cores"
+        group = unsorted.sort_values(["backend_label", "workers"])
+        by_cores.append(
+            Figure(
+                anchor=anchor(workload, machine, interpreter, params, cores),
+                title=title,
+                svg=LazySvg(speedup_vs_workers, group, title),
+                table=_numbers_table(group),
+            )
+        )
+    return overviews + by_cores
+
+
+def workload_figures(workload: str, rows: pd.DataFrame, several: bool) -> list[Figure]:
+    """One workload's figures: the overlays over several machines or interpreters
+    (``several``), else the scaling overview and speedups against workers."""
+    return _overlay_figures(workload, rows) if several else _context_figures(workload, rows)
+
+
+def released_control_figures(frame: pd.DataFrame) -> list[Figure]:
+    """Threads speedup of every releasing workload beside the GIL-holding control."""
+    threads = frame[frame["backend"] == "threads"]
+    figures = []
+    for (machine, interpreter, cores), rows in threads.groupby(
+        ["machine", "interpreter", "cores"], sort=True
+    ):
+        labelled = rows.assign(label=rows["workload"] + "(" + rows["params"] + ")")
+        title = f"threads: releasing workloads vs the control, {machine}, {interpreter}"
+        best = (
+            labelled.sort_values("workers")
+            .groupby("label", sort=True)
+            .agg(kind=("kind", "first"), speedup=("speedup", "max"), at=("workers", "last"))
+        )
+        figures.append(
+            Figure(
+                anchor=anchor("released-control", machine, interpreter, cores),
+                title=f"{title}, {cores} cores",
+                svg=LazySvg(threads_speedup_by_workload, labelled, title),
+                table=html_table(
+                    best.rename(columns={"speedup": "best threads speedup", "at": "max workers"}),
+                    index=True,
+                ),
+                caption="The control holds the GIL: where the releasing workloads rise with "
+                "threads and the control stays flat, the GIL is what the difference is.",
+            )
+        )
+    return figures
