@@ -16,6 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from gilbench.benchmarks import KINDS, Kind, ParamValue, format_params
 
+# Facts named ``*_worst`` combine over runs by maximum, the others by mean: the catalogue
+# declares it (benchmarks._registry.Fact), the files and the tidy table follow it.
+from gilbench.benchmarks._registry import WORST_SUFFIX
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -60,8 +64,6 @@ FACT_KINDS: frozenset[str] = frozenset({"probe"})
 
 #: Run metadata keys written from a workload's facts start with this.
 FACT_PREFIX = "fact_"
-#: Facts named ``*_worst`` combine over runs by maximum, the others by mean.
-WORST_SUFFIX = "_worst"
 
 
 def combine_fact(key: str, values: Sequence[float]) -> float:

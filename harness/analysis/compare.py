@@ -21,7 +21,7 @@ import pandas as pd
 from gilbench.analysis.significance import mann_whitney_p, significance_mark
 from gilbench.analysis.store import load_results
 from gilbench.analysis.tidy import tidy_report
-from gilbench.vocabulary import backend_label
+from gilbench.vocabulary import backend_label, top_cores
 
 COORDINATES = [
     "workload",
@@ -90,8 +90,7 @@ def _compared_dimensions(a: pd.DataFrame, b: pd.DataFrame) -> tuple[list[str], l
 
 def _whole_machine(frame: pd.DataFrame) -> pd.DataFrame:
     """Each workload's rows at the highest core count measured for it."""
-    top = frame.groupby(["workload", "params"])["cores"].transform("max")
-    return frame[frame["cores"] == top]
+    return frame[frame["cores"] == top_cores(frame)]
 
 
 def _values(side: Side, row: dict[Hashable, Any], suffix: str) -> list[float]:

@@ -53,7 +53,7 @@ def summary_table(frame: pd.DataFrame) -> Table:
         "effective cores",
     ):
         table.add_column(column, justify="left" if column in ("workload", "backend") else "right")
-    frame = frame[frame["kind"] != "mixed"] if not frame.empty else frame
+    frame = frame[frame["kind"] != LATENCY_KIND] if not frame.empty else frame
     if frame.empty:
         return table
     keys = ["workload", "params", "interpreter", "cores", "backend", "start_method"]
