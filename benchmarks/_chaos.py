@@ -6,7 +6,11 @@ name it to use it: ``gilbench run --workloads-from gilbench.benchmarks._chaos --
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from gilbench.benchmarks._registry import workload
 
@@ -40,13 +44,44 @@ def hang() -> None:
     time.sleep(3600)
 
 
-def _slept(result: float, ms: float) -> bool:
+#: A gate that lets every measurement through (the default: no test is holding it).
+NO_GATE = "none"
+GATE_LIMIT_S = 600
+
+
+@contextlib.contextmanager
+def _through_the_gate(gate: str, ms: float) -> Iterator[dict[str, object]]:
+    """Hold the measurement, in its pyperf worker and before anything is timed, at the
+    gate: a folder where a test hands out passes.  A file ``open`` lets every measurement
+    through; else a measurement goes on only if it claims a ``ticket`` (renamed, so one
+    ticket lets exactly one measurement through) and, while it waits, it shows
+    ``waiting-<pid>``.  So a test waits for a state (a point saved, the next one held),
+    never for a moment that depends on the machine's speed."""
+    if gate != NO_GATE:
+        folder = Path(gate)
+        waiting = folder / f"waiting-{os.getpid()}"
+        give_up = time.monotonic() + GATE_LIMIT_S  # a test that died never opens it
+        while not (folder / "open").exists():
+            if time.monotonic() > give_up:
+                raise TimeoutError(f"nobody opened the gate {gate} in {GATE_LIMIT_S} s")
+            try:
+                (folder / "ticket").rename(folder / f"used-{os.getpid()}")
+                break
+            except FileNotFoundError:
+                waiting.touch()
+                time.sleep(0.01)
+        waiting.unlink(missing_ok=True)
+    yield {}
+
+
+def _slept(result: float, ms: float, gate: str) -> bool:
     return result == ms
 
 
-@workload("chaos.slow", kind="io", params={"ms": [150.0]}, tasks=2, check=_slept,
-          backends=SERIAL_AND_THREADS)  # fmt: skip
-def slow(ms: float) -> float:
-    """A task slow enough that a run of a few points can be interrupted in the middle."""
+@workload("chaos.gated", kind="io", params={"ms": [10.0], "gate": [NO_GATE]}, tasks=2,
+          check=_slept, backends=SERIAL_AND_THREADS, setup=_through_the_gate)  # fmt: skip
+def gated(ms: float, gate: str) -> float:
+    """Sleeps ms milliseconds, once the gate lets its measurement through: a run a test
+    interrupts while a point is in progress (--param chaos.gated:gate=FOLDER)."""
     time.sleep(ms / 1000)
     return ms

@@ -55,13 +55,17 @@ def write_suite(path: Path, benches: list[pyperf.Benchmark]) -> Path:
     return path
 
 
-def gilbench(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m gilbench ARGS`` and capture its output."""
+def gilbench(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m gilbench ARGS`` (in ``env``, else this environment) and capture its
+    output."""
     return subprocess.run(
         [sys.executable, "-m", "gilbench", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
+        env=env,
         timeout=120,
         check=False,
     )

@@ -3,12 +3,14 @@ intact data, nothing left behind."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -19,6 +21,21 @@ from helpers import gilbench, make_bench, write_suite
 from gilbench.analysis.store import load_results
 
 CHAOS = ("--workloads-from", "gilbench.benchmarks._chaos")
+# The time limit that kills chaos.hang's point.  Every other point of that run must finish
+# within it too (a pyperf worker's start-up included: about 0.5 s here), so it is set far
+# above that rather than as short as a fast machine allows: a slow or busy CI machine must
+# not turn chaos.ok into a second timeout.
+HANG_LIMIT_S = 12
+
+
+def _own_temp(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A temporary folder of this test's own and an environment that gives it to gilbench
+    (TMPDIR): the run's scratch folders, and processes that use them, are then told apart
+    from those of anything else running on the machine meanwhile (another test session,
+    a type check), which come and go while this test runs."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    return temp, {**os.environ, "TMPDIR": str(temp)}
 
 
 def _processes_running(marker: str) -> list[psutil.Process]:
@@ -30,20 +47,21 @@ def _processes_running(marker: str) -> list[psutil.Process]:
 
 
 def test_a_failing_and_a_hung_workload_are_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
-    scratch_before = set(Path(tempfile.gettempdir()).glob("gilbench-*"))
+    temp, env = _own_temp(tmp_path)
     out = gilbench(
         "run", "--profile", "smoke", *CHAOS, "--workload", "chaos.fail,chaos.hang,chaos.ok",
-        "--backend", "serial", "--point-timeout", "4", "--machine", "chaosbox",
-        "--results", "results", "--reports", "reports", cwd=tmp_path,
+        "--backend", "serial", "--point-timeout", str(HANG_LIMIT_S), "--machine", "chaosbox",
+        "--results", "results", "--reports", "reports", cwd=tmp_path, env=env,
     )  # fmt: skip
     text = out.stdout + out.stderr
     assert out.returncode == 1, text
     assert "timed out" in text
-    assert "no result after 4 s" in text
+    assert f"no result after {HANG_LIMIT_S} s" in text
     assert "ValueError: chaos.fail always raises" in text
     assert "measured 1, resumed 0, failed 2 of 3 points" in text.replace("\n", " ")
-    assert not _processes_running("chaos.hang"), "the hung worker was not killed"
-    assert set(Path(tempfile.gettempdir()).glob("gilbench-*")) == scratch_before
+    # The pyperf workers write into the run's scratch folder: none of them may be left.
+    assert not _processes_running(str(temp)), "the hung worker was not killed"
+    assert not list(temp.glob("gilbench-*")), "the run left its scratch folder behind"
 
     (result,) = (tmp_path / "results" / "chaosbox").glob("*-cpython*[0-9t].json")
     names = pyperf.BenchmarkSuite.load(str(result)).get_benchmark_names()
@@ -67,25 +85,46 @@ def _benchmarks_in(folder: Path) -> int:
         return 0
 
 
+def _wait_for(state: Callable[[], bool], proc: subprocess.Popen[str], what: str,
+              seen: set[int]) -> None:  # fmt: skip
+    """Wait until ``state()`` holds, noting ``proc``'s descendants meanwhile.  The deadline
+    only bounds a broken run; the test never bets on how fast the machine is."""
+    deadline = time.monotonic() + 120
+    while True:
+        with contextlib.suppress(psutil.Error):
+            seen.update(c.pid for c in psutil.Process(proc.pid).children(recursive=True))
+        if state():
+            return
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.terminate()  # gilbench kills its workers' process groups on the way out
+            output, _ = proc.communicate(timeout=60)
+            pytest.fail(f"the run never reached the state {what!r}:\n{output}")
+        time.sleep(0.02)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_an_interrupted_run_keeps_its_points_leaves_nothing_behind_and_resumes(
     tmp_path: Path, signum: signal.Signals
 ) -> None:
-    scratch_before = set(Path(tempfile.gettempdir()).glob("gilbench-*"))
+    temp, env = _own_temp(tmp_path)
+    # chaos.gated holds each measurement at this gate (in its pyperf worker) until it
+    # claims the one ticket or the gate is open: the first point runs, the next one waits.
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    (gate / "ticket").touch()
     args = [
         sys.executable, "-m", "gilbench", "run", "--profile", "smoke", *CHAOS,
-        "--workload", "chaos.slow", "--workers", "1,2,3,4", "--machine", "termbox",
-        "--results", "results", "--no-report",
+        "--workload", "chaos.gated", "--param", f"chaos.gated:gate={gate}",
+        "--workers", "1,2,3,4", "--machine", "termbox", "--results", "results", "--no-report",
     ]  # fmt: skip
-    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)  # fmt: skip
+    proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
     folder = tmp_path / "results" / "termbox"
     seen: set[int] = set()
-    deadline = time.monotonic() + 90
-    while _benchmarks_in(folder) < 1 and time.monotonic() < deadline:
-        seen.update(c.pid for c in psutil.Process(proc.pid).children(recursive=True))
-        time.sleep(0.05)
-    seen.update(c.pid for c in psutil.Process(proc.pid).children(recursive=True))
+    _wait_for(
+        lambda: _benchmarks_in(folder) >= 1 and any(gate.glob("waiting-*")),
+        proc, "a point saved and the next one held at the gate", seen,
+    )  # fmt: skip
     proc.send_signal(signum)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, output
@@ -95,9 +134,10 @@ def test_an_interrupted_run_keeps_its_points_leaves_nothing_behind_and_resumes(
     alive = [pid for pid in seen if psutil.pid_exists(pid)
              and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]  # fmt: skip
     assert not alive, f"processes left behind: {alive}"
-    assert set(Path(tempfile.gettempdir()).glob("gilbench-*")) == scratch_before
+    assert not list(temp.glob("gilbench-*")), "the run left its scratch folder behind"
 
-    resumed = gilbench(*args[3:], "--resume", cwd=tmp_path)
+    (gate / "open").touch()
+    resumed = gilbench(*args[3:], "--resume", cwd=tmp_path, env=env)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert f"resumed {kept}" in (resumed.stdout + resumed.stderr).replace("\n", " ")
     assert _benchmarks_in(folder) == 5  # serial + threads at 1, 2, 3 and 4 workers
