@@ -213,7 +213,9 @@ def workload(
     A ``mixed`` workload is a responder: the function is one request, timed alone, and
     ``load`` is the CPU chunk that K workers run beside it (``load_workers`` says which
     K).  ``sweep_params`` measures every parameter combination in every profile, for
-    workloads whose parameter is the point (a switch-interval sweep).
+    workloads whose parameter is the point (a switch-interval sweep); a narrow profile
+    keeps the first few values of each (its ``swept_values``), so declare the default
+    first and then the values in the order they matter.
 
     What the report says about it is declared here, never in the report: ``shown_facts``
     gives the label, unit and combination of each fact it shows (:class:`Fact`);

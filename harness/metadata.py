@@ -22,7 +22,27 @@ from typing import Any
 #       start_method "-", backend stays the load's backend.  Throughput points write
 #       load_in "-" and no load_workers.  Version 1 files are converted on read
 #       (gilbench.analysis.store); their benchmark names stay as they were.
-SCHEMA_VERSION = 2
+#   3 - time-paired batches (DESIGN.md rules 10-12): throughput runs other than serial
+#       carry paired_serial_s (each timed value's serial partner, measured back to back
+#       with it in the same worker, in value order, space-separated seconds per batch; one
+#       serial batch partners the values before and after it) and capacity
+#       (median over the process of the pinned CPUs' capacity, in cores); every
+#       throughput run carries share_running, share_runqueue (absent where unknown),
+#       share_blocked and shares_excess (the workers' time in timed batches) and timed_s
+#       (seconds inside timed batches, backend and partners).  Profiles record
+#       warmups=0 where pairs replace them.  Latency points are measured open loop
+#       (gilbench.measure.open_loop): each value is one request's latency from the time it
+#       was due on a Poisson schedule, no longer from when it was sent; their runs carry
+#       fact_latency_rate_per_s (the rate offered) and fact_latency_utilisation (the
+#       responder's busy share), and a profile records latency_values per process for
+#       at least its latency_requests per point.  Pinning and the GIL (DESIGN.md rules
+#       5, 13): every run carries cpu_list (the CPUs its worker and pool workers were
+#       found on) and, where a free-threaded worker with PYTHON_GIL unset found the GIL
+#       on, gil_reenabled_by (that point's interpreter tag ends in -gil); a run's
+#       benchmarks carry cpu_choice (CPUs per core count) and, when a cgroup quota capped
+#       the sweep, cores_cap_reason.  Nothing is renamed: version 2 files are
+#       read as they are, the new keys absent (NaN or empty columns).
+SCHEMA_VERSION = 3
 SCHEMA_KEY = "gilbench_schema"
 
 
@@ -88,6 +108,43 @@ KEYS: dict[str, Key] = {
         Key("cpu_time_s", float, "CPU time of process and children over the timed batches", "s"),
         Key("timed_wall_s", float, "wall time of the timed batches", "s"),
         Key("effective_cores", float, "cpu_time_s / timed_wall_s: cores kept busy"),
+        # Schema 3, pairs, capacity and shares (gilbench.measure.pairs, .capacity, .shares):
+        Key(
+            "paired_serial_s",
+            str,
+            "each timed value's serial partner, in value order, space-separated seconds "
+            "per batch (throughput points other than serial)",
+        ),
+        Key("capacity", float, "cores' worth of work the pinned CPUs delivered (median)"),
+        Key("share_running", float, "share of the workers' time in timed batches on a CPU"),
+        Key("share_runqueue", float, "share of the workers' time waiting for a CPU"),
+        Key("share_blocked", float, "share of the workers' time blocked (GIL, locks, I/O)"),
+        Key("shares_excess", float, "how far running + runqueue exceeded the time (clipped)"),
+        Key("timed_s", float, "seconds inside timed batches, backend and serial partners", "s"),
+        # Schema 3, pinning and the GIL (gilbench.measure.pinning, gilbench.measure.gil_watch):
+        Key("cpu_list", str, "CPUs the point ran on, read back in its pool's workers, e.g. 0-1"),
+        Key("cpu_choice", str, "CPUs the run chose per core count, e.g. '1:1 2:0-1'"),
+        Key("cores_cap_reason", str, "why the core sweep stops below the allowed CPUs"),
+        Key(
+            "gil_reenabled_by",
+            str,
+            "the start-up step (and extension modules) that turned the GIL on in a "
+            "free-threaded worker with PYTHON_GIL unset",
+        ),
+        # Schema 3, open-loop latency points (gilbench.measure.latency), per run:
+        Key(
+            "fact_latency_rate_per_s",
+            float,
+            "requests per second the open-loop schedule offered (Poisson arrivals, the rate "
+            "calibrated for the responder to be busy half the time, at most 500/s)",
+            "1/s",
+        ),
+        Key(
+            "fact_latency_utilisation",
+            float,
+            "share of the timed requests' span the responder was busy answering one (above "
+            "1: requests came faster than it answered, a queue)",
+        ),
     )
 }
 

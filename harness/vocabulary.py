@@ -41,9 +41,11 @@ __all__ = [
     "Point",
     "backend_label",
     "combine_fact",
+    "format_cpu_list",
     "headline_mask",
     "is_headline",
     "load_place",
+    "parse_cpu_list",
     "parse_params",
     "split_load_place",
     "top_cores",
@@ -93,6 +95,32 @@ def parse_params(text: str) -> dict[str, ParamValue]:
                 continue
         out[key.strip()] = value
     return out
+
+
+# -- CPU lists --------------------------------------------------------------------------------
+
+
+def format_cpu_list(cpus: list[int]) -> str:
+    """``[0, 1, 2, 5]`` as ``0-2,5``."""
+    parts: list[str] = []
+    for cpu in sorted(cpus):
+        if parts and "-" not in parts[-1].split(",")[-1] and int(parts[-1]) == cpu - 1:
+            parts[-1] = f"{parts[-1]}-{cpu}"
+        elif parts and "-" in parts[-1] and int(parts[-1].split("-")[1]) == cpu - 1:
+            parts[-1] = f"{parts[-1].split('-')[0]}-{cpu}"
+        else:
+            parts.append(str(cpu))
+    return ",".join(parts)
+
+
+def parse_cpu_list(text: str) -> list[int]:
+    """A CPU list as Linux and pyperf write it, ``0-2,5``, as ``[0, 1, 2, 5]``; ValueError
+    for text that is not one."""
+    cpus: set[int] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        low, _, high = part.partition("-")
+        cpus.update(range(int(low), int(high or low) + 1))
+    return sorted(cpus)
 
 
 # -- where a latency point's CPU load runs ---------------------------------------------------
@@ -155,7 +183,11 @@ class Point:
     load's backend (so selecting a backend selects the latency points whose load runs
     there), ``workers`` is 1 and ``start_method`` None: build one with :meth:`latency`.
     ``gil_requested`` is what PYTHON_GIL asked for ("0", "1" or None for the build's
-    default); the worker verifies it.
+    default); the worker verifies it.  ``cpus`` are the CPUs the point is pinned to,
+    ``cores`` of them, chosen once by the plan (by topology: gilbench.run.command) and
+    checked inside the pool's workers; empty where the OS has no affinity API or the
+    point was built by hand (the worker then chooses).  They are where the point runs,
+    not what it is: not part of its name, and not compared.
     """
 
     workload: str
@@ -168,10 +200,15 @@ class Point:
     gil_requested: str | None = None
     load_in: str | None = None
     load_workers: int | None = None
+    cpus: tuple[int, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         # Frozen means frozen: nobody can change a point's parameters after the fact.
         object.__setattr__(self, "params", MappingProxyType(dict(sorted(self.params.items()))))
+        object.__setattr__(self, "cpus", tuple(sorted(int(cpu) for cpu in self.cpus)))
+        if self.cpus and len(set(self.cpus)) != self.cores:
+            raise ValueError(f"a point with cores={self.cores} runs on {self.cores} CPUs, "
+                             f"not {list(self.cpus)}")  # fmt: skip
         if (self.load_in is None) != (self.load_workers is None):
             raise ValueError("a latency point needs both load_in and load_workers")
         if self.load_workers is not None and self.load_workers < 0:
@@ -255,8 +292,11 @@ POINT_KEY = [
     "cores",
     "tasks",
 ]
-#: A point's speedup divides the serial point that shares all of these.
-BASELINE_KEY = [*CONTEXT_KEY, *WORKLOAD_KEY, "tasks", "cores"]
+#: A point's speedup divides the serial point that shares all of these: the same context,
+#: workload, batch and cores, measured by the same run (never another run's baseline: a
+#: slice or a patch upgrade under the same interpreter tag measures its own; files
+#: without a run id count as one run each, see gilbench.analysis.baselines).
+BASELINE_KEY = [*CONTEXT_KEY, *WORKLOAD_KEY, "tasks", "cores", "run_id"]
 
 
 # -- headline points -------------------------------------------------------------------------

@@ -171,9 +171,10 @@ def test_report_shows_a_plot_per_workload_and_the_csv_numbers(
     out = gilbench("report", "results", "-o", "reports/all", cwd=root)
     assert out.returncode == 0, out.stderr
     html = (root / "reports" / "all" / "index.html").read_text()
-    # Per workload on this one machine, interpreter and core count: the scaling overview
-    # and speedup against workers.
-    assert html.count("<svg") == 4
+    # Per workload on this one machine, interpreter and core count: the scaling overview,
+    # where the time went (the workers' time shares) and speedup against workers.
+    assert html.count("<svg") == 6
+    assert html.count(": where the time went</h4>") == 2
     assert "ideal (= workers)" in html
     assert 'id="verdict"' in html
     from gilbench.measure.backends import get_backend

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gilbench.measure.machine import choose_cpus, cpu_cores, usable_cpu_count
+from gilbench.measure.machine import choose_cpus, cpu_cores, cpus_by_cores, usable_cpu_count
+from gilbench.vocabulary import format_cpu_list, parse_cpu_list
 
 # 4 physical cores with 2 hyperthreads each: CPU n and n + 4 share a core.
 SMT = {cpu: (0, cpu % 4) for cpu in range(8)}
@@ -67,3 +68,25 @@ def test_a_cgroup_quota_caps_the_usable_cpus() -> None:
     assert usable_cpu_count(16, None) == 16
     assert usable_cpu_count(4, 0.5) == 1
     assert usable_cpu_count(2, 8.0) == 2
+
+
+@given(st.sets(st.integers(0, 255), max_size=64))
+def test_a_cpu_list_reads_back_as_written(cpus: set[int]) -> None:
+    text = format_cpu_list(sorted(cpus))
+    assert parse_cpu_list(text) == sorted(cpus)
+
+
+def test_cpu_lists_as_linux_writes_them() -> None:
+    assert format_cpu_list([0, 1, 2, 5, 7, 8]) == "0-2,5,7-8"
+    assert parse_cpu_list("0-2,5, 7-8") == [0, 1, 2, 5, 7, 8]
+    assert parse_cpu_list("") == []
+    with pytest.raises(ValueError, match="invalid literal"):
+        parse_cpu_list("0-x")
+
+
+def test_the_plan_chooses_once_per_core_count() -> None:
+    assert cpus_by_cores([2, 1, 2, 8], list(range(8)), SMT) == {
+        1: [1],
+        2: [1, 2],
+        8: list(range(8)),
+    }

@@ -99,8 +99,13 @@ def test_rigorous_profile_runs_processes_once_per_start_method() -> None:
 
     fib = get_workload("cpu.fib")
     methods = get_backend("processes").start_methods()
-    rigorous = build_matrix([fib], ["processes"], get_profile("rigorous"), 2, cores=[2])
-    default = build_matrix([fib], ["processes"], get_profile("default"), 2, cores=[2])
+
+    def processes(profile: str) -> list[Point]:
+        # Serial points come with them: every slice measures its own baseline.
+        points = build_matrix([fib], ["processes"], get_profile(profile), 2, cores=[2])
+        return [p for p in points if p.backend == "processes"]
+
+    rigorous, default = processes("rigorous"), processes("default")
     assert {p.start_method for p in rigorous} == set(methods)
     # The startup family compares start methods; throughput points use the default one.
     assert {p.start_method for p in default} == {methods[0]}
@@ -115,6 +120,7 @@ def test_throughput_points_have_no_load_and_latency_points_name_theirs() -> None
     assert {p.workload for p in throughput} == {"cpu.fib"}
     assert all(p.load_in is None and p.load_workers is None for p in throughput)
     assert {p.workload for p in latency} == {"mixed.echo"}
-    assert [p.load_workers for p in latency] == [0, 1, 2, 4]
+    # Quick sweeps K up to one CPU worker per core (profiles.load_per_core).
+    assert [p.load_workers for p in latency] == [0, 1, 2]
     assert latency[0].name == "mixed.echo(chunk=20000,size=64) load=threads load_workers=0 cores=2"
     assert len({p.name for p in points}) == len(points)

@@ -57,3 +57,39 @@ def test_the_table_is_saved_row_by_row_and_a_failed_step_is_a_row(tmp_path: Path
     assert "| quick profile wall time | failed: the quick run failed (1): boom / with" in text
     assert "| report time | 6.5 s | < 10 s | meets |" in text
     assert table.failed
+
+
+def _paired_run(root: Path, partners: str, capacity: float) -> Path:
+    write_suite(root / "box" / "20260101T000000Z-cpython3.11.json", [
+        make_bench(values=(0.1, 0.1, 0.1), timed_s=0.3),
+        make_bench(backend="threads", workers=2, values=(0.05, 0.05, 0.05),
+                   paired_serial_s=partners, capacity=capacity, timed_s=0.45),
+        make_bench(backend="processes", workers=2, values=(0.05, 0.05, 0.05),
+                   paired_serial_s="0.1 0.1 0.1", capacity=2.0, timed_s=0.45),
+    ])  # fmt: skip
+    return root
+
+
+def test_the_acceptance_rows_read_paired_speedups_and_capacity_efficiency(
+    tmp_path: Path,
+) -> None:
+    from gilbench.run.selfbench import suspect_count, timed_share
+
+    # threads: pairs say 2.0x then 2.16x (8 % apart); capacity 2.0 then 1.6 cores.
+    first = _paired_run(tmp_path / "a", "0.1 0.1 0.1", 2.0)
+    second = _paired_run(tmp_path / "b", "0.108 0.108 0.108", 1.6)
+    paired = stability(first, second, "speedup")
+    assert paired.compared == 2
+    assert paired.within == 1
+    assert paired.worst == pytest.approx(0.08, rel=0.01)
+    assert paired.within_share == 0.5
+    assert not paired.meets_acceptance()  # 50 % within 5 %, not 90 %
+    efficiency = stability(first, second, "capacity_efficiency")
+    # threads: 2.0 / 2.0 = 1.0, then 2.16 / 1.6 = 1.35
+    assert efficiency.worst == pytest.approx(0.35, rel=0.01)
+    same = stability(first, _paired_run(tmp_path / "c", "0.1 0.1 0.1", 2.0), "speedup")
+    assert same.meets_acceptance()
+    assert timed_share(first, seconds=2.4) == pytest.approx((0.3 + 0.45 + 0.45) / 2.4)
+    assert suspect_count(first) == 0
+    # 3x from two pure-Python workers on two cores: beyond physics (gilbench.analysis.physics)
+    assert suspect_count(_paired_run(tmp_path / "d", "0.15 0.15 0.15", 2.0)) == 1

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
-from gilbench.vocabulary import LATENCY_KIND, headline_mask
+from gilbench.analysis.latency_stats import TREND_LIMIT, UTILISATION_COLUMN, UTILISATION_LIMIT
+from gilbench.vocabulary import LATENCY_KIND, backend_label, headline_mask
 
 # A point whose values vary more than this (stdev / mean) is flagged as noisy.
 NOISY_RSD = 0.10
@@ -45,6 +48,11 @@ def noise_warnings(frame: pd.DataFrame) -> list[str]:
             f"(stdev / mean within a round), e.g. {examples}"
         )
     warnings.extend(unsettled_warnings(frame))
+    warnings.extend(baseline_warnings(frame))
+    warnings.extend(capacity_warnings(frame))
+    warnings.extend(shares_warnings(frame))
+    warnings.extend(queue_warnings(frame))
+    warnings.extend(pairs_warnings(frame))
     return warnings
 
 
@@ -60,7 +68,7 @@ def unsettled_warnings(frame: pd.DataFrame) -> list[str]:
         return []
     worst = loose.sort_values("speedup_spread", ascending=False).head(3)
     examples = ", ".join(
-        f"{r.name} (±{r.speedup_spread:.0%} over {r.rounds} rounds)"
+        f"{r.name} (±{r.speedup_spread:.0%} over {_units(r)})"
         for r in worst.itertuples(index=False)
     )
     tolerances = sorted(set(loose["settle_tolerance"]))
@@ -69,4 +77,174 @@ def unsettled_warnings(frame: pd.DataFrame) -> list[str]:
         f"{len(loose)} of {len(rows)} headline speedups did not settle: their rounds still "
         f"disagree by more than {tolerance} (median deviation), e.g. {examples}; "
         "differences smaller than that between runs or machines are noise"
+    ]
+
+
+def _units(row: object) -> str:
+    """What a speedup's spread is over: ``8 pairs`` (time-paired batches) or ``5 rounds``."""
+    pairs = getattr(row, "pairs", 0)
+    if isinstance(pairs, int | float) and not pd.isna(pairs) and pairs > 0:
+        return f"{int(pairs)} pairs"
+    return f"{getattr(row, 'rounds', '?')} rounds"
+
+
+def _label(row: pd.Series) -> str:
+    """``<workload> threads workers=2 cores=2``: a point as the warnings name it."""
+    backend = backend_label(str(row["backend"]), row.get("start_method"))
+    return f"{row['workload']} {backend} workers={row['workers']} cores={row['cores']}"
+
+
+def _examples(rows: pd.DataFrame, text: Callable[[pd.Series], str], limit: int = 3) -> str:
+    """The first ``limit`` rows as ``text`` says, and how many more there are."""
+    shown = [text(row) for _, row in rows.head(limit).iterrows()]
+    more = len(rows) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+
+
+# A paired speedup and the baseline speedup (the separately measured serial point over
+# the point) are two estimates of one number.  The baseline's two sides were measured
+# minutes apart, and a shared machine's speed drifts by tens of percent over minutes
+# (the issue that brought pairs measured up to 99 % between rounds), so they disagree
+# by a few percent as a matter of course.  Warn when they disagree by more than 10 %
+# *and* by more than twice the pairs' own spread (median absolute deviation of the
+# per-pair ratios over their median, which is about half the pairs' interquartile
+# range): beyond both, the pairs agree among themselves far better than they agree with
+# the baseline, so the machine changed between the serial point's pass and the point's.
+BASELINE_DISAGREES = 0.10
+BASELINE_SPREADS = 2.0
+
+
+def baseline_warnings(frame: pd.DataFrame) -> list[str]:
+    """A line naming the paired speedups that disagree with their baseline speedup by
+    more than the noise (see :data:`BASELINE_DISAGREES`)."""
+    needed = {"pairs", "baseline_speedup", "speedup", "speedup_spread"}
+    if frame.empty or not needed <= set(frame.columns):
+        return []
+    known = frame["baseline_speedup"].notna() & frame["speedup"].notna()
+    rows = frame[(frame["pairs"] > 0) & known]
+    if rows.empty:
+        return []
+    gap = (rows["baseline_speedup"] / rows["speedup"] - 1).abs()
+    allowed = (BASELINE_SPREADS * rows["speedup_spread"].fillna(0)).clip(lower=BASELINE_DISAGREES)
+    # (assign before filtering: an empty frame would take the assigned Series' index)
+    far = rows.assign(gap=gap)[gap > allowed].sort_values("gap", ascending=False)
+    if far.empty:
+        return []
+    examples = _examples(
+        far,
+        lambda r: (
+            f"{_label(r)}: {r['speedup']:.2f}x paired, {r['baseline_speedup']:.2f}x "
+            "against the serial point"
+        ),
+    )
+    return [
+        f"{len(far)} of {len(rows)} paired speedups disagree with the separately measured "
+        f"serial point by more than {BASELINE_DISAGREES:.0%} and twice their pairs' spread "
+        f"({examples}): the machine's speed changed between the two; the paired speedup "
+        "was measured in the same moments and is the one shown"
+    ]
+
+
+# A point whose pinned CPUs delivered less than this share of its cores' worth of work.
+CAPACITY_BELOW = 0.9
+
+
+def capacity_warnings(frame: pd.DataFrame) -> list[str]:
+    """A line naming the points whose pinned CPUs delivered less than 90 % of their
+    cores' worth of work while they were measured (gilbench.measure.capacity)."""
+    if frame.empty or "capacity" not in frame.columns:
+        return []
+    rows = frame[frame["capacity"].notna()]
+    low = rows[rows["capacity"] < CAPACITY_BELOW * rows["cores"]].sort_values("capacity")
+    if low.empty:
+        return []
+    examples = _examples(
+        low,
+        lambda r: (
+            f"{_label(r)}: the {r['cores']} pinned CPUs delivered {r['capacity']:.1f} "
+            "cores' worth of work"
+        ),
+        limit=5,
+    )
+    return [
+        f"{len(low)} of {len(rows)} points ran on CPUs that delivered less than "
+        f"{CAPACITY_BELOW:.0%} of their cores' worth of work ({examples}); their "
+        "capacity_efficiency holds them against what the machine could deliver"
+    ]
+
+
+# Running + run queue may exceed the workers' time by a scheduler tick per read.
+SHARES_EXCESS = 0.05
+
+
+def shares_warnings(frame: pd.DataFrame) -> list[str]:
+    """A line naming points whose running + run-queue time exceeded the workers' time
+    by more than a few percent (clipped: their blocked share reads 0)."""
+    if frame.empty or "shares_excess" not in frame.columns:
+        return []
+    over = frame[frame["shares_excess"] > SHARES_EXCESS].sort_values("shares_excess")
+    if over.empty:
+        return []
+    examples = _examples(over[::-1], lambda r: f"{_label(r)} (+{r['shares_excess']:.0%})")
+    return [
+        f"{len(over)} points' workers ran or waited for a CPU longer than their batches "
+        f"lasted, by more than {SHARES_EXCESS:.0%} ({examples}): their time shares were "
+        "clipped and are approximate"
+    ]
+
+
+def queue_warnings(frame: pd.DataFrame) -> list[str]:
+    """A line naming the latency points whose requests queued up: latency grew through
+    the run (``latency_trend``) or the responder was never idle (its utilisation): the
+    schedule outran it, so their percentiles measure a queue, not the responder
+    (gilbench.analysis.latency_stats)."""
+    if frame.empty or "latency_trend" not in frame:
+        return []
+    rows = frame[frame["kind"] == LATENCY_KIND]
+    busy = rows.get(UTILISATION_COLUMN, pd.Series(float("nan"), index=rows.index))
+    queued = rows[(rows["latency_trend"] > TREND_LIMIT) | (busy > UTILISATION_LIMIT)]
+    if queued.empty:
+        return []
+    examples = ", ".join(
+        f"{r['name']} (trend {r['latency_trend']:.2f}, utilisation "
+        f"{r.get(UTILISATION_COLUMN, float('nan')):.0%})"
+        for _, r in queued.sort_values("latency_trend", ascending=False).head(3).iterrows()
+    )
+    return [
+        f"{len(queued)} of {len(rows)} latency points kept a queue (latency grew through "
+        f"the run, rank correlation above {TREND_LIMIT}, or the responder was busy more than "
+        f"{UTILISATION_LIMIT:.0%} of the time), e.g. {examples}: requests came faster than "
+        "it answered, so those percentiles measure the queue, not the responder"
+    ]
+
+
+def pairs_warnings(frame: pd.DataFrame) -> list[str]:
+    """A line naming the headline speedups that rest on fewer time-paired batches
+    (``pairs``) or fewer rounds with pairs (``paired_rounds``) than their run's profile
+    asks for (``profile_pairs``, ``profile_rounds``: gilbench.analysis.settings): a worker
+    process or round was lost, or its partners did not match its values.  Points measured
+    before pairs existed (no pairs and no capacity: older files) are not named; their
+    speedups divide the serial point, as they always did."""
+    needed = {"pairs", "paired_rounds", "profile_pairs", "profile_rounds"}
+    if frame.empty or not needed <= set(frame.columns):
+        return []
+    rows = frame[headline_mask(frame)]
+    capacity = rows["capacity"] if "capacity" in rows else pd.Series(float("nan"), rows.index)
+    rows = rows[(rows["pairs"] > 0) | capacity.notna()]
+    # Unknown expectations (NaN) compare False: a point is named only against a number.
+    short = rows[
+        (rows["pairs"] < rows["profile_pairs"]) | (rows["paired_rounds"] < rows["profile_rounds"])
+    ]
+    if short.empty:
+        return []
+    examples = _examples(
+        short.sort_values("pairs"),
+        lambda r: (
+            f"{_label(r)}: {int(r['pairs'])} of {int(r['profile_pairs'])} pairs in "
+            f"{int(r['paired_rounds'])} of {int(r['profile_rounds'])} rounds"
+        ),
+    )
+    return [
+        f"{len(short)} of {len(rows)} headline speedups rest on fewer time-paired batches "
+        f"than their profile asks for ({examples}): they are less sure than the others"
     ]

@@ -1,5 +1,7 @@
-"""Rounds: a point's values grouped by the interleaved pass that measured them, and the
-per-round ratios a speedup is estimated from.
+"""Rounds and pairs: a point's values grouped by the interleaved pass that measured them,
+the per-round ratios an old file's speedup is estimated from, and the per-pair ratios a
+new one's is (each backend batch divided into its serial partner, measured beside it in
+the same worker: gilbench.measure.pairs).
 
 Pure logic on pyperf benchmarks; no pandas.  Used by the tidy table (speedups and their
 spread) and by settling (gilbench.run.settle), which decides from them which points
@@ -36,6 +38,35 @@ def round_medians(bench: pyperf.Benchmark) -> dict[int, float]:
 def paired_ratios(serial: Mapping[int, float], point: Mapping[int, float]) -> list[float]:
     """serial time / point time for every round both were measured in."""
     return [serial[r] / point[r] for r in sorted(set(serial) & set(point))]
+
+
+def run_pair_ratios(run: pyperf.Run) -> list[float]:
+    """serial partner / backend batch for each timed value of one run ([] for a run
+    without partners, or whose partners do not match its values one to one)."""
+    text = run.get_metadata().get("paired_serial_s")
+    if not isinstance(text, str) or not run.values:
+        return []
+    try:
+        partners = [float(item) for item in text.split()]
+    except ValueError:
+        return []
+    if len(partners) != len(run.values):
+        return []
+    return [s / v for s, v in zip(partners, run.values, strict=True) if s > 0 and v > 0]
+
+
+def pair_ratios(bench: pyperf.Benchmark) -> dict[int, list[float]]:
+    """Per-pair ratios (serial partner / backend batch) of every run, by round (rounds
+    without pairs are left out: the dict is empty for a point measured without them)."""
+    by_round: dict[int, list[float]] = {}
+    for run in bench.get_runs():
+        ratios = run_pair_ratios(run)
+        if ratios:
+            round_number = run.get_metadata().get("round", 1)
+            by_round.setdefault(round_number if isinstance(round_number, int) else 1, []).extend(
+                ratios
+            )
+    return dict(sorted(by_round.items()))
 
 
 def ratio_spread(ratios: Iterable[float]) -> float:

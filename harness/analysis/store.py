@@ -235,8 +235,17 @@ def _v1_to_v2(metadata: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _v2_to_v3(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Schema 2 -> 3: nothing changes; the new per-run keys (pairs, capacity, shares, the
+    CPU list) are simply absent, and the tidy table shows them as NaN or empty."""
+    return {}
+
+
 #: Schema version -> the metadata that brings a benchmark of that version to the next.
-_UPGRADES: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+_UPGRADES: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+}
 
 
 def upgrade(suite: pyperf.BenchmarkSuite) -> None:

@@ -4,26 +4,40 @@ Statistics come from pyperf (median, mean, standard deviation of the values, eac
 being one batch); derived figures follow DESIGN.md's vocabulary:
 
 - throughput = tasks / median batch time (tasks per second)
-- speedup = serial time / time, for the same machine, interpreter, workload, params,
-  batch size and cores: the median over rounds of the ratio of the two round medians
-  (rounds are interleaved passes over the matrix; pairing them cancels slow drift)
-- speedup_spread = median absolute deviation of those per-round ratios over their
-  median (NaN for fewer than two rounds): how settled the speedup is (gilbench.run.settle)
+- speedup = serial time / time.  Schema 3 points measure it in time-paired batches: the
+  median of the per-pair ratios (each backend batch's serial partner, timed beside it in
+  the same worker, over it), over every process and round (gilbench.analysis.paired,
+  with ``pairs``, ``paired_rounds``, ``capacity``, ``capacity_efficiency`` and the
+  shares).  Points without pairs (serial points, older files) divide the serial point of
+  the same machine, interpreter, workload, params, batch size, cores and run: the median
+  over rounds of the ratio of the two round medians (rounds are interleaved passes over
+  the matrix; pairing them cancels slow drift).  That estimate stays as
+  ``baseline_speedup``, a cross-check, for every point.
+- speedup_spread = median absolute deviation of the per-pair ratios (else of those
+  per-round ratios) over their median (NaN for fewer than two): how settled the speedup
+  is (gilbench.run.settle)
 - rsd = standard deviation / mean of the values inside each round (noise), averaged;
   round_drift = slowest round median / fastest - 1 (the machine changing under the run)
 - efficiency = speedup / min(workers, cores)
 - effective cores = CPU time (process + children) / wall time of the timed batches
 - karp_flatt = the experimentally determined serial fraction, (1/S - 1/p) / (1 - 1/p)
   with p = min(workers, cores)
+- cpu_list = the CPUs the point ran on, read back inside its pool's workers (``0-1``;
+  empty in files written before it was recorded)
+- suspect = why the point's numbers break physics (gilbench.analysis.physics: a
+  pure-Python speedup above min(workers, cores), effective cores above the pinned CPUs),
+  empty otherwise: such a row is not a result
 
 Latency points (kind ``mixed``) time one request per value, so their values are the
-latency distribution: p50, p90, p99 and max come from pyperf's percentiles over all of
-them (empty for other kinds, whose values are batch times).  Their CPU load has its own
-columns: ``load_in`` (where it runs: ``threads``, ``processes[forkserver]``,
-``asyncio[inline]``, ``asyncio[executor]``) and ``load_workers`` (K CPU workers beside
-the responder, 0 for the responder alone); their ``workers`` is 1 and they have no
-speedup.  Throughput rows have ``load_in`` "" and ``load_workers`` missing (<NA>: the
-column is pandas' nullable Int64).
+latency distribution: p50, p90, p99 and max over all of them, the percentiles with 95 %
+intervals (``p50_ms_ci_low`` ..), ``latency_samples`` and ``latency_trend``, and a
+percentile too few requests support left empty with ``p99_note`` "max of 40" (empty for
+other kinds, whose values are batch times; gilbench.analysis.latency_stats).  Their CPU
+load has its own columns: ``load_in`` (where it runs: ``threads``,
+``processes[forkserver]``, ``asyncio[inline]``, ``asyncio[executor]``) and
+``load_workers`` (K CPU workers beside the responder, 0 for the responder alone); their
+``workers`` is 1 and they have no speedup.  Throughput rows have ``load_in`` "" and
+``load_workers`` missing (<NA>: the column is pandas' nullable Int64).
 
 After the columns of :data:`COLUMNS` come, sorted by name, one column per workload fact
 (``fact_*``, the run metadata a workload records) and then one per workload parameter,
@@ -43,12 +57,16 @@ from typing import Any
 import pandas as pd
 import pyperf
 
+from gilbench.analysis.baselines import find_baselines, speedup_notes
+from gilbench.analysis.latency_stats import LATENCY_COLUMNS, benchmark_latency_columns
+from gilbench.analysis.paired import PAIR_COLUMNS, add_paired, pair_facts
+from gilbench.analysis.physics import suspect_reasons
 from gilbench.analysis.rounds import paired_ratios, ratio_spread, values_by_round
+from gilbench.analysis.settings import profile_pairs
 from gilbench.analysis.store import LoadReport
 from gilbench.analysis.verdict import karp_flatt
 from gilbench.metadata import typed
 from gilbench.vocabulary import (
-    BASELINE_KEY,
     FACT_PREFIX,
     PARAM_PREFIX,
     POINT_KEY,
@@ -81,8 +99,13 @@ COLUMNS = [
     "efficiency",
     "cores",
     "speedup_spread",
+    "speedup_note",
+    "suspect",
     "effective_cores",
     "karp_flatt",
+    *PAIR_COLUMNS,  # pairs, capacity, shares (gilbench.analysis.paired)
+    "profile_pairs",  # pairs and rounds the run's profile asks for (analysis.settings)
+    "profile_rounds",
     "cpu_time_s",
     "rsd",
     "rounds",
@@ -93,7 +116,9 @@ COLUMNS = [
     "p90_ms",
     "p99_ms",
     "max_ms",
+    *LATENCY_COLUMNS,  # latency_samples, p50_ms_ci_low .. p99_note, latency_trend
     "machine_cpus",
+    "cpu_list",
     "load_before",
     "load_after",
     "backends_skipped",
@@ -116,9 +141,6 @@ ROW_ORDER = [
     "workers",
     "load_workers",
 ]
-
-# Latency percentiles of mixed points, as column prefix -> percentile.
-PERCENTILES = {"p50": 50, "p90": 90, "p99": 99, "max": 100}
 
 
 def _python_version(metadata: dict[str, Any]) -> str:
@@ -247,11 +269,10 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "ops_per_task": ops,
         "op_cost_us": median / (meta["tasks"] * ops) * 1e6,
         "backends_skipped": meta.get("backends_skipped", ""),
-        **{
-            f"{name}_ms": float(bench.percentile(p)) * 1e3 if load_in else float("nan")
-            for name, p in PERCENTILES.items()
-        },
+        # Percentiles the requests support, intervals, notes (analysis.latency_stats).
+        **benchmark_latency_columns(bench, bool(load_in)),
         "machine_cpus": _machine_cpus(meta),
+        "cpu_list": meta.get("cpu_list", ""),
         "load_before": meta.get("load_before", float("nan")),
         "load_after": meta.get("load_after", float("nan")),
         "run_id": meta.get("run_id", ""),
@@ -260,6 +281,8 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "name": bench.get_name(),
         "file": str(path),
         **_facts(bench),
+        **pair_facts(bench),
+        **profile_pairs(meta),
     }
 
 
@@ -267,21 +290,15 @@ def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
     """Add throughput, speedup and efficiency columns (see the module docstring).
 
     Speedup pairs the point with its serial baseline round by round when both carry
-    per-round medians (``_round_medians``), else it divides the overall medians.
+    per-round medians (``_round_medians``), else it divides the overall medians.  The
+    baseline is the serial point of the same run (gilbench.analysis.baselines); a point
+    whose run has none gets no speedup and a ``speedup_note`` saying why.
     """
     out = frame.copy()
     out["throughput"] = out["tasks"] / out["median_s"]
-    serial_rows = out[out["backend"] == "serial"]
-    baselines = {
-        tuple(key): row for key, row in zip(
-            serial_rows[BASELINE_KEY].itertuples(index=False, name=None),
-            serial_rows.to_dict("records"), strict=True,
-        )
-    }  # fmt: skip
+    baselines = find_baselines(out)
     speedups, spreads = [], []
-    for key, row in zip(out[BASELINE_KEY].itertuples(index=False, name=None),
-                        out.to_dict("records"), strict=True):  # fmt: skip
-        base = baselines.get(tuple(key))
+    for base, row in zip(baselines, out.to_dict("records"), strict=True):
         spread = float("nan")
         if base is None:
             speedups.append(float("nan"))
@@ -294,6 +311,9 @@ def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
         spreads.append(spread)
     out["speedup"] = speedups
     out["speedup_spread"] = spreads
+    # The pairs' estimate where the point has pairs; the baseline's kept beside it.
+    add_paired(out)
+    out["speedup_note"] = speedup_notes(out, baselines, out["speedup"])
     parallelism = out[["workers", "cores"]].min(axis=1).clip(lower=1)
     out["efficiency"] = out["speedup"] / parallelism
     out["karp_flatt"] = [karp_flatt(s, p) for s, p in zip(out["speedup"], parallelism, strict=True)]
@@ -326,9 +346,12 @@ def tidy_report(report: LoadReport) -> Tidied:
                 skipped.append((loaded.path, f"benchmark {bench.get_name()!r}: {exc}"))
     if not rows:
         return Tidied(pd.DataFrame(columns=COLUMNS), tuple(skipped))
-    frame = pd.DataFrame(rows).astype({"load_workers": "Int64"})
-    frame = frame.sort_values("run_id").drop_duplicates(POINT_KEY, keep="last")
+    frame = pd.DataFrame(rows).astype({"load_workers": "Int64", "latency_samples": "Int64"})
+    # Speedups first: a point kept from an older run still divides its own run's serial
+    # point, which the newest run's serial point replaces below.
     frame = add_derived(frame)
+    frame["suspect"] = suspect_reasons(frame)  # physics as a guard (analysis.physics)
+    frame = frame.sort_values("run_id", kind="stable").drop_duplicates(POINT_KEY, keep="last")
     frame = frame.sort_values(ROW_ORDER).reset_index(drop=True)
     facts = sorted(c for c in frame.columns if c.startswith(FACT_PREFIX))
     return Tidied(with_param_columns(frame[COLUMNS + facts]), tuple(skipped))

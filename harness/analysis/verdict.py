@@ -15,6 +15,9 @@ highest core count k measured, to each backend's best point with at least k work
 - otherwise threads are **limited, not by the GIL**: nothing else scales either (memory
   bandwidth, a shared resource, too little work per task).
 - with k = 1 nothing can run in parallel: the verdict only names the fastest backend.
+
+Points marked suspect (gilbench.analysis.physics: faster than physics allows) are left
+out before anything is judged, and the evidence names them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from gilbench.analysis.physics import suspect_mask
 from gilbench.vocabulary import CONTEXT_KEY, HEADLINE_KINDS, WORKLOAD_KEY, backend_label
 
 GIL_EFFICIENCY_BELOW = 0.6
@@ -95,8 +99,21 @@ def _best_using_all_cores(rows: pd.DataFrame, cores: int) -> pd.Series | None:
     return _best(wide) if not wide.empty else _best(rows)
 
 
+def _left_out(rows: pd.DataFrame) -> str:
+    """The evidence's note on suspect points left out of the verdict ("" for none)."""
+    if rows.empty:
+        return ""
+    names = ", ".join(
+        f"{_label(row)} workers={row['workers']} cores={row['cores']}" for _, row in rows.iterrows()
+    )
+    return f"; left out as suspect (beyond physics): {names}"
+
+
 def judge(rows: pd.DataFrame) -> Verdict | None:
-    """The verdict for one workload's rows on one machine and interpreter (any cores)."""
+    """The verdict for one workload's rows on one machine and interpreter (any cores),
+    judged without its suspect points (the evidence names them)."""
+    suspect = suspect_mask(rows)
+    left_out, rows = _left_out(rows[suspect]), rows[~suspect]
     if rows.empty:
         return None
     cores = int(rows["cores"].max())
@@ -149,7 +166,7 @@ def judge(rows: pd.DataFrame) -> Verdict | None:
         best_speedup=float(best["speedup"]),
         best_workers=int(best["workers"]),
         threads=status,
-        evidence=evidence,
+        evidence=evidence + left_out,
     )
 
 

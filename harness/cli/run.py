@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from gilbench.analysis.noise import noise_warnings
-from gilbench.analysis.store import load_results
+from gilbench.analysis.physics import suspect_lines
+from gilbench.analysis.run_notes import run_notes
+from gilbench.analysis.store import LoadReport, load_results
 from gilbench.analysis.tidy import tidy_report
 from gilbench.report.console import latency_table, make_progress, summary_table, verdict_table
 from gilbench.report.page import render_report
@@ -66,6 +68,25 @@ def run_and_summarise(args: argparse.Namespace, console: Console) -> int:
     return summarise(plan, outcome, console, reports=Path(args.reports), report=not args.no_report)
 
 
+#: Suspect points named one per line in the terminal; the rest are counted.
+SUSPECT_LINES = 3
+
+
+def print_guards(frame: pd.DataFrame, loaded: LoadReport | None, console: Console) -> None:
+    """Points beyond physics (a red line each, the first few, then the count: they are
+    left out of verdicts) and the run's notes (a quota cap, a GIL turned back on)."""
+    lines = suspect_lines(frame)
+    for line in lines[:SUSPECT_LINES]:
+        console.print(f"[red]suspect:[/] {escape(line)}")
+    if lines:
+        console.print(
+            f"[red]{len(lines)} suspect point{'s' if len(lines) != 1 else ''}[/] beyond what "
+            "physics allows: marked in the report and the CSV (suspect), left out of verdicts"
+        )
+    for note in run_notes(loaded) if loaded is not None else []:
+        console.print(f"[yellow]warning:[/] {escape(note)}")
+
+
 def summarise(
     plan: RunPlan, outcome: RunOutcome, console: Console, reports: Path, report: bool
 ) -> int:
@@ -92,6 +113,7 @@ def summarise(
     if not frame.empty:
         for warning in noise_warnings(frame):
             console.print(f"[yellow]warning:[/] {escape(warning)}")
+    print_guards(frame, loaded, console)
     if path.exists():
         console.print(f"results: {escape(str(path))}")
         if report and loaded is not None:

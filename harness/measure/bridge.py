@@ -18,18 +18,29 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import psutil
+# isort: off
+# First, so that its first look at the GIL comes before psutil's and pyperf's extension
+# modules load (gilbench.measure.gil_watch).
+from gilbench.measure.gil_watch import GilWatch
+
+# isort: on
 import pyperf
 
 from gilbench.benchmarks import get_workload
-from gilbench.measure import run_facts
+from gilbench.measure import pinning, run_facts
 from gilbench.measure.backends import Backend, get_backend
 from gilbench.measure.batch import Batch, enter_setup
 from gilbench.measure.interpreter import InterpreterInfo, gil_enabled_now
+from gilbench.measure.machine import allowed_cpus, choose_cpus, cpu_cores
+from gilbench.measure.pairs import Pairing, wants_pairs
+from gilbench.measure.pinning import affinity_supported
+from gilbench.measure.shares import ShareClock
 from gilbench.metadata import SCHEMA_KEY, SCHEMA_VERSION
-from gilbench.vocabulary import Point
+from gilbench.vocabulary import Point, format_cpu_list
 
 if TYPE_CHECKING:
     from gilbench.measure.latency import LatencyMeasurement
@@ -53,31 +64,36 @@ class GilMismatchError(RuntimeError):
     """The worker's GIL state is not what the point asked for."""
 
 
-def restrict_cores(cores: int) -> list[int]:
-    """Pin this process to the first ``cores`` CPUs it may use; children inherit it."""
-    proc = psutil.Process()
-    try:
-        allowed = sorted(proc.cpu_affinity() or [])
-    except (AttributeError, NotImplementedError):
+def restrict_cores(cores: int, cpus: Sequence[int] = ()) -> list[int]:
+    """Pin this process to the point's CPUs and check it took; pools inherit it.
+
+    ``cpus`` are the CPUs the plan chose for the point (gilbench.run.command); a point
+    without them (run by hand) gets the same choice here: one CPU per physical core
+    before any hyperthread sibling, CPU 0 last (gilbench.measure.machine.choose_cpus).
+    Returns the CPUs, or [] where the OS has no affinity API.
+    """
+    if not affinity_supported():
         return []
-    if cores > len(allowed):
-        raise ValueError(f"asked for {cores} cores, only {len(allowed)} are allowed: {allowed}")
-    chosen = allowed[:cores]
-    if chosen != allowed:
-        proc.cpu_affinity(chosen)
+    allowed = allowed_cpus()
+    chosen = sorted(cpus) if cpus else choose_cpus(cores, allowed, cpu_cores(allowed))
+    if len(chosen) != cores:
+        raise ValueError(f"a point with cores={cores} cannot run on CPUs {chosen}")
+    pinning.pin(chosen)
     return chosen
 
 
-def verify_gil(point: Point, info: InterpreterInfo) -> None:
-    """Stop the point if the GIL is not in the state PYTHON_GIL asked for."""
+def verify_gil(point: Point, info: InterpreterInfo, reenabled_by: str | None = None) -> None:
+    """Stop the point if the GIL is not in the state PYTHON_GIL asked for (with PYTHON_GIL
+    unset any state is a result: the worker records and tags it)."""
     if point.gil_requested is None:
         return
     wanted = point.gil_requested == "1"
     if info.gil_enabled != wanted:
+        culprit = f"re-enabled by {reenabled_by}" if reenabled_by else "may have re-enabled it"
         raise GilMismatchError(
             f"PYTHON_GIL={point.gil_requested} asked for the GIL "
             f"{'enabled' if wanted else 'disabled'}, but sys._is_gil_enabled() is "
-            f"{info.gil_enabled} in the worker (an extension module may have re-enabled it)"
+            f"{info.gil_enabled} in the worker (an extension module {culprit})"
         )
 
 
@@ -93,13 +109,20 @@ class Measurement:
         self.backend: Backend | None = None
         #: The GIL state written into the metadata; checked again once the pool exists.
         self.gil_recorded: bool | None = None
+        #: Serial partners for the backend's batches (gilbench.measure.pairs).
+        self.pairing = Pairing(self.batch, wants_pairs(self.workload, point.backend))
 
     def _started_backend(self) -> Backend:
         if self.backend is None:
+            # Pinned again before the pool exists (pyperf's start-up pins this thread
+            # too), and read back inside the pool's workers before anything is timed.
+            cpus = list(self.point.cpus) or sorted(pinning.thread_cpus())
+            pinning.pin(cpus)
             backend = get_backend(self.point.backend)(self.point.workers, self.point.start_method)
             self._stack.callback(backend.close)
             backend.start(self.batch)
             self.backend = backend
+            pinning.check_workers(self.point.backend, backend.worker_affinities(), cpus)
             # Starting the pool imports more modules (and, for subinterpreters, extension
             # modules in each): a GIL re-enabled by them would make the metadata lie.
             if self.gil_recorded is not None and gil_enabled_now() != self.gil_recorded:
@@ -112,22 +135,40 @@ class Measurement:
         return self.backend
 
     def time_batches(self, loops: int) -> float:
-        """pyperf's time function: run ``loops`` batches, return their total wall time."""
+        """pyperf's time function: run ``loops`` batches, return their total wall time.
+
+        Each backend batch gets a serial partner timed back to back with it (after it,
+        or just before it: gilbench.measure.pairs), and the workers' scheduler
+        statistics are read around it (gilbench.measure.shares); all of that is outside
+        the time returned, which is the backend's batches only.
+        """
         backend = self._started_backend()
         facts = self.workload.facts
         clock = run_facts.CpuClock(exclude=self.helper_pids)
-        total = 0.0
+        shares = ShareClock(backend.worker_threads())
+        pairing = self.pairing
+        total = partners = partner_time = 0.0
         for _ in range(loops):
+            partner = pairing.before()
+            shares.start()
             clock.start()
             start = time.perf_counter()
             results = backend.run(self.batch)
             elapsed = time.perf_counter() - start
+            spent = shares.read()
             cpu_used = clock.stop()
             # Outside the timed region, for every batch:
             self.batch.verify(results)
+            if partner is None:
+                partner, timed = pairing.after()
+                partner_time += timed
+            partners += partner
             batch_facts = facts([result for _, result in results]) if facts else None
             run_facts.record(cpu_used, elapsed, batch_facts)
+            run_facts.record_shares(shares.stop(spent, elapsed, cpu_used))
             total += elapsed
+        if pairing.enabled:
+            run_facts.record_pair(partners, loops, timed_s=partner_time)
         return total
 
     def close(self) -> None:
@@ -136,9 +177,23 @@ class Measurement:
         self._stack.close()
 
 
-def point_metadata(point: Point, info: InterpreterInfo) -> dict[str, Any]:
-    """The coordinates and interpreter facts stored with every run of the point."""
+def point_metadata(
+    point: Point,
+    info: InterpreterInfo,
+    cpus: Sequence[int] = (),
+    gil_reenabled_by: str | None = None,
+) -> dict[str, Any]:
+    """The coordinates and interpreter facts stored with every run of the point.
+
+    ``cpus``: the CPUs the worker and its pool's workers were found pinned to;
+    ``gil_reenabled_by``: the start-up step (and extension modules) that turned the GIL
+    on in a free-threaded worker with PYTHON_GIL unset (gilbench.measure.gil_watch).
+    """
     workload = get_workload(point.workload)
+    found = {
+        **({"cpu_list": format_cpu_list(list(cpus))} if cpus else {}),
+        **({"gil_reenabled_by": gil_reenabled_by} if gil_reenabled_by else {}),
+    }
     return {
         SCHEMA_KEY: SCHEMA_VERSION,
         "workload": point.workload,
@@ -161,11 +216,69 @@ def point_metadata(point: Point, info: InterpreterInfo) -> dict[str, Any]:
         # Read after the workload's setup, which may set it (mixed.switch_interval).
         "switch_interval": sys.getswitchinterval(),
         "blas_threads": int(os.environ.get("OMP_NUM_THREADS", "0") or 0),
+        **found,
     }
 
 
 def _forward_point(cmd: list[str], args: argparse.Namespace) -> None:
     cmd.extend(["--point", args.point.to_json()])
+
+
+@dataclass(frozen=True)
+class WorkerStart:
+    """A worker ready for pyperf's first timed call: what to time, and its metadata."""
+
+    measurement: Measurement | LatencyMeasurement
+    time_func: Callable[[int], float]
+    metadata: dict[str, Any]
+    cpus: list[int]
+
+
+def start_worker(point: Point) -> WorkerStart:
+    """Everything a worker does before pyperf's first timed call, in order, never timed.
+
+    Pin to the point's CPUs before any pool exists (pools inherit it); import the
+    workload's module and run its setup; start the pool (throughput points) and read
+    its workers' affinity back.  The GIL's state is looked at after each step
+    (gilbench.measure.gil_watch): a PYTHON_GIL request it does not honour stops the
+    point; with PYTHON_GIL unset on a free-threaded build, a GIL that some step turned
+    on is recorded (``gil_enabled`` 1, ``gil_reenabled_by``) and tagged as the GIL-on
+    variant (``cpython3.14t-gil``).  On failure, whatever was started is closed.
+    """
+    watch = GilWatch()
+    watch.step("gilbench's worker imports")
+    cpus = restrict_cores(point.cores, point.cpus)
+    workload = get_workload(point.workload)
+    watch.step(f"importing the workload's module {workload.func.__module__}")
+    # Both run the workload's setup.
+    measurement: Measurement | LatencyMeasurement
+    if point.is_latency:
+        # Imported here: asyncio and multiprocessing cost every other point's pyperf
+        # processes start-up time for nothing.
+        from gilbench.measure.latency import LatencyMeasurement
+
+        measurement = LatencyMeasurement(point)
+        time_func: Callable[[int], float] = measurement.time_requests
+    else:
+        measurement = Measurement(point)
+        time_func = measurement.time_batches
+    try:
+        watch.step("the workload's setup")
+        if isinstance(measurement, Measurement):
+            # The pool now, not at the first timed call: the modules it imports may turn
+            # the GIL on, and the metadata written below must say so.
+            measurement._started_backend()
+            watch.step(f"starting the {point.backend_label} backend")
+        info = InterpreterInfo.current(point.gil_requested, as_found=True)
+        found_on = watch.reenabled_by if info.free_threaded and info.gil_enabled else None
+        verify_gil(point, info, found_on)
+        measurement.gil_recorded = info.gil_enabled
+        reenabled = found_on if point.gil_requested is None else None
+        metadata = point_metadata(point, info, cpus, gil_reenabled_by=reenabled)
+    except BaseException:
+        measurement.close()
+        raise
+    return WorkerStart(measurement, time_func, metadata, cpus)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -174,30 +287,21 @@ def main(argv: list[str] | None = None) -> None:
     runner.argparser.add_argument("--point", required=True, type=Point.from_json)
     args = runner.parse_args(argv)
     point: Point = args.point
-    if args.worker:
-        # Start-up, never timed: affinity before any pool exists, so pools inherit it.
-        restrict_cores(point.cores)
-        # Both import the workload and run its setup.
-        measurement: Measurement | LatencyMeasurement
-        if point.is_latency:
-            # Imported here: asyncio and multiprocessing cost every other point's
-            # pyperf processes start-up time for nothing.
-            from gilbench.measure.latency import LatencyMeasurement
-
-            measurement = LatencyMeasurement(point)
-            time_func = measurement.time_requests
-        else:
-            measurement = Measurement(point)
-            time_func = measurement.time_batches
-        try:
-            info = InterpreterInfo.current(point.gil_requested)
-            verify_gil(point, info)
-            measurement.gil_recorded = info.gil_enabled
-            runner.bench_time_func(point.name, time_func, metadata=point_metadata(point, info))
-        finally:
-            measurement.close()
-    else:
+    if not args.worker:
+        # Run by hand: pyperf's manager passes --affinity on to the workers it starts.
+        if args.affinity is None and point.cpus and affinity_supported():
+            args.affinity = format_cpu_list(list(point.cpus))
         runner.bench_time_func(point.name, _never_called)
+        return
+    started = start_worker(point)
+    if started.cpus:
+        # pyperf's worker start-up pins this thread to --affinity or, without it, to a
+        # tuned host's isolated CPUs: the point's CPUs win, whatever the command line said.
+        args.affinity = format_cpu_list(started.cpus)
+    try:
+        runner.bench_time_func(point.name, started.time_func, metadata=started.metadata)
+    finally:
+        started.measurement.close()
 
 
 def _never_called(loops: int) -> float:  # pragma: no cover - the manager never times

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import threading
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from multiprocessing.sharedctypes import RawArray
 from typing import Any
 
 from gilbench.measure.backends import get_backend
+from gilbench.measure.open_loop import OpenLoop, Timed, wait_until_async
 from gilbench.vocabulary import LOAD_PLACES, split_load_place
 
 #: A load chunk: called with the point's parameters, burns a few hundred µs of CPU.
@@ -64,12 +64,6 @@ class Load(ABC):
 
     #: The event loop the responder must run on, for asyncio loads; None otherwise.
     loop: asyncio.AbstractEventLoop | None = None
-
-    def time_sync(self, request: Callable[[], Any]) -> tuple[float, Any]:
-        """Call ``request()`` in this thread; return its latency and result."""
-        start = time.perf_counter()
-        result = request()
-        return time.perf_counter() - start, result
 
     @abstractmethod
     def start(self) -> None:
@@ -193,7 +187,8 @@ class AsyncioLoad(Load):
     ``inline`` runs each chunk on the loop itself (blocking it for the chunk, then
     yielding); ``executor`` awaits each chunk in a thread pool of K threads.
 
-    The loop runs in the caller's thread and requests are timed in bursts (``sample``):
+    The loop runs in the caller's thread and requests are timed in bursts (``sample``),
+    each a stretch of the open-loop schedule (gilbench.measure.open_loop):
     the loop must keep running for the load to progress (an executor chunk is resubmitted
     from the loop), and a loop in a thread of its own would starve the caller's thread of
     the GIL (it releases and retakes the GIL at every turn, in select).
@@ -232,21 +227,27 @@ class AsyncioLoad(Load):
         self.loop.run_until_complete(asyncio.sleep(0))  # every coroutine has started
 
     async def _burst(
-        self, request: Callable[[], Awaitable[Any]], count: int
-    ) -> list[tuple[float, Any]]:
-        # The load paused while the loop was stopped: let it run again before timing.
+        self, request: Callable[[], Awaitable[Any]], schedule: OpenLoop, count: int
+    ) -> list[tuple[Timed, Any]]:
+        # The load paused while the loop was stopped: let it run again, then start a
+        # fresh stretch of arrivals (the time the loop was stopped had none).
         await asyncio.sleep(SETTLE_S)
+        schedule.restart()
         out = []
         for _ in range(count):
-            start = time.perf_counter()
+            due = schedule.next_due
+            await wait_until_async(due, schedule.clock)
             result = await request()
-            out.append((time.perf_counter() - start, result))
+            out.append((schedule.done(due, schedule.clock()), result))
         return out
 
-    def sample(self, request: Callable[[], Awaitable[Any]], count: int) -> list[tuple[float, Any]]:
-        """Run the loop for ``count`` back-to-back requests; their latencies and results."""
+    def sample(
+        self, request: Callable[[], Awaitable[Any]], schedule: OpenLoop, count: int
+    ) -> list[tuple[Timed, Any]]:
+        """Run the loop for the next ``count`` requests of ``schedule``, each started when
+        it is due (the load's coroutines run meanwhile); their timings and results."""
         assert self.loop is not None, "start() first"
-        return self.loop.run_until_complete(self._burst(request, count))
+        return self.loop.run_until_complete(self._burst(request, schedule, count))
 
     def chunks_done(self) -> int:
         return self._count
@@ -281,10 +282,11 @@ def make_load(load_in: str, workers: int, chunk: Chunk, params: dict[str, Any]) 
     raise ValueError(f"no CPU load for backend {backend!r}; loads: {', '.join(LOAD_BACKENDS)}")
 
 
-def load_counts(cores: int, dense: bool) -> list[int]:
-    """K for a latency sweep: 0 (the responder alone), then up to 2 x cores: every count
-    when ``dense`` (and the machine small enough), else 0, 1, 2, 4, ... 2 x cores."""
-    top = 2 * cores
+def load_counts(cores: int, dense: bool, per_core: int = 2) -> list[int]:
+    """K for a latency sweep: 0 (the responder alone), then up to ``per_core`` x cores:
+    every count when ``dense`` (and the machine small enough), else 0, 1, 2, 4, ... and
+    the top (with cores among them)."""
+    top = per_core * cores
     if dense and top <= 8:
         return list(range(top + 1))
     counts = {0, cores, top}
@@ -292,4 +294,4 @@ def load_counts(cores: int, dense: bool) -> list[int]:
     while value < top:
         counts.add(value)
         value *= 2
-    return sorted(counts)
+    return sorted(c for c in counts if c <= top)

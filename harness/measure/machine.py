@@ -12,6 +12,8 @@ from typing import Any
 
 import psutil
 
+from gilbench.vocabulary import format_cpu_list
+
 
 def default_machine_name() -> str:
     """A stable, readable name from the host name: lower case, ``[a-z0-9._-]`` only."""
@@ -55,6 +57,15 @@ def usable_cpu_count(allowed: int, quota: float | None) -> int:
     return max(1, min(allowed, int(quota + 1e-9)))
 
 
+def cores_cap_note(allowed: int, quota: float | None) -> str | None:
+    """Why the core sweep stops below the allowed CPUs (:func:`usable_cpu_count`), as
+    the terminal and the report say it; None when nothing caps it."""
+    usable = usable_cpu_count(allowed, quota)
+    if quota is None or usable >= allowed:
+        return None
+    return f"cgroup quota of {quota:g} CPUs: cores capped at {usable} of {allowed} allowed"
+
+
 #: Where Linux describes which physical core each logical CPU belongs to.
 TOPOLOGY_DIR = Path("/sys/devices/system/cpu")
 
@@ -95,6 +106,16 @@ def choose_cpus(count: int, allowed: list[int], cores: dict[int, tuple[int, int]
     return sorted(sorted(allowed, key=rank.__getitem__)[:count])
 
 
+def cpus_by_cores(
+    counts: list[int], allowed: list[int], cores: dict[int, tuple[int, int]] | None = None
+) -> dict[int, list[int]]:
+    """The CPUs a point with each core count in ``counts`` is pinned to (:func:`choose_cpus`
+    with ``cores``, by default the machine's topology): chosen once, at plan time, and
+    carried by the points."""
+    topology = cpu_cores(allowed) if cores is None else cores
+    return {count: choose_cpus(count, allowed, topology) for count in sorted(set(counts))}
+
+
 def cpu_model() -> str:
     """The CPU model name, from /proc/cpuinfo where available."""
     try:
@@ -109,19 +130,6 @@ def cpu_model() -> str:
 def load_average() -> float:
     """The one-minute load average."""
     return round(psutil.getloadavg()[0], 2)
-
-
-def format_cpu_list(cpus: list[int]) -> str:
-    """``[0, 1, 2, 5]`` as ``0-2,5``."""
-    parts: list[str] = []
-    for cpu in sorted(cpus):
-        if parts and "-" not in parts[-1].split(",")[-1] and int(parts[-1]) == cpu - 1:
-            parts[-1] = f"{parts[-1]}-{cpu}"
-        elif parts and "-" in parts[-1] and int(parts[-1].split("-")[1]) == cpu - 1:
-            parts[-1] = f"{parts[-1].split('-')[0]}-{cpu}"
-        else:
-            parts.append(str(cpu))
-    return ",".join(parts)
 
 
 def run_facts_metadata() -> dict[str, str | int | float]:

@@ -1,15 +1,25 @@
-"""Per-run metadata measured in the pyperf worker: CPU time, and the workload's facts.
+"""Per-run metadata measured in the pyperf worker: CPU time, the workload's facts, the
+serial partners of time-paired batches, the machine's capacity and the workers' shares.
 
 The worker records, for every timed batch, its CPU and wall seconds and the facts the
 workload derives from the batch's results (lost updates, deadlocks seen, ...).  pyperf
 calls the hook's ``teardown`` after each series of values, and the hook writes the
 aggregates into the run's metadata.  pyperf computes warmups and values as two series,
 so the last teardown, and with it the run's metadata, covers the timed values only.
+
+Schema 3 adds, per run (gilbench.metadata): ``paired_serial_s`` (each value's serial
+partner, in value order; a partner shared by two values appears twice), ``capacity``
+(median over the process: it is the machine's, so measurements taken during warmups
+count too), ``share_running``, ``share_runqueue``, ``share_blocked`` and
+``shares_excess`` (gilbench.measure.shares), and ``timed_s`` (the seconds inside timed
+batches, backend and serial partners, each counted once).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import statistics
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -18,6 +28,7 @@ from typing import Any
 
 import psutil
 
+from gilbench.measure.shares import Shares
 from gilbench.vocabulary import FACT_PREFIX, combine_fact
 
 HOOK_NAME = "gilbench_run_facts"
@@ -25,6 +36,10 @@ HOOK_NAME = "gilbench_run_facts"
 _times: list[tuple[float, float]] = []
 _facts: list[Mapping[str, int | float]] = []
 _rates: dict[str, list[float]] = {}
+_partners: list[float] = []
+_partner_seconds: list[float] = []
+_capacities: list[float] = []  # not cleared by teardown: the whole process's
+_shares: list[Shares] = []
 
 
 def _schedstat_seconds(pid: int) -> float | None:
@@ -105,12 +120,59 @@ def record(cpu_s: float, wall_s: float, facts: Mapping[str, int | float] | None 
         _facts.append(facts)
 
 
+def record_pair(serial_s: float, batches: int = 1, timed_s: float | None = None) -> None:
+    """Remember the serial partner of the value just recorded: ``serial_s`` seconds for
+    ``batches`` serial batches (one per backend batch of the value), of which ``timed_s``
+    were timed for this value (default: all; a partner shared with the value before was
+    timed, and counted, there)."""
+    _partners.append(serial_s / batches)
+    _partner_seconds.append(serial_s if timed_s is None else timed_s)
+
+
+def record_capacity(cores: float) -> None:
+    """Remember one measurement of the pinned CPUs' capacity (gilbench.measure.capacity)."""
+    if not math.isnan(cores):
+        _capacities.append(cores)
+
+
+def record_shares(shares: Shares) -> None:
+    """Remember how the workers spent one timed batch (gilbench.measure.shares)."""
+    _shares.append(shares)
+
+
 def record_rate(key: str, count: float, seconds: float) -> None:
     """Add ``count`` events over ``seconds`` to rate fact ``key`` (total count / total time:
     a mean of per-value rates would overweight short values)."""
     totals = _rates.setdefault(key, [0.0, 0.0])
     totals[0] += count
     totals[1] += seconds
+
+
+def _aggregate_pairs(metadata: dict[str, Any]) -> None:
+    """Partners, capacity, shares and the timed seconds of this series (see the module
+    docstring).  Keys a series has nothing for are removed, so the warmups' values never
+    stand in for the timed values' (the metadata dict is shared by both series)."""
+    for key in PAIR_KEYS:
+        metadata.pop(key, None)
+    if _partners:
+        metadata["paired_serial_s"] = " ".join(f"{s:.9g}" for s in _partners)
+    if _capacities:
+        metadata["capacity"] = round(statistics.median(_capacities), 4)
+    if _shares:
+        total = sum(_shares[1:], _shares[0])
+        running, queued, blocked, excess = total.split()
+        metadata["share_running"] = round(running, 4)
+        if not math.isnan(queued):
+            metadata["share_runqueue"] = round(queued, 4)
+        metadata["share_blocked"] = round(blocked, 4)
+        metadata["shares_excess"] = round(excess, 4)
+    if _times:
+        metadata["timed_s"] = round(sum(w for _, w in _times) + sum(_partner_seconds), 6)
+
+
+#: The run metadata keys :func:`_aggregate_pairs` writes.
+PAIR_KEYS = ("paired_serial_s", "capacity", "share_running", "share_runqueue", "share_blocked",
+             "shares_excess", "timed_s")  # fmt: skip
 
 
 def _aggregate_facts(metadata: dict[str, Any]) -> None:
@@ -142,6 +204,7 @@ class RunFactsHook:
             metadata["timed_wall_s"] = round(wall, 6)
             if wall > 0:
                 metadata["effective_cores"] = round(cpu / wall, 4)
+        _aggregate_pairs(metadata)
         _aggregate_facts(metadata)
         for key, (count, seconds) in sorted(_rates.items()):
             if seconds > 0:
@@ -149,3 +212,6 @@ class RunFactsHook:
         _times.clear()
         _facts.clear()
         _rates.clear()
+        _partners.clear()
+        _partner_seconds.clear()
+        _shares.clear()

@@ -72,26 +72,57 @@ def summary_table(frame: pd.DataFrame) -> Table:
     return table
 
 
+def _varying_params(rows: pd.DataFrame) -> dict[str, str]:
+    """Each params text of one workload's rows shortened to the parameters that differ
+    between them (``interval_ms=0.1``), or the whole text when it never varies."""
+    texts = sorted({str(t) for t in rows["params"]})
+    if len(texts) < 2:
+        return {t: t for t in texts}
+    parsed = {t: dict(item.partition("=")[::2] for item in t.split(",") if item) for t in texts}
+    keys = {k for items in parsed.values() for k in items}
+    varying = sorted(k for k in keys if len({items.get(k) for items in parsed.values()}) > 1)
+    return {t: ",".join(f"{k}={parsed[t].get(k, '')}" for k in varying) for t in texts}
+
+
+def _latency_cell(row: pd.Series) -> str:
+    """``p50 / p99`` in ms, the p99 as ``max 39.6`` where too few requests support one."""
+    note = row.get("p99_note", "")
+    p99 = row.get("p99_ms", math.nan)
+    if isinstance(note, str) and note and pd.isna(p99):
+        high = f"max {row.get('max_ms', math.nan):.2f}"
+    else:
+        high = f"{p99:.2f}"
+    return f"{row['p50_ms']:.2f} / {high}"
+
+
 def latency_table(frame: pd.DataFrame) -> Table | None:
-    """Per mixed workload and place of the CPU load: p50 and p99 latency by CPU workers."""
+    """Per mixed workload and place of the CPU load: p50 and p99 latency by CPU workers
+    ("max" where a point's requests are too few for a p99)."""
     rows = frame[frame["kind"] == LATENCY_KIND] if not frame.empty else frame
     if rows.empty:
         return None
-    table = Table(title="gilbench latency: p50 / p99 ms of the responder beside K CPU workers")
+    samples = sorted({int(n) for n in rows.get("latency_samples", pd.Series()).dropna()})
+    title = "gilbench latency: p50 / p99 ms of the responder beside K CPU workers"
+    if samples:
+        spread = str(samples[0]) if len(samples) == 1 else f"{samples[0]}-{samples[-1]}"
+        title += f", {spread} requests each"
+    if "p99_note" in rows and (rows["p99_note"].fillna("") != "").any():
+        title += " (max: the largest request, where too few for a p99)"
+    table = Table(title=title)
     counts = sorted(int(k) for k in rows["load_workers"].unique())
     for column in ("workload", "interpreter", "CPU work in", *(f"K={k}" for k in counts)):
         table.add_column(column, justify="right" if column.startswith("K=") else "left")
+    labels = {
+        (str(workload), text): short
+        for workload, group in rows.groupby("workload", sort=True)
+        for text, short in _varying_params(group).items()
+    }
     keys = ["workload", "params", "interpreter", "load_in"]
     for (workload, params, interpreter, load_in), group in rows.groupby(keys, sort=True):
-        by_k = {
-            int(k): f"{p50:.2f} / {p99:.2f}"
-            for k, p50, p99 in zip(
-                group["load_workers"], group["p50_ms"], group["p99_ms"], strict=True
-            )
-        }
+        by_k = {int(row["load_workers"]): _latency_cell(row) for _, row in group.iterrows()}
         cells = [by_k.get(k, "") for k in counts]
         table.add_row(
-            escape(f"{workload}({params})"),
+            escape(f"{workload}({labels[str(workload), str(params)]})"),
             escape(str(interpreter)),
             escape(str(load_in)),
             *cells,

@@ -2,23 +2,32 @@
 the switch interval's trade-off between that latency and the CPU threads' throughput.
 
 Every chart comes with one sentence, computed from the numbers, that says what it shows
-on the machine that measured it.
+on the machine that measured it.  Percentiles are drawn with their 95 % intervals as
+bands; a p99 that too few requests support (gilbench.analysis.latency_stats) is drawn,
+tabled and told as "max of N" (the largest of the N requests), never as a p99.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
 from markupsafe import Markup
+from matplotlib.axes import Axes
 
+from gilbench.analysis.latency_stats import PERCENTILES, required_requests
 from gilbench.report.figure_pool import LazySvg
 from gilbench.report.figures import Figure, anchor, html_table
 from gilbench.report.plots import render_svg
 from gilbench.vocabulary import LATENCY_KIND, PARAM_PREFIX
 
 LOAD_RATE = "fact_load_chunks_per_s"
+#: The open-loop schedule's offered rate and the responder's utilisation, per point.
+REQUEST_RATE = "fact_latency_rate_per_s"
+UTILISATION = "fact_latency_utilisation"
 #: The tidy column of a switch-interval sweep's parameter: the interval (ms).
 SWITCH_WORKLOAD_PARAM = PARAM_PREFIX + "interval_ms"
 # One colour per place the load runs, the same in every latency chart.
@@ -34,13 +43,56 @@ TABLE_COLUMNS = {
     "interpreter": "interpreter",
     "load_in": "CPU work in",
     "load_workers": "CPU workers",
-    "p50_ms": "p50 (ms)",
-    "p90_ms": "p90 (ms)",
-    "p99_ms": "p99 (ms)",
+    "p50_ms": "p50 (ms) [95 % interval]",
+    "p90_ms": "p90 (ms) [95 % interval]",
+    "p99_ms": "p99 (ms) [95 % interval]",
     "max_ms": "max (ms)",
-    "n_values": "requests",
+    "latency_samples": "requests",
+    REQUEST_RATE: "requests/s",
+    UTILISATION: "responder busy",
     LOAD_RATE: "CPU chunks/s",
 }
+BAND_ALPHA = 0.15
+
+
+def _number(value: Any) -> float:
+    """``value`` as a float, NaN for anything missing or not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def tail(row: pd.Series) -> tuple[float, str]:
+    """A row's p99 in ms and "" where its requests support one, else its maximum and the
+    note that says so (``max of 40``)."""
+    note = row.get("p99_note", "")
+    note = note if isinstance(note, str) else ""
+    value = _number(row.get("p99_ms"))
+    if math.isnan(value) and note:
+        return _number(row.get("max_ms")), note
+    return value, ""
+
+
+def _tails(rows: pd.DataFrame) -> tuple[list[float], str]:
+    """The p99 line of ``rows`` (the maximum where a p99 is not supported) and its label."""
+    pairs = [tail(row) for _, row in rows.iterrows()]
+    notes = sorted({note for _, note in pairs if note})
+    if not notes:
+        label = "p99"
+    elif len(notes) == 1 and all(note for _, note in pairs):
+        label = notes[0]
+    else:
+        label = "p99 (or max where too few requests)"
+    return [value for value, _ in pairs], label
+
+
+def _band(ax: Axes, x: Sequence[float], rows: pd.DataFrame, name: str, colour: str | None) -> None:
+    """Shade the 95 % interval of percentile ``name`` (``p50``) where rows have one."""
+    low, high = f"{name}_ms_ci_low", f"{name}_ms_ci_high"
+    if low in rows and high in rows and rows[low].notna().any():
+        ax.fill_between(x, rows[low].astype(float), rows[high].astype(float), color=colour,
+                        alpha=BAND_ALPHA, linewidth=0)  # fmt: skip
 
 
 def _k(rows: pd.DataFrame) -> list[int]:
@@ -73,10 +125,13 @@ def latency_by_interpreter(rows: pd.DataFrame, title: str) -> str:
         for interpreter, unsorted in rows[rows["load_in"] == label].groupby("interpreter"):
             line = unsorted.sort_values("load_workers")
             colour = colours[str(interpreter)]
-            ax.plot(_k(line), line["p99_ms"], marker="o", color=colour,
-                    label=f"p99, {interpreter}")  # fmt: skip
+            high, tail_label = _tails(line)
+            ax.plot(_k(line), high, marker="o", color=colour,
+                    label=f"{tail_label}, {interpreter}")  # fmt: skip
+            _band(ax, _k(line), line, "p99", colour)
             ax.plot(_k(line), line["p50_ms"], marker=".", color=colour, linestyle=":",
                     linewidth=1, label=f"p50, {interpreter}")  # fmt: skip
+            _band(ax, _k(line), line, "p50", colour)
         ax.set_yscale("log")
         ax.set_xticks(ticks, [str(k) for k in ticks])
         ax.set_title(f"CPU work in {label}", fontsize=9)
@@ -102,15 +157,25 @@ def latency_vs_load(rows: pd.DataFrame, title: str) -> str:
     for (label, interpreter), unsorted in rows.groupby(["load_in", "interpreter"]):
         line = unsorted.sort_values("load_workers")
         name = f"{label}, {interpreter}" if several else str(label)
-        for ax, column in zip(axes, ("p50_ms", "p99_ms"), strict=True):
-            ax.plot(_k(line), line[column], marker="o", color=_colour(str(label)),
+        colour = _colour(str(label))
+        high, _ = _tails(line)
+        for ax, values, band in ((axes[0], list(line["p50_ms"]), "p50"), (axes[1], high, "p99")):
+            ax.plot(_k(line), values, marker="o", color=colour,
                     linestyle=styles[str(interpreter)], label=name)  # fmt: skip
+            _band(ax, _k(line), line, band, colour)
     ticks = sorted(int(k) for k in rows["load_workers"].unique())
-    for ax, name in zip(axes, ("median (p50)", "p99"), strict=True):
+    _, tail_label = _tails(rows)
+    tail_title = (
+        "p99 latency, 95 % intervals shaded"
+        if tail_label == "p99"
+        else f"{tail_label} (too few requests for a p99): the largest latency"
+    )
+    for ax, panel in zip(axes, ("median (p50) latency, 95 % intervals shaded", tail_title),
+                         strict=True):  # fmt: skip
         ax.set_yscale("log")
         ax.set_xticks(ticks, [str(k) for k in ticks])
         ax.set_xlabel("CPU-bound workers beside the responder")
-        ax.set_title(f"{name} latency", fontsize=9)
+        ax.set_title(panel, fontsize=9)
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("latency per request (ms, log scale)")
     axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
@@ -127,10 +192,14 @@ def switch_tradeoff(rows: pd.DataFrame, title: str) -> str:
     for interpreter, unsorted in rows.groupby("interpreter", sort=True):
         line = unsorted.sort_values(SWITCH_WORKLOAD_PARAM)
         style = styles[str(interpreter)]
-        left.plot(line[SWITCH_WORKLOAD_PARAM], line["p99_ms"], marker="o", color="#d62728",
-                  linestyle=style, label=f"p99, {interpreter}")  # fmt: skip
-        left.plot(line[SWITCH_WORKLOAD_PARAM], line["p50_ms"], marker="s", color="#1f77b4",
-                  linestyle=style, label=f"p50, {interpreter}")  # fmt: skip
+        x = [float(v) for v in line[SWITCH_WORKLOAD_PARAM]]
+        high, label = _tails(line)
+        left.plot(x, high, marker="o", color="#d62728", linestyle=style,
+                  label=f"{label}, {interpreter}")  # fmt: skip
+        _band(left, x, line, "p99", "#d62728")
+        left.plot(x, line["p50_ms"], marker="s", color="#1f77b4", linestyle=style,
+                  label=f"p50, {interpreter}")  # fmt: skip
+        _band(left, x, line, "p50", "#1f77b4")
         if LOAD_RATE in line:
             right.plot(line[SWITCH_WORKLOAD_PARAM], line[LOAD_RATE], marker="o",
                        color="#555555", linestyle=style, label=str(interpreter))  # fmt: skip
@@ -142,7 +211,7 @@ def switch_tradeoff(rows: pd.DataFrame, title: str) -> str:
         ax.grid(True, alpha=0.3)
     left.set_yscale("log")
     left.set_ylabel("responder latency (ms, log scale)")
-    left.set_title("latency of the responder", fontsize=9)
+    left.set_title("latency of the responder, 95 % intervals shaded", fontsize=9)
     left.legend(fontsize=7)
     right.set_ylim(bottom=0)
     right.set_ylabel("CPU chunks per second, all CPU threads")
@@ -157,6 +226,20 @@ def _ms(value: float) -> str:
     return f"{value:.2g} ms" if value < 1 else f"{value:,.1f} ms"
 
 
+def _tail_text(row: pd.Series) -> str:
+    """A row's p99 for a sentence: ``39.6 ms`` or, unsupported, ``max of 40: 39.6 ms``."""
+    value, note = tail(row)
+    return f"{note}: {_ms(value)}" if note else _ms(value)
+
+
+def _interval_text(row: pd.Series, name: str) -> str:
+    """`` (95 % interval 35.1-44.0 ms)`` for percentile ``name`` of a row that has one."""
+    low, high = _number(row.get(f"{name}_ms_ci_low")), _number(row.get(f"{name}_ms_ci_high"))
+    if math.isnan(low) or math.isnan(high):
+        return ""
+    return f" (95 % interval {_ms(low).removesuffix(' ms')}–{_ms(high)})"
+
+
 def _at(rows: pd.DataFrame, load_workers: int) -> pd.Series | None:
     match = rows[rows["load_workers"] == load_workers]
     return None if match.empty else match.iloc[0]
@@ -164,35 +247,44 @@ def _at(rows: pd.DataFrame, load_workers: int) -> pd.Series | None:
 
 def load_sentence(rows: pd.DataFrame) -> str:
     """What a latency-against-load chart shows: the p99 latency with one CPU worker per
-    core, against the responder alone, for each place the load runs."""
+    core, against the responder alone, for each place the load runs ("max of N" where
+    too few requests support a p99)."""
     cores = int(rows["cores"].max())
-    parts = []
+    parts, notes = [], set()
     for (label, interpreter), line in rows.groupby(["load_in", "interpreter"], sort=True):
         alone, loaded = _at(line, 0), _at(line, cores)
-        if alone is None or loaded is None or not alone["p99_ms"] > 0:
+        if alone is None or loaded is None or not tail(alone)[0] > 0:
             continue
-        ratio = loaded["p99_ms"] / alone["p99_ms"]
+        ratio = tail(loaded)[0] / tail(alone)[0]
+        notes |= {note for note in (tail(alone)[1], tail(loaded)[1]) if note}
         who = f"{label} ({interpreter})" if rows["interpreter"].nunique() > 1 else str(label)
-        parts.append(f"{who} {_ms(loaded['p99_ms'])}, {ratio:,.1f}x")
+        parts.append(f"{who} {_tail_text(loaded)}, {ratio:,.1f}x{_interval_text(loaded, 'p99')}")
     if not parts:
         return "The sweep lacks the points (0 and one worker per core) this summary needs."
+    counts = " or ".join(sorted({note.removeprefix("max of ") for note in notes}))
+    caveat = (
+        f" (where {counts} requests are too few for a p99, which needs "
+        f'{required_requests(99):,}: their largest, as "max of {counts}")'
+        if notes
+        else ""
+    )
     return (
-        f"p99 latency with {cores} CPU-bound workers beside the responder, and how many "
-        f"times its latency alone: " + "; ".join(parts) + "."
+        f"p99 latency with {cores} CPU-bound workers beside the responder{caveat}, and how "
+        f"many times its latency alone: " + "; ".join(parts) + "."
     )
 
 
 def switch_sentence(rows: pd.DataFrame) -> str:
     """What a switch-interval chart shows: latency and throughput at the shortest and
-    the longest interval."""
+    the longest interval ("max of N" where too few requests support a p99)."""
     parts = []
     for interpreter, line in rows.groupby("interpreter", sort=True):
         ordered = line.sort_values(SWITCH_WORKLOAD_PARAM)
         low, high = ordered.iloc[0], ordered.iloc[-1]
         text = (
             f"{interpreter}: from {low[SWITCH_WORKLOAD_PARAM]:g} ms to "
-            f"{high[SWITCH_WORKLOAD_PARAM]:g} ms, p99 latency went from {_ms(low['p99_ms'])} "
-            f"to {_ms(high['p99_ms'])}"
+            f"{high[SWITCH_WORKLOAD_PARAM]:g} ms, p99 latency went from {_tail_text(low)} "
+            f"to {_tail_text(high)}"
         )
         rate_low, rate_high = low.get(LOAD_RATE, math.nan), high.get(LOAD_RATE, math.nan)
         if pd.notna(rate_low) and pd.notna(rate_high) and rate_low > 0:
@@ -204,9 +296,41 @@ def switch_sentence(rows: pd.DataFrame) -> str:
     return "; ".join(parts) + "."
 
 
+def closed_loop_note(rows: pd.DataFrame) -> str:
+    """A sentence for rows measured closed loop (files older than schema 3, which record
+    no request rate): there a stall delays the requests behind it unseen."""
+    if REQUEST_RATE in rows and rows[REQUEST_RATE].notna().all():
+        return ""
+    return (
+        " Some of these points were measured closed loop (by a gilbench before schema 3): "
+        "each request was sent when the previous one answered, so a stall shows in one "
+        "request only and these percentiles understate the waits."
+    )
+
+
+def _cell(row: pd.Series, name: str) -> str:
+    """A table cell for percentile ``name``: ``26.1 [22.0, 30.5]`` (its 95 % interval), a
+    value with too few requests for an interval (fewer than 3 blocks) saying so, or
+    ``max of 40: 39.6`` where the requests do not support the percentile."""
+    note = row.get(f"{name}_note", "")
+    if isinstance(note, str) and note:
+        return f"{note}: {_number(row.get('max_ms')):,.3g}"
+    value = _number(row.get(f"{name}_ms"))
+    if math.isnan(value):
+        return "–"
+    low, high = _number(row.get(f"{name}_ms_ci_low")), _number(row.get(f"{name}_ms_ci_high"))
+    interval = " [too few requests for an interval]" if math.isnan(low) else (
+        f" [{low:,.3g}, {high:,.3g}]")  # fmt: skip
+    return f"{value:,.3g}{interval}"
+
+
 def _table(rows: pd.DataFrame, extra: list[str] | None = None) -> Markup:
     columns = [c for c in (extra or []) + list(TABLE_COLUMNS) if c in rows]
-    view = rows[columns].rename(columns={**TABLE_COLUMNS, SWITCH_WORKLOAD_PARAM: "interval (ms)"})
+    view = rows[columns].copy()
+    for name in PERCENTILES:
+        if f"{name}_ms" in view:
+            view[f"{name}_ms"] = [_cell(row, name) for _, row in rows.iterrows()]
+    view = view.rename(columns={**TABLE_COLUMNS, SWITCH_WORKLOAD_PARAM: "interval (ms)"})
     return html_table(view)
 
 
@@ -234,7 +358,7 @@ def mixed_figures(frame: pd.DataFrame) -> list[Figure]:
                 title=title,
                 svg=LazySvg(latency_vs_load, ordered, title),
                 table=_table(ordered),
-                caption=load_sentence(ordered),
+                caption=load_sentence(ordered) + closed_loop_note(ordered),
                 wide=True,
             )
         )
@@ -254,7 +378,7 @@ def mixed_figures(frame: pd.DataFrame) -> list[Figure]:
                 title=title,
                 svg=LazySvg(switch_tradeoff, ordered, title),
                 table=_table(ordered, [SWITCH_WORKLOAD_PARAM]),
-                caption=switch_sentence(ordered),
+                caption=switch_sentence(ordered) + closed_loop_note(ordered),
                 wide=True,
             )
         )

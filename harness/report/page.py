@@ -17,6 +17,8 @@ from markupsafe import Markup
 
 from gilbench import __version__
 from gilbench.analysis.noise import noise_warnings
+from gilbench.analysis.physics import physics_warnings
+from gilbench.analysis.run_notes import run_notes
 from gilbench.analysis.store import LoadReport
 from gilbench.analysis.verdict import RULE_TEXT, judge_all
 from gilbench.report.figure_pool import draw_all
@@ -75,23 +77,33 @@ def environment_table(loaded: LoadReport) -> Markup:
     return html_table(pd.DataFrame(rows)) if rows else Markup("")
 
 
+def pinned_cpus_text(rows: pd.DataFrame) -> str:
+    """The CPUs the points ran on per core count, ``1 core: 1; 2 cores: 0-1`` (read back
+    in their pools' workers), or a dash where no file recorded them."""
+    if "cpu_list" not in rows.columns:
+        return "–"
+    pairs = {(int(c), str(cpus)) for c, cpus in zip(rows["cores"], rows["cpu_list"], strict=True)
+             if isinstance(cpus, str) and cpus}  # fmt: skip
+    text = "; ".join(f"{c} core{'s' if c != 1 else ''}: {cpus}" for c, cpus in sorted(pairs))
+    return text or "–"
+
+
 def interpreters_table(frame: pd.DataFrame) -> Markup:
-    """One row per machine and interpreter: version, build, GIL, runs and points."""
+    """One row per machine and interpreter: version, build, GIL, runs, points and the
+    CPUs they were pinned to."""
     if frame.empty:
         return Markup("")
-    table = (
-        frame.groupby(["machine", "interpreter"], sort=True)
-        .agg(
-            python=("python_version", "first"),
-            free_threaded=("free_threaded", "first"),
-            gil_enabled=("gil_enabled", "first"),
-            runs=("run_id", "nunique"),
-            points=("name", "count"),
-            profile=("profile", lambda v: ", ".join(sorted(set(map(str, v))))),
-        )
-        .reset_index()
+    groups = frame.groupby(["machine", "interpreter"], sort=True)
+    table = groups.agg(
+        python=("python_version", "first"),
+        free_threaded=("free_threaded", "first"),
+        gil_enabled=("gil_enabled", "first"),
+        runs=("run_id", "nunique"),
+        points=("name", "count"),
+        profile=("profile", lambda v: ", ".join(sorted(set(map(str, v))))),
     )
-    return html_table(table)
+    table["pinned CPUs"] = [pinned_cpus_text(rows) for _, rows in groups]
+    return html_table(table.reset_index())
 
 
 def hardware_warnings(loaded: LoadReport) -> list[str]:
@@ -179,6 +191,8 @@ def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title:
         verdict_matrix=verdict_matrix(verdicts),
         rule=RULE_TEXT,
         noise=hardware_warnings(loaded) + noise_warnings(frame),
+        # Numbers that are not results (physics), a capped sweep, a GIL turned back on.
+        guards=physics_warnings(frame) + run_notes(loaded),
         environment=environment_table(loaded),
         interpreters_table=interpreters_table(frame),
         skipped_backends=_skipped_backends(frame),

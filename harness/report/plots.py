@@ -242,3 +242,34 @@ def overlay_speedups(points: pd.DataFrame, title: str) -> str:
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0.16, 1, 1))
     return render_svg(fig, tight=False)
+
+
+# The three parts of the workers' time (gilbench.measure.shares), in stacking order.
+SHARE_PARTS = (
+    ("share_running", "running", "#2ca02c"),
+    ("share_runqueue", "waiting for a CPU", "#ff7f0e"),
+    ("share_blocked", "blocked (GIL, locks, I/O)", "#7f7f7f"),
+)
+
+
+def time_shares_bars(points: pd.DataFrame, title: str) -> str:
+    """One horizontal bar per backend (its widest point), stacked: the share of its
+    workers' time running, waiting for a CPU and blocked.  An unknown run-queue share
+    (no schedstat) stacks as 0."""
+    labels = [f"{b} x{w}" for b, w in zip(points["backend_label"], points["workers"], strict=True)]
+    fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(points) + 1.4))
+    left = np.zeros(len(points))
+    for column, name, colour in SHARE_PARTS:
+        widths = points[column].fillna(0).to_numpy(dtype=float)
+        ax.barh(labels, widths, left=left, color=colour, label=name)
+        for y, (x, width) in enumerate(zip(left, widths, strict=True)):
+            if width >= 0.08:
+                ax.text(x + width / 2, y, f"{width:.0%}", ha="center", va="center", fontsize=7,
+                        color="white")  # fmt: skip
+        left += widths
+    ax.set_xlim(0, 1)
+    ax.invert_yaxis()
+    ax.set_xlabel("share of the workers' time in timed batches")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.12), ncol=3, frameon=False)
+    return render_svg(fig)

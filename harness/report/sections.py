@@ -54,8 +54,13 @@ FAMILIES: dict[str, tuple[str, str]] = {
         "A responder (an echo round trip over loopback, an Event handed to another thread) "
         "is timed request by request while K CPU-bound workers run beside it. A thread "
         "woken by I/O must win the GIL back; with CPU threads holding it, that can take a "
-        "whole switch interval per wake-up (CPython bpo-7946). Latency is shown as a "
-        "distribution (p50, p90, p99, max over every request), on a log scale. The "
+        "whole switch interval per wake-up (CPython bpo-7946). Requests arrive open loop, "
+        "at random (Poisson) times at a rate that keeps the responder busy about half the "
+        "time, and each one's latency runs from when it was due, so a stall counts against "
+        "every request it delays. Latency is shown as a distribution (p50, p90, p99, max "
+        "over every request), on a log scale, with 95 % intervals shaded (resampling blocks "
+        "of consecutive requests); a p99 needs 1,000 requests (10 beyond it), and where a "
+        'point has fewer it shows the largest, as "max of N". The '
         "switch-interval sweep shows what sys.setswitchinterval trades: a shorter interval "
         "answers sooner, a longer one leaves the CPU threads more of the GIL.",
     ),

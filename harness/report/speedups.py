@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from markupsafe import Markup
 
+from gilbench.analysis.physics import suspect_mask
 from gilbench.report.figure_pool import LazySvg
 from gilbench.report.figures import Figure, anchor, html_table
 from gilbench.report.plots import (
@@ -18,6 +19,7 @@ from gilbench.report.plots import (
     speedup_vs_workers,
     threads_speedup_by_workload,
 )
+from gilbench.report.shares import shares_figure
 from gilbench.vocabulary import top_cores
 
 TABLE_COLUMNS = {
@@ -28,15 +30,18 @@ TABLE_COLUMNS = {
     "n_values": "values",
     "throughput": "tasks/s",
     "speedup": "speedup",
-    "speedup_spread": "± over rounds",
+    "speedup_spread": "± spread (pairs, else rounds)",
     "efficiency": "efficiency",
+    "capacity": "capacity (cores)",
+    "capacity_efficiency": "capacity efficiency",
     "effective_cores": "effective cores",
 }
 BEST_COLUMNS = {
     "backend_label": "backend",
     "workers": "at workers",
     "speedup": "best speedup",
-    "speedup_spread": "± over rounds",
+    "speedup_spread": "± spread (pairs, else rounds)",
+    "capacity_efficiency": "capacity efficiency",
     "effective_cores": "effective cores",
     "karp_flatt": "serial fraction (Karp-Flatt)",
 }
@@ -49,15 +54,30 @@ OVERLAY_COLUMNS = {
 
 
 def spread_text(spreads: pd.Series) -> pd.Series:
-    """Speedup spreads over rounds as "±6.1%" (a dash where there is none: serial points,
-    a single round)."""
+    """Speedup spreads as "±6.1%": over the time pairs (median absolute deviation of the
+    per-pair ratios over their median), or over rounds for points measured without
+    pairs (a dash where there is none: serial points, a single round)."""
     return spreads.map(lambda v: f"±{v:.1%}" if pd.notna(v) and v > 0 else "–")
+
+
+def marked_speedups(rows: pd.DataFrame) -> pd.Series:
+    """Speedups with suspect ones marked ("1.480 ⚠ suspect": beyond physics, not a
+    result; gilbench.analysis.physics); the numbers unchanged where none is suspect."""
+    suspect = suspect_mask(rows)
+    if not suspect.any():
+        return rows["speedup"]
+    text = rows["speedup"].map(lambda v: "–" if pd.isna(v) else f"{v:,.3f}")
+    return text.where(~suspect, text + " ⚠ suspect")
 
 
 def _numbers_table(rows: pd.DataFrame) -> Markup:
     view = rows.assign(median_ms=rows["median_s"] * 1e3, stdev_ms=rows["stdev_s"] * 1e3,
-                       speedup_spread=spread_text(rows["speedup_spread"]))  # fmt: skip
-    return html_table(view[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS))
+                       speedup_spread=spread_text(rows["speedup_spread"]),
+                       speedup=marked_speedups(rows))  # fmt: skip
+    columns = dict(TABLE_COLUMNS)
+    if "speedup_note" in rows and rows["speedup_note"].fillna("").astype(bool).any():
+        columns["speedup_note"] = "speedup note"  # why a cell is empty, or what it lacks
+    return html_table(view[list(columns)].rename(columns=columns))
 
 
 def _context_groups(rows: pd.DataFrame) -> list[tuple[tuple[str, str, str, int], pd.DataFrame]]:
@@ -69,11 +89,20 @@ def _context_groups(rows: pd.DataFrame) -> list[tuple[tuple[str, str, str, int],
     return out
 
 
+def best_per(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Each group's row with the highest speedup; a group with no speedup at all (no
+    serial baseline in its run, no pairs) keeps a row, its speedup empty, rather than
+    failing as ``idxmax`` over all-NaN does."""
+    ranked = rows.sort_values("speedup", ascending=False, na_position="last", kind="stable")
+    return ranked.drop_duplicates(keys)
+
+
 def _best_by_cores(rows: pd.DataFrame) -> Markup:
-    best = rows.loc[rows.groupby(["backend_label", "cores"])["speedup"].idxmax().dropna()]
+    best = best_per(rows, ["backend_label", "cores"])
     view = best[["backend_label", "cores", "workers", "speedup", "speedup_spread",
-                 "efficiency", "effective_cores", "karp_flatt"]]  # fmt: skip
-    view = view.assign(speedup_spread=spread_text(view["speedup_spread"]))
+                 "efficiency", "capacity_efficiency", "effective_cores", "karp_flatt"]]  # fmt: skip
+    view = view.assign(speedup_spread=spread_text(view["speedup_spread"]),
+                       speedup=marked_speedups(best))  # fmt: skip
     return html_table(view.sort_values(["backend_label", "cores"]).rename(columns=BEST_COLUMNS))
 
 
@@ -85,8 +114,7 @@ def _overlay_figures(workload: str, rows: pd.DataFrame) -> list[Figure]:
     for params, group in rows.groupby("params", sort=True):
         title = f"{workload}({params}): every machine and interpreter"
         top = group[(group["cores"] == group["top_cores"]) & (group["backend"] != "serial")]
-        best = top.loc[top.groupby(["machine", "interpreter", "backend_label"])["speedup"]
-                       .idxmax().dropna()]  # fmt: skip
+        best = best_per(top, ["machine", "interpreter", "backend_label"])
         view = best[["machine", "interpreter", "backend_label", "cores", "workers", "speedup",
                      "efficiency", "effective_cores"]]  # fmt: skip
         figures.append(
@@ -120,6 +148,9 @@ def _context_figures(workload: str, rows: pd.DataFrame) -> list[Figure]:
                 wide=True,
             )
         )
+        shares = shares_figure(workload, group)  # where the time went, beside it
+        if shares is not None:
+            overviews.append(shares)
     by_cores = []
     for (machine, interpreter, params, cores), unsorted in _context_groups(rows):
         title = f"{workload}({params}) on {machine}, {interpreter}, {cores} cores"

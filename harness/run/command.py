@@ -20,11 +20,16 @@ from gilbench.benchmarks import Workload
 from gilbench.measure.interpreter import InterpreterInfo
 from gilbench.measure.machine import (
     allowed_cpus,
+    cgroup_cpu_quota,
+    cores_cap_note,
+    cpus_by_cores,
     default_machine_name,
     load_average,
     run_facts_metadata,
     sanitize_machine_name,
+    usable_cpu_count,
 )
+from gilbench.measure.pinning import affinity_supported
 from gilbench.run.matrix import build_matrix
 from gilbench.run.orchestrator import RunOutcome, run_points, write_machine_facts
 from gilbench.run.profiles import Profile, get_profile
@@ -35,7 +40,7 @@ from gilbench.run.selection import (
     select_workloads,
     skipped_backends,
 )
-from gilbench.vocabulary import Point
+from gilbench.vocabulary import Point, format_cpu_list
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,14 @@ class RunPlan:
     available: int
     run_file: RunFile
     run_id: str
+    #: Why the core sweep stops below the allowed CPUs (a cgroup quota), else None.
+    cores_note: str | None = None
+
+    @property
+    def cpu_choice(self) -> str:
+        """The CPUs chosen per core count, ``1:1 2:0-1`` ("" where nothing is pinned)."""
+        chosen = {p.cores: p.cpus for p in self.points if p.cpus}
+        return " ".join(f"{k}:{format_cpu_list(list(chosen[k]))}" for k in sorted(chosen))
 
     @property
     def results_dir(self) -> Path:
@@ -78,9 +91,12 @@ class RunPlan:
     def describe(self) -> str:
         """One line: how many points, of what, where."""
         cores = ",".join(map(str, sorted({p.cores for p in self.points})))
+        # A slice without serial measures its own baselines (gilbench.run.matrix).
+        added = "serial" not in self.backends and any(p.backend == "serial" for p in self.points)
         return (
             f"gilbench: {len(self.points)} points ({len(self.workloads)} workloads, "
-            f"{len(self.backends)} backends, cores {cores} of {self.available}), profile "
+            f"{len(self.backends)} backends{' + serial baselines' if added else ''}, "
+            f"cores {cores} of {self.available}), profile "
             f"{self.profile.name}, {self.info.tag} ({self.info.version}), machine {self.machine}"
         )
 
@@ -113,10 +129,14 @@ def plan_run(options: RunOptions) -> RunPlan:
     gil_requested = os.environ.get("PYTHON_GIL") or None
     info = _interpreter(gil_requested)
 
-    available = len(allowed_cpus())
+    allowed = allowed_cpus()
+    quota = cgroup_cpu_quota()
+    available = usable_cpu_count(len(allowed), quota)
+    cores_note = cores_cap_note(len(allowed), quota)
     if options.cores and max(options.cores) > available:
+        why = f" (cgroup CPU quota of {quota:g}, {len(allowed)} allowed)" if cores_note else ""
         raise UsageError(
-            f"--cores {max(options.cores)}: this process may use only {available} CPUs"
+            f"--cores {max(options.cores)}: this process may use only {available} CPUs{why}"
         )
     results_dir = Path(options.results)
     try:
@@ -140,6 +160,7 @@ def plan_run(options: RunOptions) -> RunPlan:
         raise UsageError(str(exc)) from None
     if not points:
         raise UsageError("the selection matches no matrix point")
+    points = pinned(points, allowed)
 
     path = None
     if options.resume:
@@ -148,8 +169,20 @@ def plan_run(options: RunOptions) -> RunPlan:
     run_id = path.name.split("-", 1)[0] if path else run_id_now()
     run_file = RunFile(path or result_path(results_dir, machine, run_id, info.tag))
     return RunPlan(
-        options, profile, workloads, backends, points, machine, info, available, run_file, run_id
-    )
+        options, profile, workloads, backends, points, machine, info, available, run_file, run_id,
+        cores_note,
+    )  # fmt: skip
+
+
+def pinned(points: list[Point], allowed: list[int]) -> list[Point]:
+    """``points``, each with the CPUs it is pinned to: chosen once per core count, by
+    topology (one logical CPU per physical core before any hyperthread sibling, CPU 0
+    last), so that every point with k cores runs on the same k CPUs.  Unchanged where
+    the OS has no affinity API."""
+    if not affinity_supported():
+        return points
+    chosen = cpus_by_cores([p.cores for p in points], allowed)
+    return [dataclasses.replace(p, cpus=tuple(chosen[p.cores])) for p in points]
 
 
 def run_plan(
@@ -176,6 +209,11 @@ def run_plan(
         "load_before": load_average(),
         **run_facts_metadata(),
     }
+    if plan.cpu_choice:
+        run_metadata["cpu_choice"] = plan.cpu_choice
+    if plan.cores_note:
+        run_metadata["cores_cap_reason"] = plan.cores_note
+        notify(plan.cores_note)
     skipped = skipped_backends(plan.options.backends)
     if skipped:
         run_metadata["backends_skipped"] = skipped

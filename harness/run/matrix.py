@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from gilbench.benchmarks import ParamValue, Workload
 from gilbench.measure.backends import Backend, get_backend
 from gilbench.run.profiles import Profile
-from gilbench.vocabulary import Point, load_place
+from gilbench.vocabulary import LATENCY_KIND, THROUGHPUT_KINDS, Point, load_place
 
 # Kinds whose work needs a core to progress (or, for sync, whose contention needs a
 # running thread): their worker sweep stops at 2 x cores.
@@ -39,6 +39,8 @@ def default_cores(available: int) -> list[int]:
 
 def cores_for(kind: str, profile: Profile, available: int) -> list[int]:
     """The core counts a workload of ``kind`` is measured at under ``profile``."""
+    if kind == LATENCY_KIND and not profile.latency_core_sweep:
+        return [available]
     sweep = profile.core_sweep_kinds
     if sweep is None or kind in sweep:
         return default_cores(available)
@@ -67,6 +69,19 @@ def _variants(backend: type[Backend], profile: Profile) -> tuple[str | None, ...
     return (backend.default_start_method(),)
 
 
+def with_serial_baseline(wl: Workload, runs_on: list[type[Backend]]) -> list[type[Backend]]:
+    """``runs_on`` with serial first where a throughput workload's selection lacks it: a
+    speedup divides a serial point of the same run (gilbench.analysis.baselines), so a
+    slice such as ``--backend threads`` measures its own baselines rather than borrowing
+    another run's (or having none)."""
+    names = {b.name for b in runs_on}
+    if not runs_on or "serial" in names or wl.kind not in THROUGHPUT_KINDS:
+        return runs_on
+    if not wl.runs_on("serial"):
+        return runs_on
+    return [get_backend("serial"), *runs_on]
+
+
 def _backend_counts(backend: type[Backend], wl: Workload, sweep: list[int]) -> list[int]:
     """The worker counts a backend is measured at for a workload."""
     if backend.single_worker:
@@ -75,6 +90,23 @@ def _backend_counts(backend: type[Backend], wl: Workload, sweep: list[int]) -> l
         # Inline on the loop, the worker count changes nothing: one point shows it.
         return [max(sweep)]
     return sweep
+
+
+def swept_subset(
+    wl: Workload, grids: list[Mapping[str, ParamValue]], profile: Profile
+) -> list[Mapping[str, ParamValue]]:
+    """The combinations of a latency workload that sweeps its parameters which
+    ``profile`` measures: each parameter at its first ``profile.swept_values`` values in
+    the order the workload declares them.  Anything else (one combination, named on the
+    command line, or a workload that does not sweep) is measured as given."""
+    limit = profile.swept_values
+    if limit is None or not wl.sweep_params or len(grids) <= 1:
+        return grids
+    return [
+        params for params in grids
+        if all(name not in wl.params or value not in wl.params[name][limit:]
+               for name, value in params.items())
+    ]  # fmt: skip
 
 
 def _latency_points(
@@ -95,14 +127,14 @@ def _latency_points(
     from gilbench.measure.load import load_counts, load_variants
 
     points: list[Point] = []
-    for params in grids:
+    for params in swept_subset(wl, list(grids), profile):
         for k in core_counts:
             if wl.load_workers == "cores":
                 counts = [k]
             elif load_workers:
                 counts = sorted(set(load_workers))
             else:
-                counts = load_counts(k, profile.dense_load_sweep)
+                counts = load_counts(k, profile.dense_load_sweep, profile.load_per_core)
             for backend in runs_on:
                 for variant in load_variants(backend.name):
                     place = load_place(backend.name, variant)
@@ -131,7 +163,9 @@ def build_matrix(
     ``tasks`` and at least the widest worker count, so no worker of any point idles.
     Latency (mixed) points time one request per value; for them ``workers`` are the
     counts of CPU workers beside the responder (their ``load_workers``), see
-    :func:`_latency_points`.
+    :func:`_latency_points`.  A throughput workload whose ``backends`` lack serial gets
+    its serial points anyway, at every core count it is measured at
+    (:func:`with_serial_baseline`).
     """
     points: list[Point] = []
     overrides = param_overrides or {}
@@ -155,6 +189,7 @@ def build_matrix(
                 gil_requested=gil_requested,
             )
             continue
+        runs_on = with_serial_baseline(wl, runs_on)
         sweeps = {k: _worker_counts(wl, k, profile, workers) for k in core_counts}
         parallel = any(not b.single_worker for b in runs_on)
         widest = max(max(s) for s in sweeps.values()) if parallel else 1

@@ -35,7 +35,7 @@ from gilbench.measure.machine import hardware_fingerprint, load_average, machine
 from gilbench.measure.run_facts import HOOK_NAME
 from gilbench.run.profiles import Profile
 from gilbench.run.settle import settle_groups, unsettled
-from gilbench.vocabulary import Point
+from gilbench.vocabulary import Point, format_cpu_list
 
 # Rule 6 of DESIGN.md: BLAS/OpenMP pools pinned to one thread, so a numeric library's
 # own threads never blur what a backend's workers do.
@@ -103,12 +103,15 @@ def worker_environment() -> dict[str, str]:
 def worker_command(point: Point, profile: Profile, output: Path, loops: int | None) -> list[str]:
     """The command line of one pyperf worker process for ``point``, writing its run to
     ``output``; ``loops`` None asks the worker to calibrate the loops (pyperf's first,
-    value-less run)."""
+    value-less run).  The point's CPUs go to pyperf as ``--affinity``: without it,
+    pyperf's worker start-up would pin itself to a tuned host's isolated CPUs."""
+    affinity = [f"--affinity={format_cpu_list(list(point.cpus))}"] if point.cpus else []
     return [
         sys.executable,
         *PROGRAM_ARGS,
         "--worker",
         "--worker-task=0",
+        *affinity,
         *profile.worker_args(latency=point.is_latency, loops=loops),
         "--hook",
         HOOK_NAME,

@@ -1,11 +1,36 @@
-"""Profiles: how long to measure (pyperf process and value counts) and how wide a matrix."""
+"""Profiles: how long to measure (pyperf process and value counts) and how wide a matrix.
+
+Since time-paired batches (gilbench.measure.pairs), every timed value of a throughput
+point costs a backend batch *and* its serial partner, so the pairs must replace time
+spent elsewhere rather than pile on top of it:
+
+- **no warmups** in quick and default: the pool is started and warmed before timing
+  (each backend's ``start``), the serial path is warmed by one task before the first
+  batch, and a first pair that is still a little cold is one of eight or more whose
+  median is the speedup.  A warmup would now cost a whole pair that is thrown away.
+- **no settling** in quick and default: settling (gilbench.run.settle) gave headline
+  points extra rounds whose serial baseline and point were measured back to back; pairs
+  do that for every batch of every point, and a burst of someone else's work disturbs
+  one pair, which the median sets aside.  Rigorous keeps settling, on the pairs' spread.
+- **an even number of values**: one serial batch partners the backend batch before it
+  and the one after it (gilbench.measure.pairs), so 4 values cost 2 serial batches, and
+  3 values cost as many as 4.  Quick and default both take 4 per process (8 and 12 pairs
+  per point): 50 % more serial time per process than the old warmup-and-3-values, for
+  a median over far closer pairs.
+- **few processes**: a pyperf worker process costs a tenth to a third of a second to
+  start (interpreter, imports, pool) before it times anything; two rounds (quick) or
+  three (default) of one process each keep the moments a point is measured at apart, so
+  one bad minute cannot make a whole point, without paying for more.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-# Untimed requests per process before a latency point's values: the load settles in.
-LATENCY_WARMUPS = 3
+# Untimed requests per process before a latency point's values, on its open-loop schedule
+# (the worker calibrates the schedule's rate before them: gilbench.measure.latency).
+LATENCY_WARMUPS = 1
 
 
 class UnknownProfileError(LookupError):
@@ -32,13 +57,24 @@ class Profile:
     # None means every kind.
     core_sweep_kinds: frozenset[str] | None
     point_timeout: float  # seconds before a point is killed and recorded as timed out
-    # Latency (mixed) points: one request per value, this many values per process, so a
-    # point's distribution has processes x latency_values requests for its percentiles.
-    latency_values: int
+    # Latency (mixed) points: one request per value, at least this many per point over
+    # its processes (latency_values each), every one in its percentiles: 200 support a
+    # p90, 1,000 a p99 (gilbench.analysis.latency_stats: 10 requests beyond a percentile).
+    latency_requests: int
     dense_load_sweep: bool  # CPU workers beside a responder: 0, 1, 2, 3 .. or 0, 1, 2, 4 ..
-    # Settling (gilbench.run.settle): after the rounds, headline points whose per-round
-    # speedups spread wider than settle_tolerance get up to settle_rounds extra rounds,
-    # within settle_share of the time the profile's rounds took.
+    load_per_core: int  # ... up to this many per core (1: K <= cores, 2: twice as many)
+    # A latency workload that sweeps its parameters (sweep_params) is measured at the first
+    # this many values of each, in the order it declares them (None: all).  A request
+    # there waits whole switch intervals, so each value costs up to minutes of requests.
+    swept_values: int | None
+    # Latency points at every core count of the profile's sweep, or at all cores only:
+    # 1,000 open-loop requests beside CPU threads take a minute or more per point.
+    latency_core_sweep: bool
+    # Settling (gilbench.run.settle): after the rounds, headline points whose per-pair
+    # (older files: per-round) speedups spread wider than settle_tolerance get up to
+    # settle_rounds extra rounds, within settle_share of the time the profile's rounds
+    # took.  settle_tolerance is also the spread the report calls settled, with or
+    # without extra rounds (gilbench.analysis.noise.unsettled_warnings).
     settle_rounds: int
     settle_tolerance: float
     settle_share: float
@@ -51,6 +87,11 @@ class Profile:
     def processes_per_round(self) -> int:
         """pyperf processes a point gets in each round."""
         return self.processes // self.rounds
+
+    @property
+    def latency_values(self) -> int:
+        """Requests (pyperf values) per process of a latency point."""
+        return math.ceil(self.latency_requests / self.processes)
 
     @property
     def pyperf_settings(self) -> str:
@@ -96,19 +137,22 @@ PROFILES: dict[str, Profile] = {
             all_start_methods=False,
             core_sweep_kinds=frozenset(),
             point_timeout=60,
-            latency_values=10,
+            latency_requests=20,
             dense_load_sweep=False,
+            load_per_core=1,
+            swept_values=2,
+            latency_core_sweep=False,
             settle_rounds=0,
             settle_tolerance=1.0,
             settle_share=0.0,
         ),
         Profile(
             "quick",
-            "a first look: 2 rounds x 1 process x 3 batches, cpu work on 1..all cores",
+            "a first look: 2 rounds x 1 process x 4 paired batches, cpu work on 1..all cores",
             processes=2,
             rounds=2,
-            values=3,
-            warmups=1,
+            values=4,
+            warmups=0,
             min_time=0.05,
             loops=1,
             io_max_workers=16,
@@ -117,20 +161,23 @@ PROFILES: dict[str, Profile] = {
             all_start_methods=False,
             core_sweep_kinds=frozenset({"cpu"}),
             point_timeout=120,
-            latency_values=20,
+            latency_requests=200,
             dense_load_sweep=False,
-            settle_rounds=4,
-            settle_tolerance=0.02,
-            settle_share=0.15,
+            load_per_core=1,
+            swept_values=3,
+            latency_core_sweep=False,
+            settle_rounds=0,
+            settle_tolerance=0.03,
+            settle_share=0.0,
         ),
         Profile(
             "default",
-            "numbers to act on: 3 rounds x 1 process x 3 values, every kind on 1, 2, 4 .. "
-            "cores, headline speedups settled to 2 %",
+            "numbers to act on: 3 rounds x 1 process x 4 paired batches, every kind on "
+            "1, 2, 4 .. cores",
             processes=3,
             rounds=3,
-            values=3,
-            warmups=1,
+            values=4,
+            warmups=0,
             min_time=0.05,
             loops=1,
             io_max_workers=64,
@@ -139,15 +186,19 @@ PROFILES: dict[str, Profile] = {
             all_start_methods=False,
             core_sweep_kinds=None,
             point_timeout=300,
-            latency_values=40,
+            latency_requests=1000,
             dense_load_sweep=True,
-            settle_rounds=4,
+            load_per_core=1,
+            swept_values=3,
+            latency_core_sweep=False,
+            settle_rounds=0,
             settle_tolerance=0.02,
-            settle_share=0.1,
+            settle_share=0.0,
         ),
         Profile(
             "rigorous",
-            "numbers to publish: 4 rounds x 5 processes (pyperf's 20), every parameter",
+            "numbers to publish: 4 rounds x 5 processes (pyperf's 20), every parameter, "
+            "headline speedups settled to 1 % on their pairs' spread",
             processes=20,
             rounds=4,
             values=3,
@@ -160,8 +211,11 @@ PROFILES: dict[str, Profile] = {
             all_start_methods=True,
             core_sweep_kinds=None,
             point_timeout=900,
-            latency_values=100,
+            latency_requests=2000,
             dense_load_sweep=True,
+            load_per_core=2,
+            swept_values=None,
+            latency_core_sweep=True,
             settle_rounds=8,
             settle_tolerance=0.01,
             settle_share=0.5,

@@ -5,8 +5,13 @@
    with concurrent.futures or asyncio, as a ratio and in µs per task;
 3. the quick profile's wall time and points, on the pipeline issue's matrix and on the
    full catalogue, and the default profile's (skipped with ``--no-default``);
+   and the share of each quick run's wall time spent inside timed batches (backend
+   batches and their serial partners: the run's ``timed_s``);
 4. stability: headline speedups of two back-to-back quick runs: the largest difference,
-   the median one, and the runs' own spread over rounds, which bounds what to expect;
+   the median one, and the runs' own spread over pairs (or rounds), which bounds what to
+   expect; then the issue's acceptance rows: the paired speedups (at least 90 % within
+   5 %, none more than 10 % apart), the capacity efficiencies (at least 90 % within
+   5 %), and the points either run marks ``suspect`` (beyond physics: none expected);
 5. report time for a folder of 3 machines x 3 interpreters (made from the quick run's
    results, relabelled, since one machine cannot be three).
 
@@ -47,7 +52,8 @@ from gilbench.vocabulary import headline_mask
 
 REPEATS = 31
 TARGETS = {"overhead": 1.02, "dispatch": 1.10, "pipeline_s": 3 * 60, "quick_s": 8 * 60,
-           "default_s": 20 * 60, "stability": 0.05, "report_s": 10.0}  # fmt: skip
+           "default_s": 20 * 60, "stability": 0.05, "report_s": 10.0, "timed_share": 0.60,
+           "within_share": 0.90, "apart": 0.10}  # fmt: skip
 # The pipeline issue's matrix: one CPU-bound and one I/O-bound workload.
 PIPELINE_WORKLOADS = ("cpu.fib", "io.sleep")
 
@@ -151,6 +157,15 @@ def dispatch_floor(workers: int = 2) -> list[dict[str, Any]]:
     return rows
 
 
+def timed_share(results: Path, seconds: float) -> float:
+    """The share of a run's ``seconds`` spent inside timed batches (backend batches and
+    their serial partners: the ``timed_s`` of every point in ``results``); NaN for files
+    that do not record it."""
+    frame = tidy(load_results(results))
+    timed = frame["timed_s"].sum(min_count=1) if "timed_s" in frame else float("nan")
+    return float(timed) / seconds if seconds > 0 else float("nan")
+
+
 def run_suite(
     profile: str, results: Path, machine: str, workloads: tuple[str, ...] = ()
 ) -> tuple[float, int]:
@@ -176,10 +191,21 @@ def headline_speedups(results: Path) -> pd.DataFrame:
     top = frame[frame["workers"] == frame.groupby(["workload", "backend", "start_method"])[
         "workers"].transform("max")]  # fmt: skip
     labels = top["backend"] + top["start_method"].fillna("").map(lambda m: f"[{m}]" if m else "")
+    nan = pd.Series(float("nan"), index=top.index)
     return pd.DataFrame(
-        {"speedup": top["speedup"].to_numpy(), "spread": top["speedup_spread"].to_numpy()},
+        {"speedup": top["speedup"].to_numpy(), "spread": top["speedup_spread"].to_numpy(),
+         "capacity_efficiency": top.get("capacity_efficiency", nan).to_numpy()},
         index=top["workload"] + " " + labels,
-    )
+    )  # fmt: skip
+
+
+def suspect_count(results: Path) -> int:
+    """How many points of ``results`` are marked suspect (beyond physics; the tidy
+    table's ``suspect`` column, where the analysis writes one)."""
+    frame = tidy(load_results(results))
+    if "suspect" not in frame:
+        return 0
+    return int((frame["suspect"].fillna("").astype(str) != "").sum())
 
 
 @dataclass(frozen=True)
@@ -198,16 +224,28 @@ class Stability:
         return (
             f"{self.worst:.1%} largest difference ({self.where}); median {self.median:.1%}; "
             f"{self.within} of {self.compared} within {TARGETS['stability']:.0%}; "
-            f"per-round spread within a run ±{self.noise:.1%}"
+            f"spread within a run (pairs, else rounds) ±{self.noise:.1%}"
         )
 
+    @property
+    def within_share(self) -> float:
+        """The share of the compared points within the target of each other."""
+        return self.within / self.compared if self.compared else float("nan")
 
-def stability(first: Path, second: Path) -> Stability:
-    """Compare the headline speedups of two runs."""
+    def meets_acceptance(self, apart: float | None = TARGETS["apart"]) -> bool:
+        """At least 90 % within 5 %, and (``apart``) none further apart than that."""
+        ok = self.compared > 0 and self.within_share >= TARGETS["within_share"]
+        return ok and (apart is None or self.worst <= apart)
+
+
+def stability(first: Path, second: Path, column: str = "speedup") -> Stability:
+    """Compare a headline column of two runs (``speedup``, ``capacity_efficiency``)."""
     a, b = headline_speedups(first), headline_speedups(second)
     common = a.index.intersection(b.index)
-    low = pd.concat([a.loc[common, "speedup"], b.loc[common, "speedup"]], axis=1).min(axis=1)
-    diffs = (a.loc[common, "speedup"] - b.loc[common, "speedup"]).abs() / low
+    both = pd.concat([a.loc[common, column], b.loc[common, column]], axis=1).dropna()
+    common = both.index
+    low = both.min(axis=1)
+    diffs = (both.iloc[:, 0] - both.iloc[:, 1]).abs() / low
     spreads = pd.concat([a.loc[common, "spread"], b.loc[common, "spread"]]).dropna()
     return Stability(
         worst=float(diffs.max()),
@@ -313,12 +351,16 @@ def main(argv: list[str] | None = None) -> int:
                   row["ratio"] <= TARGETS["dispatch"])  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="gilbench-perf-") as scratch:
         root = Path(scratch)
+        walls: dict[str, float] = {}  # wall seconds of each run, by its folder
 
         def suite(profile: str, folder: str, limit: float, *workloads: str) -> Callable[
                 [], tuple[str, bool]]:  # fmt: skip
             def run() -> tuple[str, bool]:
                 seconds, points = run_suite(profile, root / folder, "perf", workloads)
-                return f"{seconds / 60:.1f} min, {points} points", seconds <= limit
+                walls[folder] = seconds
+                share = timed_share(root / folder, seconds)
+                return (f"{seconds / 60:.1f} min, {points} points, {share:.0%} of it inside "
+                        "timed batches", seconds <= limit)  # fmt: skip
 
             return run
 
@@ -339,6 +381,42 @@ def main(argv: list[str] | None = None) -> int:
             return agree.text(), agree.worst <= TARGETS["stability"]
 
         table.step("stability: headline speedups of the two quick runs", "<= 5%", agreement)
+
+        def acceptance(column: str, apart: float | None) -> Callable[[], tuple[str, bool]]:
+            def run() -> tuple[str, bool]:
+                agree = stability(root / "first", root / "second", column)
+                return (f"{agree.within_share:.0%} within 5%; {agree.text()}",
+                        agree.meets_acceptance(apart))  # fmt: skip
+
+            return run
+
+        table.step(
+            "stability: paired speedups (headline points)",
+            ">= 90% within 5%, none > 10% apart",
+            acceptance("speedup", TARGETS["apart"]),
+        )
+        table.step(
+            "stability: capacity efficiency (headline points)",
+            ">= 90% within 5%",
+            acceptance("capacity_efficiency", None),
+        )
+
+        def suspects() -> tuple[str, bool]:
+            counts = [suspect_count(root / folder) for folder in ("first", "second")]
+            return f"{counts[0]} and {counts[1]} suspect rows", not any(counts)
+
+        table.step("suspect points (beyond physics) in the two quick runs", "0", suspects)
+
+        def timed() -> tuple[str, bool]:
+            shares = [timed_share(root / f, walls[f]) for f in ("first", "second") if f in walls]
+            if not shares:
+                raise RuntimeError("no quick run of the full catalogue completed")
+            text = " and ".join(f"{share:.0%}" for share in shares)
+            return f"{text} of the wall time inside timed batches", min(shares) >= TARGETS[
+                "timed_share"]  # fmt: skip
+
+        table.step("timed share of the quick runs (backend batches + serial partners)",
+                   ">= 60%", timed)  # fmt: skip
         if not args.no_default:
             table.step(
                 "default profile wall time (full catalogue)",

@@ -12,6 +12,14 @@ back, and the median over the rounds then sets a burst aside.  A point is settle
 the median absolute deviation of its ratios is within the profile's tolerance of their
 median; one that is not settled after the profile's extra rounds is reported as such.
 
+Since schema 3, a point's speedup comes from time-paired batches (gilbench.measure.pairs:
+each backend batch has a serial partner measured beside it), and pairs replace most of
+what settling did: a burst now disturbs one pair, which the median of the per-pair
+ratios sets aside, instead of a whole round.  The quick and default profiles therefore
+spend no time settling (gilbench.run.profiles); the rigorous profile still does, and
+then reads the *pairs'* spread (median absolute deviation of the per-pair ratios over
+their median), so an extra round adds pairs to a point whose pairs disagree.
+
 Pure logic on pyperf benchmarks and matrix points; no pandas.  The statistics over
 rounds live in gilbench.analysis.rounds, shared with the tidy table.
 """
@@ -23,7 +31,7 @@ from dataclasses import dataclass
 
 import pyperf
 
-from gilbench.analysis.rounds import paired_ratios, ratio_spread, round_medians
+from gilbench.analysis.rounds import pair_ratios, paired_ratios, ratio_spread, round_medians
 from gilbench.vocabulary import HEADLINE_KINDS, Point, is_headline
 
 
@@ -69,17 +77,24 @@ def settle_groups(points: Sequence[Point], kind_of: Callable[[str], str]) -> lis
 def unsettled(
     group: SettleGroup, bench_of: Callable[[str], pyperf.Benchmark | None], tolerance: float
 ) -> list[Point]:
-    """The group's points whose per-round speedups are spread wider than ``tolerance``
-    (points without results, e.g. failed ones, are left out)."""
+    """The group's points whose speedups are spread wider than ``tolerance`` (points
+    without results, e.g. failed ones, are left out): the spread of their per-pair ratios
+    where they have pairs (schema 3), else of their per-round ratios against the serial
+    baseline (then a group whose baseline has no result yet has nothing to settle)."""
     baseline = bench_of(group.baseline.name)
-    if baseline is None:
-        return []
-    serial = round_medians(baseline)
+    serial = round_medians(baseline) if baseline is not None else None
     out = []
     for point in group.points:
         bench = bench_of(point.name)
         if bench is None:
             continue
-        if ratio_spread(paired_ratios(serial, round_medians(bench))) > tolerance:
+        pairs = [r for ratios in pair_ratios(bench).values() for r in ratios]
+        if pairs:
+            spread = ratio_spread(pairs)
+        elif serial is not None:
+            spread = ratio_spread(paired_ratios(serial, round_medians(bench)))
+        else:
+            continue
+        if spread > tolerance:
             out.append(point)
     return out

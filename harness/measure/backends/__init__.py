@@ -8,6 +8,8 @@ pyperf worker imports only the backend it measures.
 from __future__ import annotations
 
 import importlib
+import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from concurrent.futures import Executor
@@ -15,6 +17,7 @@ from types import TracebackType
 from typing import ClassVar
 
 from gilbench.measure.batch import Batch, TaskResult
+from gilbench.measure.pinning import report_affinity, thread_cpus
 from gilbench.vocabulary import backend_label
 
 __all__ = [
@@ -80,6 +83,19 @@ class Backend(ABC):
     def close(self) -> None:  # noqa: B027 - backends without resources need not override
         """Release pools, loops and threads."""
 
+    def worker_affinities(self) -> list[frozenset[int]]:
+        """The CPUs each worker may run on, read inside the workers once started (never
+        timed).  Here the work runs in the measuring thread (serial, asyncio); pools
+        override it.  Empty where the OS has no affinity API."""
+        cpus = thread_cpus()
+        return [cpus] if cpus else []
+
+    def worker_threads(self) -> list[tuple[int, int]]:
+        """The (process id, thread id) of every worker that runs tasks, for their scheduler
+        statistics (gilbench.measure.shares).  Here the work runs in the measuring thread
+        (serial, asyncio); pools override it.  Call it from the measuring thread."""
+        return [(os.getpid(), threading.get_native_id())]
+
     def __enter__(self) -> Backend:
         return self
 
@@ -105,6 +121,30 @@ class ExecutorBackend(Backend):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+    def worker_threads(self) -> list[tuple[int, int]]:
+        """The pool's threads (threads and subinterpreters: a ThreadPoolExecutor and its
+        subclass InterpreterPoolExecutor keep them in ``_threads``), all started by
+        ``start``."""
+        threads = getattr(self._pool, "_threads", ())
+        pid = os.getpid()
+        return [(pid, t.native_id) for t in threads if t.native_id is not None]
+
+    #: Holds of the affinity probe, longer each try, until every worker has taken one.
+    AFFINITY_HOLDS_S: ClassVar[tuple[float, ...]] = (0.01, 0.05, 0.2, 1.0)
+
+    def worker_affinities(self) -> list[frozenset[int]]:
+        """One probe per worker (gilbench.measure.pinning.report_affinity), each held
+        briefly so that every idle worker takes one, as the warm-up does: a thread's,
+        process's or subinterpreter's own affinity, as the kernel applies it to its work."""
+        assert self._pool is not None, "start() first"
+        seen: dict[tuple[int, int], frozenset[int]] = {}
+        for hold_s in self.AFFINITY_HOLDS_S:
+            for pid, tid, cpus in self._pool.map(report_affinity, [hold_s] * self.workers):
+                seen[pid, tid] = cpus
+            if len(seen) >= self.workers:
+                break
+        return [cpus for cpus in seen.values() if cpus]
 
 
 def backend_names() -> list[str]:

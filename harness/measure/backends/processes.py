@@ -52,3 +52,8 @@ class ProcessesBackend(ExecutorBackend):
         assert self._pool is not None, "start() first"
         # The workers hold this batch's task since start(): only indices travel.
         return list(self._pool.map(run_installed, range(batch.size)))
+
+    def worker_threads(self) -> list[tuple[int, int]]:
+        """Each pool process's main thread (tid == pid), which runs its tasks."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return [(pid, pid) for pid in processes]

@@ -1,0 +1,125 @@
+"""The tidy table's columns from time-paired batches, capacity and shares (schema 3).
+
+Per point (one pyperf benchmark), from its runs' metadata (gilbench.measure.run_facts):
+
+- ``pairs``: how many backend batches had a serial partner, over every process and
+  round; ``paired_rounds``: how many rounds had any.
+- ``speedup`` (where pairs exist): the **median of the per-pair ratios** (partner's
+  serial time / backend time).  The median, not a ratio of means: a pair disturbed by a
+  burst of someone else's work is one outlier among many, not a shift of the estimate.
+  ``speedup_spread`` is then the pairs' spread: the median absolute deviation of the
+  per-pair ratios over their median.
+- ``baseline_speedup``: the old estimate, the separately measured serial point over this
+  point (per round where both have rounds), kept as a cross-check
+  (gilbench.analysis.noise.baseline_warnings).  Points without pairs (serial points, old
+  files) keep it as their ``speedup`` too.
+- ``capacity``: the median over the point's runs of the pinned CPUs' capacity in cores
+  (gilbench.measure.capacity); ``capacity_efficiency`` = speedup / min(workers, capacity).
+- ``share_running``, ``share_runqueue``, ``share_blocked``: the workers' time during the
+  timed batches (gilbench.measure.shares), the runs weighted by their timed wall time;
+  ``shares_excess`` the largest clipped excess of running + runqueue over the total.
+- ``timed_s``: seconds inside timed batches, backend and serial partners, over the
+  point's runs (the share of a run's wall time spent measuring: gilbench.run.selfbench).
+
+Files written before schema 3 have none of these: the columns are NaN (0 pairs).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+import pandas as pd
+import pyperf
+
+from gilbench.analysis.rounds import pair_ratios, ratio_spread
+
+#: The columns this module adds to the tidy table, in their order.
+PAIR_COLUMNS = [
+    "baseline_speedup",
+    "pairs",
+    "paired_rounds",
+    "capacity",
+    "capacity_efficiency",
+    "share_running",
+    "share_runqueue",
+    "share_blocked",
+    "shares_excess",
+    "timed_s",
+]
+SHARE_KEYS = ("share_running", "share_runqueue", "share_blocked")
+NAN = float("nan")
+
+
+def _number(meta: dict[str, Any], key: str) -> float:
+    value = meta.get(key)
+    return float(value) if isinstance(value, int | float) else NAN
+
+
+def _weighted(values: list[tuple[float, float]]) -> float:
+    """The mean of ``(value, weight)`` pairs, weighted; NaN when any value is unknown
+    (a share measured with the fallback in one run is not comparable with another's)."""
+    if not values or any(math.isnan(v) for v, _ in values):
+        return NAN
+    weight = sum(w for _, w in values)
+    if weight <= 0:
+        return statistics.mean(v for v, _ in values)
+    return sum(v * w for v, w in values) / weight
+
+
+def pair_facts(bench: pyperf.Benchmark) -> dict[str, Any]:
+    """The per-benchmark part of the columns above (``_pair_ratios`` is the flat list of
+    per-pair ratios, for :func:`add_paired`)."""
+    by_round = pair_ratios(bench)
+    ratios = [r for values in by_round.values() for r in values]
+    runs = [run.get_metadata() for run in bench.get_runs() if run.values]
+    capacities = [c for c in (_number(m, "capacity") for m in runs) if not math.isnan(c)]
+    weights = [_number(m, "timed_wall_s") for m in runs]
+    weights = [0.0 if math.isnan(w) else w for w in weights]
+    shares = {
+        key: _weighted([(_number(m, key), w) for m, w in zip(runs, weights, strict=True)])
+        for key in SHARE_KEYS
+    }
+    excess = [e for e in (_number(m, "shares_excess") for m in runs) if not math.isnan(e)]
+    timed = [t for t in (_number(m, "timed_s") for m in runs) if not math.isnan(t)]
+    return {
+        "_pair_ratios": ratios,
+        "pairs": len(ratios),
+        "paired_rounds": len(by_round),
+        "capacity": statistics.median(capacities) if capacities else NAN,
+        **shares,
+        "shares_excess": max(excess) if excess else NAN,
+        "timed_s": sum(timed) if timed else NAN,
+    }
+
+
+def paired_estimate(ratios: list[float]) -> tuple[float, float]:
+    """(speedup, spread) from per-pair ratios: their median, and their median absolute
+    deviation over the median (NaN for fewer than two pairs); (NaN, NaN) for none."""
+    if not ratios:
+        return NAN, NAN
+    return statistics.median(ratios), ratio_spread(ratios) if len(ratios) > 1 else NAN
+
+
+def add_paired(out: pd.DataFrame) -> pd.DataFrame:
+    """Replace ``speedup`` and ``speedup_spread`` (the baseline estimates, computed
+    before) by the pairs' where a row has pairs; keep the baseline one as
+    ``baseline_speedup``; add ``capacity_efficiency``.  In place, and returned."""
+    out["baseline_speedup"] = out["speedup"]
+    empty: pd.Series = pd.Series([[] for _ in range(len(out))], index=out.index, dtype=object)
+    ratios = out.get("_pair_ratios", empty)
+    estimates = [paired_estimate(list(r) if isinstance(r, list) else []) for r in ratios]
+    paired = pd.Series([bool(isinstance(r, list) and r) for r in ratios], index=out.index)
+    speedups = pd.Series([s for s, _ in estimates], index=out.index, dtype=float)
+    spreads = pd.Series([d for _, d in estimates], index=out.index, dtype=float)
+    out["speedup"] = speedups.where(paired, out["speedup"])
+    out["speedup_spread"] = spreads.where(paired, out["speedup_spread"])
+    for column in PAIR_COLUMNS:
+        if column not in out:
+            out[column] = NAN
+    out["pairs"] = out["pairs"].fillna(0).astype(int)
+    out["paired_rounds"] = out["paired_rounds"].fillna(0).astype(int)
+    usable = out[["workers"]].assign(capacity=out["capacity"]).min(axis=1, skipna=False)
+    out["capacity_efficiency"] = out["speedup"] / usable.where(usable > 0)
+    return out

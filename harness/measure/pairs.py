@@ -1,0 +1,104 @@
+"""Time-paired batches (DESIGN.md rule 10): each backend batch gets a serial partner.
+
+A speedup divides a serial time by a backend time.  Measured minutes apart (the serial
+point in one pass over the matrix, the backend's point in another), the two see
+different machines: on a shared VM the speed drifts by tens of percent.  So inside the
+worker that times a throughput point, next to each timed backend batch, the same tasks
+run serially in this process (the measuring thread, the same pinned CPUs, the pool warm
+and idle) and that time is the batch's partner.
+
+The order, over consecutive batches (values; warmups count too)::
+
+    B0 S0 | B1 (S0) | B2 S2 | B3 (S2) | ...
+
+Every serial batch S sits between two backend batches and is the partner of both: of
+the one just before it and of the one just after it.  So each backend batch has a
+partner measured back to back with it, the serial side comes after the backend side in
+one pair and before it in the next (ABBA: a linear drift of the machine's speed cancels
+over the pairs), and a process pays one serial batch per two backend batches, not one
+each.  For I/O work, whose serial batch is many times longer than its backend's, that is
+the difference between pairs that fit a profile's budget and pairs that do not.  Two
+pairs that share a partner are not independent (a disturbed serial batch touches both);
+the speedup is their median, which sets such a pair aside like any other outlier.
+
+The partner's results are checked like the backend's, outside the timing.  The partner
+times go into run metadata (``paired_serial_s``, one per value, a shared one twice),
+where pyperf's tools ignore them and gilbench.analysis.tidy reads them: the backend's
+batches stay the benchmark's values.
+
+Between pairs (never inside one, never between a batch and its partner) the pinned CPUs'
+capacity is measured now and then (gilbench.measure.capacity): before batch 0 and
+before every :data:`CAPACITY_EVERY` batches after it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from gilbench.benchmarks import Workload
+from gilbench.measure import capacity, run_facts
+from gilbench.measure.backends.serial import SerialBackend
+from gilbench.measure.batch import Batch
+from gilbench.vocabulary import THROUGHPUT_KINDS
+
+#: Capacity is measured before batch 0 and then before every this many batches (warmups
+#: count; even, so it falls between pairs): 2 measurements per process of 4 values
+#: (quick and default), about 15 ms each.  On a shared machine capacity moves
+#: within seconds, so it is measured close to the pairs it qualifies.
+CAPACITY_EVERY = 2
+
+
+def wants_pairs(workload: Workload, backend: str) -> bool:
+    """Whether a point's batches get serial partners: a throughput workload (each value is
+    a batch) that runs serially too, under a backend other than serial."""
+    return backend != "serial" and workload.kind in THROUGHPUT_KINDS and workload.runs_on("serial")
+
+
+class Pairing:
+    """One worker process's pairing state: where the next backend batch's partner comes
+    from, and when capacity is due.  ``enabled`` False makes every method a no-op."""
+
+    def __init__(self, batch: Batch, enabled: bool, capacity_every: int = CAPACITY_EVERY) -> None:
+        if capacity_every < 2 or capacity_every % 2:
+            raise ValueError("capacity is measured between pairs: every 2, 4, ... batches")
+        self.batch = batch
+        self.enabled = enabled
+        self.capacity_every = capacity_every
+        self.batches = 0  # backend batches begun in this process, warmups included
+        self._serial = SerialBackend(1)
+        self._shared: float | None = None  # the serial batch just timed, for the next pair
+
+    def before(self) -> float | None:
+        """Call before a backend batch: measures capacity if due; returns the partner's
+        seconds when the serial batch timed just before is this batch's partner (odd
+        batches), else None (its partner comes after it: :meth:`after`)."""
+        index = self.batches
+        self.batches += 1
+        if not self.enabled:
+            return None
+        if index == 0:
+            self._serial.start(self.batch)  # one task: the serial path's first call, untimed
+        if index % 2:
+            shared, self._shared = self._shared, None
+            return shared
+        if index % self.capacity_every == 0:
+            run_facts.record_capacity(capacity.measure())
+        return None
+
+    def after(self) -> tuple[float, float]:
+        """Call after a backend batch whose :meth:`before` returned None: time its
+        partner now and keep it for the next batch.  Returns (the partner's seconds, the
+        seconds newly timed): (0, 0) when pairs are off."""
+        if not self.enabled:
+            return 0.0, 0.0
+        self._shared = self.partner()
+        return self._shared, self._shared
+
+    def partner(self) -> float:
+        """Time one serial batch of the same tasks in this thread; check its results
+        (outside the timing) and return its seconds."""
+        start = time.perf_counter()
+        results = self._serial.run(self.batch)
+        elapsed = time.perf_counter() - start
+        self.batch.verify(results)
+        return elapsed

@@ -1,0 +1,88 @@
+"""The pinned CPUs' capacity: the arithmetic, the clamp, the measurement's shape, and the
+warning that names points whose CPUs delivered less than their cores."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gilbench.analysis.noise import capacity_warnings
+from gilbench.measure import capacity
+
+
+def test_capacity_is_cpus_times_alone_over_together() -> None:
+    assert capacity.capacity_from(2, 0.004, 0.004) == 2.0  # both CPUs as fast as one alone
+    assert capacity.capacity_from(2, 0.004, 0.005) == pytest.approx(1.6)
+    assert capacity.capacity_from(4, 0.004, 0.008) == pytest.approx(2.0)  # half of them gone
+
+
+def test_capacity_is_clamped_to_the_pinned_cpus() -> None:
+    # Together faster than alone is a disturbed reference or timer noise, not 2.5 cores.
+    assert capacity.capacity_from(2, 0.005, 0.004) == 2.0
+    assert math.isnan(capacity.capacity_from(2, 0.0, 0.004))
+    assert math.isnan(capacity.capacity_from(2, 0.004, -1.0))
+
+
+@given(
+    cpus=st.integers(1, 256),
+    alone=st.floats(1e-6, 10.0),
+    together=st.floats(1e-6, 10.0),
+)
+def test_capacity_is_never_above_the_cpus_or_below_zero(
+    cpus: int, alone: float, together: float
+) -> None:
+    value = capacity.capacity_from(cpus, alone, together)
+    assert 0 <= value <= cpus
+
+
+def test_one_pinned_cpu_is_one_core_without_measuring(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(capacity, "time_alone", lambda updates: pytest.fail("measured"))
+    assert capacity.measure(cpus=1) == 1.0
+
+
+def test_the_measurement_times_alone_together_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    alone = iter([0.004, 0.006])  # the machine slowed down during the measurement
+
+    def fake_alone(updates: int) -> float:
+        calls.append("alone")
+        return next(alone)
+
+    def fake_together(threads: int, updates: int) -> float:
+        calls.append(f"together x{threads}")
+        return 0.005
+
+    monkeypatch.setattr(capacity, "time_alone", fake_alone)
+    monkeypatch.setattr(capacity, "time_together", fake_together)
+    assert capacity.measure(cpus=2, updates=1) == pytest.approx(2 * 0.005 / 0.005)
+    assert calls == ["alone", "together x2", "alone"]
+
+
+def test_a_real_measurement_is_within_the_pinned_cpus_and_leaves_no_thread() -> None:
+    before = threading.active_count()
+    cpus = capacity.pinned_cpus()
+    assert cpus == len(os.sched_getaffinity(0))
+    value = capacity.measure(updates=8)
+    assert 0 < value <= cpus
+    assert capacity.time_together(2, updates=4) > 0
+    assert threading.active_count() == before
+
+
+def _row(capacity_: float, cores: int) -> dict[str, object]:
+    return {"workload": "cpu.fib", "backend": "threads", "start_method": "", "workers": 2,
+            "cores": cores, "capacity": capacity_}  # fmt: skip
+
+
+def test_points_whose_cpus_delivered_less_than_90_percent_are_named() -> None:
+    frame = pd.DataFrame([_row(1.6, 2), _row(1.85, 2), _row(float("nan"), 2), _row(1.0, 1)])
+    (line,) = capacity_warnings(frame)
+    assert line.startswith("1 of 3 points ran on CPUs that delivered less than 90%")
+    assert "cpu.fib threads workers=2 cores=2: the 2 pinned CPUs delivered 1.6 cores' worth" in line
+    assert capacity_warnings(pd.DataFrame([_row(1.9, 2)])) == []
+    assert capacity_warnings(pd.DataFrame([{"workload": "x"}])) == []  # an old file
