@@ -271,8 +271,8 @@ def test_best_per_keeps_groups_without_any_speedup() -> None:
 
 def test_profile_pairs_come_from_the_recorded_settings() -> None:
     quick = {"pyperf_settings": get_profile("quick").pyperf_settings}
-    assert recorded_settings(quick)["processes"] == "2"
-    assert profile_pairs(quick) == {"profile_pairs": 8.0, "profile_rounds": 2.0}
+    assert recorded_settings(quick)["processes"] == "3"  # 3 units for an interval (issue 16)
+    assert profile_pairs(quick) == {"profile_pairs": 6.0, "profile_rounds": 3.0}
     settings = "processes=3 rounds=3 values=4 warmups=0 loops=1"
     assert profile_pairs({"pyperf_settings": settings}) == {
         "profile_pairs": 12.0, "profile_rounds": 3.0,

@@ -149,3 +149,119 @@ def test_processes_keeping_the_cores_busy_prove_the_gil_even_when_wall_time_is_n
     ]))  # fmt: skip
     assert nothing_busy is not None
     assert nothing_busy.threads == "limited (not the GIL)"
+
+
+# -- issue 16: thresholds that scale with k, intervals, GIL off, io ---------------------------
+
+
+def _ci_row(  # noqa: PLR0917 - test rows read best as one positional line each
+    backend: str, workers: int, speedup: float, effective: float, cores: int,
+    half: float = 0.05, **extra: object,
+) -> dict[str, object]:  # fmt: skip
+    row = _row(backend, workers, speedup, effective, cores=cores)
+    row.update(speedup_ci_low=speedup * (1 - half), speedup_ci_high=speedup * (1 + half))
+    row.update(extra)
+    return row
+
+
+@pytest.mark.parametrize("k", [2, 4, 8, 16])
+def test_a_partly_held_gil_reads_gil_bound_at_any_core_count(k: int) -> None:
+    # Threads keep about a third of the cores busy (2.5 of 8) under a partly held GIL.
+    busy = max(1.0, 0.3 * k)
+    verdict = judge(pd.DataFrame([
+        _ci_row("serial", 1, 1.0, 1.0, k),
+        _ci_row("threads", k, 1.1, busy, k),
+        _ci_row("processes", k, 0.9 * k, 0.95 * k, k),
+    ]))  # fmt: skip
+    assert verdict is not None
+    assert verdict.threads == "GIL-bound", verdict.evidence
+    assert "[" in verdict.evidence  # the speedups' intervals are evidence too
+    assert verdict.best_ci_low < verdict.best_speedup < verdict.best_ci_high
+
+
+@pytest.mark.parametrize("k", [1, 2, 4, 8, 16])
+def test_threads_that_scale_scale_at_every_k_and_one_core_says_so(k: int) -> None:
+    verdict = judge(pd.DataFrame([
+        _ci_row("serial", 1, 1.0, 1.0, k),
+        _ci_row("threads", k, 0.9 * k, 0.95 * k, k),
+        _ci_row("processes", k, 0.85 * k, 0.95 * k, k),
+    ]))  # fmt: skip
+    assert verdict is not None
+    assert verdict.threads == ("1 core" if k == 1 else "scales")
+
+
+@pytest.mark.parametrize("k", [2, 8])
+def test_both_backends_below_1x_is_not_blamed_on_the_gil(k: int) -> None:
+    # Threads 0.5x and processes 0.76x: both dispatch-bound; 1.5x the threads, but not 1x.
+    for half in (0.05, math.nan):
+        rows = [
+            _ci_row("serial", 1, 1.0, 1.0, k, half=half),
+            _ci_row("threads", k, 0.5, 1.0, k, half=half),
+            _ci_row("processes", k, 0.76, 0.9 * k, k, half=half),
+        ]
+        verdict = judge(pd.DataFrame(rows))
+        assert verdict is not None
+        assert verdict.threads == "limited (not the GIL)"
+
+
+def test_a_lead_inside_the_intervals_does_not_beat_threads() -> None:
+    verdict = judge(pd.DataFrame([
+        _ci_row("serial", 1, 1.0, 1.0, 4),
+        _ci_row("threads", 4, 1.2, 1.1, 4, half=0.3),  # [0.84, 1.56]
+        _ci_row("processes", 4, 1.9, 3.5, 4, half=0.25),  # [1.43, 2.38]: overlaps
+    ]))  # fmt: skip
+    assert verdict is not None
+    assert verdict.threads == "limited (not the GIL)"
+
+
+@pytest.mark.parametrize("k", [2, 8])
+def test_gil_off_threads_are_limited_by_locks_not_the_gil(k: int) -> None:
+    verdict = judge(pd.DataFrame([
+        _ci_row("serial", 1, 1.0, 1.0, k, gil_enabled=False),
+        _ci_row("threads", k, 1.0, 1.0, k, gil_enabled=False),  # lock-serialised
+        _ci_row("processes", k, 0.9 * k, 0.95 * k, k, gil_enabled=False),
+    ]))  # fmt: skip
+    assert verdict is not None
+    assert verdict.threads == "limited by locks or contention (GIL off)"
+
+
+def _io(
+    backend: str, workers: int, speedup: float, effective: float, cores: int, **extra: object,
+) -> dict[str, object]:  # fmt: skip
+    row = _row(backend, workers, speedup, effective, cores=cores, kind="io",
+               workload="io.sleep")  # fmt: skip
+    row.update(speedup_ci_low=speedup * 0.95, speedup_ci_high=speedup * 1.05, **extra)
+    return row
+
+
+@pytest.mark.parametrize("k", [1, 2, 4, 8, 16])
+def test_io_work_has_its_own_rule(k: int) -> None:
+    waiting = judge(pd.DataFrame([
+        _io("serial", 1, 1.0, 0.01, k), _io("threads", 16, 15.0, 0.1, k),
+        _io("asyncio", 16, 15.5, 0.05, k),
+    ]))  # fmt: skip
+    assert waiting is not None
+    assert waiting.threads == "scales"  # waiting overlaps, even on one core
+    dispatch = judge(pd.DataFrame([
+        _io("serial", 1, 1.0, 0.5, k), _io("threads", 16, 0.4 * k, 1.0, k),
+        _io("asyncio", 16, 0.9 * k + 1, 0.6, k),
+    ]))  # fmt: skip
+    assert dispatch is not None
+    assert dispatch.threads == "GIL-bound"  # the GIL in the dispatch path
+    cpu = judge(pd.DataFrame([
+        _io("serial", 1, 1.0, 1.0, k), _io("threads", 16, 0.4 * k, 0.9 * k, k),
+        _io("asyncio", 16, 0.4 * k, 0.9, k),
+    ]))  # fmt: skip
+    assert cpu is not None
+    assert cpu.threads == "CPU-bound"
+
+
+def test_suspect_rows_stay_out_of_the_verdict() -> None:
+    verdict = judge(pd.DataFrame([
+        _ci_row("serial", 1, 1.0, 1.0, 2, suspect=""),
+        _ci_row("threads", 2, 1.0, 1.0, 2, suspect=""),
+        _ci_row("processes", 2, 5.0, 1.9, 2, suspect="speedup above min(workers, cores)"),
+    ]))  # fmt: skip
+    assert verdict is not None
+    assert verdict.threads == "limited (not the GIL)"
+    assert "left out as suspect" in verdict.evidence

@@ -3,22 +3,28 @@
 A side is a result file, a machine folder, or a name (an interpreter tag such as
 ``cpython3.14t``, or a machine name) looked up in the results folder.  Whatever differs
 between the two sides (the machine, the interpreter, or the run) is what is compared;
-whatever they share is matched point by point.  Throughputs are compared with a
-Mann-Whitney test on pyperf's values; speedups are compared as speedups, the figure that
-stays meaningful between machines whose absolute speeds differ.
+whatever they share is matched point by point.  Throughputs and speedups are both
+compared (speedups are the figure that stays meaningful between machines whose absolute
+speeds differ), each as a ratio B/A with its 95 % interval, tested on the points' worker
+processes (gilbench.analysis.significance: Welch on log unit figures, Benjamini-Hochberg
+over every test of the comparison, marked only beyond the noise the runs measured).
 """
 
 from __future__ import annotations
 
 import io
+import math
+import statistics
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyperf
 
-from gilbench.analysis.significance import mann_whitney_p, significance_mark
+from gilbench.analysis.rounds import run_pair_ratios
+from gilbench.analysis.significance import adjust, log_welch, marked, noise_floor
 from gilbench.analysis.store import load_results
 from gilbench.analysis.tidy import tidy_report
 from gilbench.vocabulary import backend_label, top_cores
@@ -49,7 +55,8 @@ class Side:
 
     label: str
     frame: pd.DataFrame
-    values: dict[tuple[str, str, str], list[float]]  # (machine, interpreter, name) -> values
+    # (machine, interpreter, name) -> per-process figures: median batch times, speedups
+    units: dict[tuple[str, str, str], tuple[list[float], list[float]]]
     skipped: list[tuple[Path, str]]  # files the loader could not use, and why
 
 
@@ -60,9 +67,9 @@ def load_side(spec: str, results_dir: Path) -> Side:
     found = load_results(source)
     tidied = tidy_report(found)
     loaded, frame = tidied.report_with_skipped(found), tidied.frame
-    values = {
+    units = {
         (str(b.get_metadata().get("machine", s.machine)),
-         str(b.get_metadata().get("interpreter", "")), b.get_name()): list(b.get_values())
+         str(b.get_metadata().get("interpreter", "")), b.get_name()): process_units(b)
         for s in loaded.suites for b in s.suite.get_benchmarks()
     }  # fmt: skip
     if not path.exists():
@@ -76,7 +83,7 @@ def load_side(spec: str, results_dir: Path) -> Side:
             )
     if frame.empty:
         raise CompareError(f"{spec}: no usable results")
-    return Side(spec, frame, values, loaded.skipped)
+    return Side(spec, frame, units, loaded.skipped)
 
 
 def _compared_dimensions(a: pd.DataFrame, b: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -93,10 +100,62 @@ def _whole_machine(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["cores"] == top_cores(frame)]
 
 
-def _values(side: Side, row: dict[Hashable, Any], suffix: str) -> list[float]:
-    """The pyperf values behind one side of a merged row (shared columns lack a suffix)."""
+def process_units(bench: pyperf.Benchmark) -> tuple[list[float], list[float]]:
+    """One benchmark's independent units: each worker process's median batch time, and
+    the median of its per-pair speedups (processes without pairs give none)."""
+    runs = [run for run in bench.get_runs() if run.values]
+    ratios = (run_pair_ratios(run) for run in runs)
+    return (
+        [statistics.median(run.values) for run in runs],
+        [statistics.median(r) for r in ratios if r],
+    )
+
+
+def _units(side: Side, row: dict[Hashable, Any], suffix: str) -> tuple[list[float], list[float]]:
+    """The units behind one side of a merged row (shared columns lack a suffix)."""
     machine, interpreter = (str(row.get(c + suffix, row.get(c))) for c in SIDE_DIMENSIONS)
-    return side.values.get((machine, interpreter, str(row["name" + suffix])), [])
+    return side.units.get((machine, interpreter, str(row["name" + suffix])), ([], []))
+
+
+def _interval(row: dict[Hashable, Any], figure: str, suffix: str) -> tuple[float, float, float]:
+    return tuple(  # type: ignore[return-value]
+        float(row.get(f"{figure}{end}{suffix}", math.nan)) for end in ("", "_ci_low", "_ci_high")
+    )
+
+
+def _tests(a: Side, b: Side, row: dict[Hashable, Any]) -> dict[str, Any]:
+    """Both figures' ratios B/A with intervals and raw p-values (throughput: the
+    inverse of the median batch times' ratio), and each figure's noise floor."""
+    (times_a, speed_a), (times_b, speed_b) = _units(a, row, "_a"), _units(b, row, "_b")
+    slower = log_welch(times_a, times_b)  # B's time over A's: throughput is its inverse
+    speed = log_welch(speed_a, speed_b)
+    floor = {
+        f: noise_floor(_interval(row, f, "_a"), _interval(row, f, "_b"))
+        for f in ("throughput", "speedup")
+    }
+    return {
+        "B/A low": 1 / slower.high, "B/A high": 1 / slower.low, "p": slower.p,
+        "speedup B/A low": speed.low, "speedup B/A high": speed.high, "speedup p": speed.p,
+        "_floor": floor["throughput"], "_speedup_floor": floor["speedup"],
+    }  # fmt: skip
+
+
+def _mark(out: pd.DataFrame) -> pd.DataFrame:
+    """Adjust every p-value of the comparison together (Benjamini-Hochberg) and mark
+    the differences that are significant after it and beyond the noise floor."""
+    adjusted = adjust([*out["p"], *out["speedup p"]])
+    out["p adj"], out["speedup p adj"] = adjusted[: len(out)], adjusted[len(out) :]
+    for prefix, floor, name in (
+        ("", "_floor", "throughput significant"),
+        ("speedup ", "_speedup_floor", "speedup significant"),
+    ):
+        out[name] = [
+            marked(p, r, f)
+            for p, r, f in zip(out[f"{prefix}p adj"], out[f"{prefix}B/A"], out[floor], strict=True)
+        ]
+    # The point's verdict in one column (the last): either figure marked.
+    out["significant"] = out["throughput significant"] | out["speedup significant"]
+    return out.drop(columns=["_floor", "_speedup_floor"])
 
 
 def compare(a: Side, b: Side) -> pd.DataFrame:
@@ -124,7 +183,7 @@ def compare(a: Side, b: Side) -> pd.DataFrame:
     # Latency points (a load_in) say where their CPU load ran and how many workers it had.
     loads = LOAD_COLUMNS if merged["load_in"].astype(bool).any() else {}
     for row in merged.to_dict("records"):
-        p = mann_whitney_p(_values(a, row, "_a"), _values(b, row, "_b"))
+        tests = _tests(a, b, row)
         rows.append({
             "workload": f"{row['workload']}({row['params']})",
             "backend": backend_label(str(row["backend"]), row["start_method"]),
@@ -135,37 +194,68 @@ def compare(a: Side, b: Side) -> pd.DataFrame:
             **{column: row[column] for column in shared},
             "A tasks/s": row["throughput_a"], "B tasks/s": row["throughput_b"],
             "B/A": row["throughput_b"] / row["throughput_a"],
-            "p": p, "significant": significance_mark(p),
+            "B/A low": tests["B/A low"], "B/A high": tests["B/A high"], "p": tests["p"],
             "A speedup": row["speedup_a"], "B speedup": row["speedup_b"],
             "speedup B/A": row["speedup_b"] / row["speedup_a"],
+            **{k: v for k, v in tests.items() if k.startswith(("speedup", "_"))},
         })  # fmt: skip
-    out = pd.DataFrame(rows)
+    out = _mark(pd.DataFrame(rows))
     if loads:  # counts stay whole numbers, with gaps for throughput points
         out[LOAD_COLUMNS["load_workers"]] = out[LOAD_COLUMNS["load_workers"]].astype("Int64")
     order = ["workload", "backend", "workers", *loads.values()]
     return out.sort_values(order).reset_index(drop=True)
 
 
+#: What the marks mean, printed under the header of the text and Markdown tables.
+LEGEND = (
+    "B/A: B's throughput over A's (above 1: B is faster), with its 95 % interval; speedup "
+    "B/A compares scaling, not speed.  Each is tested on the points' worker processes "
+    "(Welch on log per-process figures); p adj: Benjamini-Hochberg over every test here. "
+    "significant (*): p adj < 0.05 and the ratio further from 1 than the noise the runs "
+    "measured (their own intervals); '–': fewer than 3 processes a side, no test."
+)
+
+
 def header(a: Side, b: Side) -> str:
-    """What A and B are, in one line each."""
+    """What A and B are, in one line each, and what the marks mean."""
     lines = []
     for name, side in (("A", a), ("B", b)):
         machines = ", ".join(sorted(side.frame["machine"].astype(str).unique()))
         interpreters = ", ".join(sorted(side.frame["interpreter"].astype(str).unique()))
         lines.append(f"{name}: {side.label} ({machines}; {interpreters})")
-    return "\n".join(lines)
+    return "\n".join([*lines, LEGEND])
+
+
+def _with_interval(value: float, low: float, high: float) -> str:
+    if pd.isna(value):
+        return "–"
+    if pd.isna(low) or pd.isna(high):
+        return f"{value:.2f}"
+    return f"{value:.2f} [{low:.2f}, {high:.2f}]"
 
 
 def render(table: pd.DataFrame, fmt: str) -> str:
-    """The comparison as ``text`` (aligned), ``md`` (a Markdown table) or ``csv``."""
+    """The comparison as ``text`` (aligned), ``md`` (a Markdown table) or ``csv`` (every
+    column, ``significant`` true/false)."""
     if fmt == "csv":
         return table.to_csv(index=False)
     shown = table.copy()
     for column in ("A tasks/s", "B tasks/s"):
         shown[column] = shown[column].map(lambda v: f"{v:,.1f}")
-    for column in ("B/A", "A speedup", "B speedup", "speedup B/A"):
+    for column in ("B/A", "speedup B/A"):
+        shown[column] = [
+            _with_interval(v, lo, hi)
+            for v, lo, hi in zip(shown[column], shown[f"{column} low"], shown[f"{column} high"],
+                                 strict=True)
+        ]  # fmt: skip
+    for column in ("A speedup", "B speedup"):
         shown[column] = shown[column].map(lambda v: "–" if pd.isna(v) else f"{v:.2f}")
-    shown["p"] = shown["p"].map(lambda v: "–" if pd.isna(v) else f"{v:.3f}")
+    for column in ("p adj", "speedup p adj"):
+        shown[column] = shown[column].map(lambda v: "–" if pd.isna(v) else f"{v:.3f}")
+    shown["significant"] = shown["significant"].map(lambda v: "*" if v else "")
+    hidden = ["B/A low", "B/A high", "speedup B/A low", "speedup B/A high", "p", "speedup p",
+              "throughput significant", "speedup significant"]  # fmt: skip
+    shown = shown.drop(columns=hidden)
     for column in LOAD_COLUMNS.values():
         if column in shown:  # throughput points have no CPU load beside them
             shown[column] = shown[column].map(lambda v: "–" if pd.isna(v) or v == "" else str(v))

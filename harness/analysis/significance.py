@@ -1,60 +1,111 @@
-"""Is a difference between two sets of pyperf values real?  The Mann-Whitney U test.
+"""Is a difference between two sides real?  Tests on independent units, corrected.
 
-Benchmark times are skewed and have outliers, so a rank test suits them better than a
-t-test; with the normal approximation (tie-corrected, with continuity correction) it
-needs nothing beyond the standard library.  Fewer than 3 values on a side give no
-answer (NaN): too few to tell.
+The units are worker processes (gilbench.analysis.intervals says why): each side of a
+point gives one figure per process (its median batch time, or the median of its
+per-pair speedups), never every pyperf value pooled (values inside one process share
+its luck, so pooling them made two runs of the same thing differ "significantly" at a
+quarter of their points).
+
+The test is **Welch's t-test on the logarithms of those unit figures**
+(``scipy.stats.ttest_ind(equal_var=False)``), with its 95 % interval of the ratio
+(``exp`` of the interval of the difference of log means).  Why not Mann-Whitney: with
+3 units a side its smallest two-sided p is 2 / C(6, 3) = 0.1, so a quick run could never
+show a difference, however large.  Logarithms because speeds and speedups are ratios
+(a 2x and a 0.5x change are the same size), and Welch because the two sides need not be
+equally noisy.  Fewer than :data:`MIN_UNITS` units a side give no test (NaN).
+
+Every p-value of one comparison is then adjusted together for the number of tests
+(Benjamini-Hochberg, ``scipy.stats.false_discovery_control``), and a difference is
+marked only when its adjusted p is below :data:`ALPHA` **and** the ratio is further
+from 1 than the noise the runs measured themselves (:func:`beyond_noise`).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
-from statistics import NormalDist
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
 
 ALPHA = 0.05
-MIN_VALUES = 3
+MIN_UNITS = 3
+CONFIDENCE = 0.95
+NAN = float("nan")
 
 
-def _ranks(values: Sequence[float]) -> list[float]:
-    """Ranks from 1, ties sharing the mean of the ranks they span."""
-    order = sorted(range(len(values)), key=values.__getitem__)
-    ranks = [0.0] * len(values)
-    start = 0
-    while start < len(order):
-        end = start
-        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
-            end += 1
-        for position in range(start, end + 1):
-            ranks[order[position]] = (start + end) / 2 + 1
-        start = end + 1
-    return ranks
+@dataclass(frozen=True)
+class Difference:
+    """B over A for one figure: the ratio of geometric means of the units, its
+    interval, and the two-sided p-value (NaN where there are too few units)."""
+
+    ratio: float
+    low: float
+    high: float
+    p: float
 
 
-def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided p-value that ``a`` and ``b`` come from the same distribution."""
-    n1, n2 = len(a), len(b)
-    if n1 < MIN_VALUES or n2 < MIN_VALUES:
-        return math.nan
-    combined = [*a, *b]
-    ranks = _ranks(combined)
-    u1 = sum(ranks[:n1]) - n1 * (n1 + 1) / 2
-    n = n1 + n2
-    counts: dict[float, int] = {}
-    for value in combined:
-        counts[value] = counts.get(value, 0) + 1
-    ties = sum(t**3 - t for t in counts.values())
-    variance = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
-    if variance <= 0:  # every value equal: no evidence of any difference
-        return 1.0
-    z = (abs(u1 - n1 * n2 / 2) - 0.5) / math.sqrt(variance)
-    return min(1.0, 2 * (1 - NormalDist().cdf(max(z, 0.0))))
+def log_welch(a: Sequence[float], b: Sequence[float]) -> Difference:
+    """Welch's t-test of log(b) against log(a) (positive unit figures)."""
+    if len(a) < MIN_UNITS or len(b) < MIN_UNITS:
+        return Difference(NAN, NAN, NAN, NAN)
+    la, lb = np.log(np.asarray(a, dtype=float)), np.log(np.asarray(b, dtype=float))
+    shift = float(lb.mean() - la.mean())
+    if float(la.var()) == 0.0 and float(lb.var()) == 0.0:
+        # No spread on either side: equal sides differ by nothing, unequal ones surely.
+        ratio = math.exp(shift)
+        return Difference(ratio, ratio, ratio, 1.0 if shift == 0 else 0.0)
+    with warnings.catch_warnings():  # nearly equal units: scipy warns, the p stays right
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = stats.ttest_ind(lb, la, equal_var=False)
+    interval = result.confidence_interval(CONFIDENCE)
+    return Difference(
+        math.exp(shift), math.exp(interval.low), math.exp(interval.high), float(result.pvalue)
+    )
+
+
+def adjust(p_values: Sequence[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values over every test that has one (NaN stays)."""
+    ps = np.asarray(p_values, dtype=float)
+    out = np.full(len(ps), np.nan)
+    known = ~np.isnan(ps)
+    if known.any():
+        out[known] = stats.false_discovery_control(ps[known], method="bh")
+    return [float(p) for p in out]
+
+
+def beyond_noise(ratio: float, floor: float) -> bool:
+    """Whether ``ratio`` is further from 1 than ``floor`` (a relative half-width: 0.05
+    for intervals about ±5 % wide) on the log scale; False without a floor."""
+    if math.isnan(ratio) or math.isnan(floor) or ratio <= 0:
+        return False
+    return abs(math.log(ratio)) > math.log1p(floor)
+
+
+def noise_floor(*intervals: tuple[float, float, float]) -> float:
+    """The widest relative half-width of the ``(value, low, high)`` intervals the runs
+    measured (NaN when any is missing: a side without an interval has no measured
+    noise, and no difference is marked against it)."""
+    widths = []
+    for value, low, high in intervals:
+        if any(math.isnan(x) for x in (value, low, high)) or value <= 0 or low <= 0:
+            return NAN
+        widths.append(max(math.log(high / value), math.log(value / low)))
+    return math.expm1(max(widths)) if widths else NAN
+
+
+def marked(p_adjusted: float, ratio: float, floor: float) -> bool:
+    """A difference worth naming: significant after correction and beyond the noise."""
+    return (not math.isnan(p_adjusted)) and p_adjusted < ALPHA and beyond_noise(ratio, floor)
 
 
 def significance_mark(p: float) -> str:
-    """'**' (p < 0.01), '*' (p < 0.05), 'not significant', or 'too few values'."""
+    """'**' (p < 0.01), '*' (p < 0.05), 'not significant', or 'too few units' for a
+    (corrected) p-value."""
     if math.isnan(p):
-        return "too few values"
+        return "too few units"
     if p < 0.01:
         return "**"
     return "*" if p < ALPHA else "not significant"

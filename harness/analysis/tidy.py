@@ -13,6 +13,13 @@ being one batch); derived figures follow DESIGN.md's vocabulary:
   over rounds of the ratio of the two round medians (rounds are interleaved passes over
   the matrix; pairing them cancels slow drift).  That estimate stays as
   ``baseline_speedup``, a cross-check, for every point.
+- speedup_note = why ``speedup`` or ``baseline_speedup`` is empty, "" where neither is:
+  no serial point in the point's own run ("no serial baseline in run 20261126T184920Z";
+  another run's is never used: gilbench.analysis.baselines), a latency point, no round in
+  common with its baseline
+- profile_pairs, profile_rounds = the pairs (processes x values) and rounds the run's
+  profile asks of a point, from its recorded ``pyperf_settings`` (gilbench.analysis.settings;
+  NaN where not recorded), beside the ``pairs`` and ``paired_rounds`` it got
 - speedup_spread = median absolute deviation of the per-pair ratios (else of those
   per-round ratios) over their median (NaN for fewer than two): how settled the speedup
   is (gilbench.run.settle)
@@ -58,6 +65,7 @@ import pandas as pd
 import pyperf
 
 from gilbench.analysis.baselines import find_baselines, speedup_notes
+from gilbench.analysis.intervals import INTERVAL_COLUMNS, add_intervals, interval_facts
 from gilbench.analysis.latency_stats import LATENCY_COLUMNS, benchmark_latency_columns
 from gilbench.analysis.paired import PAIR_COLUMNS, add_paired, pair_facts
 from gilbench.analysis.physics import suspect_reasons
@@ -103,6 +111,7 @@ COLUMNS = [
     "suspect",
     "effective_cores",
     "karp_flatt",
+    *INTERVAL_COLUMNS,  # 95 % intervals from whole processes (analysis.intervals)
     *PAIR_COLUMNS,  # pairs, capacity, shares (gilbench.analysis.paired)
     "profile_pairs",  # pairs and rounds the run's profile asks for (analysis.settings)
     "profile_rounds",
@@ -282,6 +291,7 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "file": str(path),
         **_facts(bench),
         **pair_facts(bench),
+        **interval_facts(bench),  # per-process units for the intervals
         **profile_pairs(meta),
     }
 
@@ -317,7 +327,7 @@ def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
     parallelism = out[["workers", "cores"]].min(axis=1).clip(lower=1)
     out["efficiency"] = out["speedup"] / parallelism
     out["karp_flatt"] = [karp_flatt(s, p) for s, p in zip(out["speedup"], parallelism, strict=True)]
-    return out
+    return add_intervals(out, baselines)  # 95 % intervals (gilbench.analysis.intervals)
 
 
 @dataclass(frozen=True)

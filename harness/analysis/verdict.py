@@ -1,23 +1,28 @@
 """The verdict: per workload, machine and interpreter, which backend wins at the highest
-core count, and whether the GIL is what limits threads, with the evidence.
+core count, and what limits threads, with the evidence (and the speedups' intervals).
 
-The rule (documented in the report, tested in tests/test_verdict.py), applied at the
-highest core count k measured, to each backend's best point with at least k workers
-(fewer workers could not use every core, so they say nothing about the GIL):
+The rule (:data:`RULE_TEXT`, shown in the report; tested in tests/test_verdict.py) is
+applied at the highest core count k measured, to each backend's best point with at
+least k workers (fewer workers could not use every core), leaving out suspect points
+(gilbench.analysis.physics: faster than physics allows; the evidence names them).
+Thresholds scale with k: "few cores busy" is at most max(1.2, 0.35 k) effective cores
+(1.2 of 2, 2.8 of 8, 5.6 of 16: a partly held GIL still lets threads overlap a little).
+"Another backend beats threads" needs that backend above 1x and ahead of the threads
+by more than both 95 % intervals (gilbench.analysis.intervals); where either has no
+interval (too few processes), it needs the older factors instead: an efficiency of at
+least 0.8, 1.5 times the threads' speedup, or 0.75 k effective cores with 1.2 times it.
 
-- threads are **GIL-bound** when k >= 2 and their efficiency (speedup / k) is below 0.6,
-  their effective cores stay at or below 1.2, and some other backend shows the cores
-  were there to use: an efficiency of at least 0.8, a speedup at least 1.5 times the
-  threads', or at least 0.75 k effective cores with 1.2 times the threads' speedup (CPU
-  time over wall time is measured within one batch, so a machine that drifts between
-  points cannot fake it).
-- threads **scale** when their efficiency is at least 0.6.
-- otherwise threads are **limited, not by the GIL**: nothing else scales either (memory
-  bandwidth, a shared resource, too little work per task).
-- with k = 1 nothing can run in parallel: the verdict only names the fastest backend.
-
-Points marked suspect (gilbench.analysis.physics: faster than physics allows) are left
-out before anything is judged, and the evidence names them.
+- CPU work (every headline kind but io), k >= 2: threads **scale** at an efficiency
+  (speedup / k; the low end of its interval where it has one) of at least 0.6.
+  Otherwise, with the GIL on, they are **GIL-bound** when few cores are busy and
+  another backend beats them; else **limited (not the GIL)**.  With the GIL off
+  (free-threaded), threads below 0.6 are **limited by locks or contention**: there is
+  no GIL to blame.
+- io work, any k: threads **scale** at an efficiency of at least 0.6 (waiting overlaps,
+  so io threads can pass k); otherwise they are **GIL-bound** (the GIL in the dispatch
+  path) when the GIL is on and asyncio beats them; **CPU-bound** when they keep at
+  least 0.75 k cores busy; else **limited (not the GIL)**.
+- CPU work with k = 1: nothing can run in parallel; the verdict only names the fastest.
 """
 
 from __future__ import annotations
@@ -27,27 +32,48 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from gilbench.analysis.intervals import interval_text
 from gilbench.analysis.physics import suspect_mask
 from gilbench.vocabulary import CONTEXT_KEY, HEADLINE_KINDS, WORKLOAD_KEY, backend_label
 
 GIL_EFFICIENCY_BELOW = 0.6
-GIL_EFFECTIVE_CORES_AT_MOST = 1.2
+BUSY_CORES_AT_MOST = 1.2  # ... or BUSY_SHARE_AT_MOST x k, whichever is more
+BUSY_SHARE_AT_MOST = 0.35
 OTHER_EFFICIENCY_AT_LEAST = 0.8
 OTHER_SPEEDUP_FACTOR = 1.5
 OTHER_BUSY_CORES_SHARE = 0.75
 OTHER_BUSY_SPEEDUP_FACTOR = 1.2
+CPU_BOUND_SHARE = 0.75
+
+GIL_BOUND = "GIL-bound"
+SCALES = "scales"
+LIMITED = "limited (not the GIL)"
+LOCKS = "limited by locks or contention (GIL off)"
+CPU_BOUND = "CPU-bound"
 
 RULE_TEXT = (
-    f"At the highest core count k (k >= 2), taking each backend's best point with at least "
-    f"k workers, threads are GIL-bound when their efficiency (speedup / k) is below "
-    f"{GIL_EFFICIENCY_BELOW}, their "
-    f"effective cores stay at or below {GIL_EFFECTIVE_CORES_AT_MOST}, and another backend "
-    f"reaches an efficiency of at least {OTHER_EFFICIENCY_AT_LEAST}, {OTHER_SPEEDUP_FACTOR} "
-    f"times the threads' speedup, or {OTHER_BUSY_CORES_SHARE} k effective cores with "
-    f"{OTHER_BUSY_SPEEDUP_FACTOR} times the threads' speedup. Threads "
-    f"scale when their efficiency is at least "
-    f"{GIL_EFFICIENCY_BELOW}; otherwise they are limited by something other than the GIL."
+    f"At the highest core count k, taking each backend's best point with at least k "
+    f"workers (suspect points left out): threads scale when their efficiency (speedup / "
+    f"k, the low end of its 95 % interval where it has one) is at least "
+    f"{GIL_EFFICIENCY_BELOW}. Below that, for CPU work with k >= 2 and the "
+    f"GIL on, threads are GIL-bound when they keep few cores busy (at most "
+    f"max({BUSY_CORES_AT_MOST}, {BUSY_SHARE_AT_MOST} k) effective cores) and another "
+    f"backend beats them: it is above 1x and ahead by more than both 95 % intervals (without "
+    f"intervals: an efficiency of at least {OTHER_EFFICIENCY_AT_LEAST}, "
+    f"{OTHER_SPEEDUP_FACTOR} times the threads' speedup, or {OTHER_BUSY_CORES_SHARE} k "
+    f"effective cores with {OTHER_BUSY_SPEEDUP_FACTOR} times it); otherwise they are "
+    f"limited by something other than the GIL. With the GIL off, threads below "
+    f"{GIL_EFFICIENCY_BELOW} are limited by locks or contention. io work, at any k: "
+    f"GIL-bound when the GIL is on and asyncio beats the threads (the GIL in the dispatch "
+    f"path), CPU-bound when threads keep at least {CPU_BOUND_SHARE} k cores busy, else "
+    f"limited by something other than the GIL. With k = 1 and CPU work nothing runs in "
+    f"parallel: the verdict names the fastest backend."
 )
+
+
+def busy_limit(cores: int) -> float:
+    """The most effective cores threads may keep busy and still count as held by one lock."""
+    return max(BUSY_CORES_AT_MOST, BUSY_SHARE_AT_MOST * cores)
 
 
 @dataclass(frozen=True)
@@ -63,8 +89,10 @@ class Verdict:
     best_backend: str
     best_speedup: float
     best_workers: int
-    threads: str  # "GIL-bound", "scales", "limited (not the GIL)", "1 core", "not measured"
+    threads: str  # GIL_BOUND, SCALES, LIMITED, LOCKS, CPU_BOUND, "1 core", "not measured"
     evidence: str
+    best_ci_low: float = float("nan")
+    best_ci_high: float = float("nan")
 
 
 def karp_flatt(speedup: float, parallelism: float) -> float:
@@ -109,6 +137,58 @@ def _left_out(rows: pd.DataFrame) -> str:
     return f"; left out as suspect (beyond physics): {names}"
 
 
+def _ci(row: pd.Series) -> tuple[float, float]:
+    """A point's speedup interval, (NaN, NaN) where it has none."""
+    low, high = row.get("speedup_ci_low", math.nan), row.get("speedup_ci_high", math.nan)
+    return (math.nan, math.nan) if pd.isna(low) or pd.isna(high) else (float(low), float(high))
+
+
+def _speedup_text(row: pd.Series) -> str:
+    return interval_text(float(row["speedup"]), *_ci(row), unit="x")
+
+
+def beats(other: pd.Series | None, threads: pd.Series, cores: int) -> bool:
+    """Another backend beats threads: above 1x and ahead by more than both intervals
+    (without intervals: the older factors, see the module docstring)."""
+    if other is None or not float(other["speedup"]) > 1.0:
+        return False
+    (o_low, _), (_, t_high) = _ci(other), _ci(threads)
+    if not (math.isnan(o_low) or math.isnan(t_high)):
+        return o_low > 1.0 and o_low > t_high
+    speedup, t_speedup = float(other["speedup"]), float(threads["speedup"])
+    return (
+        _efficiency(other, cores) >= OTHER_EFFICIENCY_AT_LEAST
+        or speedup >= OTHER_SPEEDUP_FACTOR * t_speedup
+        or (
+            float(other["effective_cores"]) >= OTHER_BUSY_CORES_SHARE * cores
+            and speedup >= OTHER_BUSY_SPEEDUP_FACTOR * t_speedup
+        )
+    )
+
+
+def threads_status(
+    threads: pd.Series, other: pd.Series | None, asyncio: pd.Series | None, cores: int, io: bool
+) -> str:
+    """The rule of the module docstring for one workload's threads point."""
+    gil_on = bool(threads.get("gil_enabled", True))
+    busy = float(threads["effective_cores"])
+    low = _ci(threads)[0]  # scaling is claimed on the interval's low end where there is one
+    sure = threads.copy()
+    if not math.isnan(low):
+        sure["speedup"] = low
+    if _efficiency(sure, cores) >= GIL_EFFICIENCY_BELOW:
+        return SCALES
+    if io:
+        if gil_on and beats(asyncio, threads, cores):
+            return GIL_BOUND
+        return CPU_BOUND if busy >= CPU_BOUND_SHARE * cores else LIMITED
+    if not gil_on:
+        return LOCKS
+    if busy <= busy_limit(cores) and beats(other, threads, cores):
+        return GIL_BOUND
+    return LIMITED
+
+
 def judge(rows: pd.DataFrame) -> Verdict | None:
     """The verdict for one workload's rows on one machine and interpreter (any cores),
     judged without its suspect points (the evidence names them)."""
@@ -123,38 +203,24 @@ def judge(rows: pd.DataFrame) -> Verdict | None:
     if best is None:
         return None
     first = rows.iloc[0]
+    io = str(first["kind"]) == "io"
     threads = _best_using_all_cores(top[top["backend"] == "threads"], cores)
     other = _best_using_all_cores(top[~top["backend"].isin(["threads", "serial"])], cores)
+    asyncio = _best_using_all_cores(top[top["backend"] == "asyncio"], cores)
     if threads is None:
         status, evidence = "not measured", "no threads point"
     else:
-        t_eff = _efficiency(threads, cores)
         t_cores = float(threads["effective_cores"])
         evidence = (
-            f"threads: {threads['speedup']:.2f}x at {cores} cores ({threads['workers']} workers), "
-            f"effective cores {t_cores:.2f}"
+            f"threads: {_speedup_text(threads)} at {cores} cores ({threads['workers']} "
+            f"workers), effective cores {t_cores:.2f}"
         )
         if other is not None:
-            evidence += f"; {_label(other)}: {other['speedup']:.2f}x"
-        if cores < 2:
+            evidence += f"; {_label(other)}: {_speedup_text(other)}"
+        if cores < 2 and not io:
             status = "1 core"
-        elif t_eff >= GIL_EFFICIENCY_BELOW:
-            status = "scales"
-        elif (
-            t_cores <= GIL_EFFECTIVE_CORES_AT_MOST
-            and other is not None
-            and (
-                _efficiency(other, cores) >= OTHER_EFFICIENCY_AT_LEAST
-                or other["speedup"] >= OTHER_SPEEDUP_FACTOR * threads["speedup"]
-                or (
-                    float(other["effective_cores"]) >= OTHER_BUSY_CORES_SHARE * cores
-                    and other["speedup"] >= OTHER_BUSY_SPEEDUP_FACTOR * threads["speedup"]
-                )
-            )
-        ):
-            status = "GIL-bound"
         else:
-            status = "limited (not the GIL)"
+            status = threads_status(threads, other, asyncio, cores, io)
     return Verdict(
         machine=str(first["machine"]),
         interpreter=str(first["interpreter"]),
@@ -167,6 +233,8 @@ def judge(rows: pd.DataFrame) -> Verdict | None:
         best_workers=int(best["workers"]),
         threads=status,
         evidence=evidence + left_out,
+        best_ci_low=_ci(best)[0],
+        best_ci_high=_ci(best)[1],
     )
 
 

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from gilbench.analysis.intervals import interval_text
 from gilbench.vocabulary import LATENCY_KIND, backend_label
 
 
@@ -47,7 +48,7 @@ def summary_table(frame: pd.DataFrame) -> Table:
         "workload",
         "cores",
         "backend",
-        "best speedup",
+        "best speedup [95 %]",
         "at workers",
         "efficiency",
         "effective cores",
@@ -64,7 +65,9 @@ def summary_table(frame: pd.DataFrame) -> Table:
             escape(f"{workload}({params})"),
             str(cores),
             escape(label),
-            _fmt(best["speedup"], "x"),
+            interval_text(
+                best["speedup"], best.get("speedup_ci_low"), best.get("speedup_ci_high"), unit="x"
+            ),  # 1.71x [1.62, 1.80]
             str(best["workers"]),
             _fmt(best["efficiency"]),
             _fmt(best["effective_cores"]),
@@ -146,7 +149,11 @@ def verdict_table(frame: pd.DataFrame) -> Table:
             escape(f"{row.workload}({row.params})"),
             escape(row.interpreter),
             str(row.cores),
-            escape(f"{row.best_backend} {row.best_speedup:.2f}x @ {row.best_workers}"),
+            escape(
+                f"{row.best_backend} "
+                f"{interval_text(row.best_speedup, row.best_ci_low, row.best_ci_high, unit='x')}"
+                f" @ {row.best_workers}"
+            ),
             f"[{style}]{row.threads}[/]" if style else row.threads,
             escape(row.evidence),
         )

@@ -60,6 +60,20 @@ def _scaling_axes(points: pd.DataFrame, title: str, xlabel: str) -> tuple[Figure
     return fig, ax
 
 
+def _interval_bars(ax: Axes, rows: pd.DataFrame, colour: str | None) -> None:
+    """Error bars for the rows' 95 % speedup intervals (gilbench.analysis.intervals),
+    where they have one; none where too few processes gave none."""
+    if "speedup_ci_low" not in rows:
+        return
+    has = rows[rows["speedup_ci_low"].notna() & rows["speedup_ci_high"].notna()]
+    if has.empty:
+        return
+    below = (has["speedup"] - has["speedup_ci_low"]).clip(lower=0)
+    above = (has["speedup_ci_high"] - has["speedup"]).clip(lower=0)
+    ax.errorbar(has["workers"], has["speedup"], yerr=[below, above], fmt="none",
+                ecolor=colour, elinewidth=1, capsize=3)  # fmt: skip
+
+
 def speedup_vs_workers(points: pd.DataFrame, title: str) -> str:
     """Speedup against workers, one line per backend, with the ideal and the core count.
 
@@ -72,6 +86,7 @@ def speedup_vs_workers(points: pd.DataFrame, title: str) -> str:
         colour = BACKEND_COLOURS.get(backend)
         marker = "s" if backend == "serial" else "o"
         ax.plot(rows["workers"], rows["speedup"], marker=marker, color=colour, label=str(label))
+        _interval_bars(ax, rows, colour)
     ax.legend(fontsize=8, loc="upper left")
     return render_svg(fig)
 

@@ -29,7 +29,7 @@ TABLE_COLUMNS = {
     "stdev_ms": "stdev (ms)",
     "n_values": "values",
     "throughput": "tasks/s",
-    "speedup": "speedup",
+    "speedup": "speedup [95 % interval]",
     "speedup_spread": "± spread (pairs, else rounds)",
     "efficiency": "efficiency",
     "capacity": "capacity (cores)",
@@ -39,7 +39,7 @@ TABLE_COLUMNS = {
 BEST_COLUMNS = {
     "backend_label": "backend",
     "workers": "at workers",
-    "speedup": "best speedup",
+    "speedup": "best speedup [95 % interval]",
     "speedup_spread": "± spread (pairs, else rounds)",
     "capacity_efficiency": "capacity efficiency",
     "effective_cores": "effective cores",
@@ -61,12 +61,20 @@ def spread_text(spreads: pd.Series) -> pd.Series:
 
 
 def marked_speedups(rows: pd.DataFrame) -> pd.Series:
-    """Speedups with suspect ones marked ("1.480 ⚠ suspect": beyond physics, not a
-    result; gilbench.analysis.physics); the numbers unchanged where none is suspect."""
+    """Speedups with their 95 % intervals ("1.710 [1.62, 1.80]": whole processes
+    resampled, gilbench.analysis.intervals) and suspect ones marked ("1.480 ⚠ suspect":
+    beyond physics, not a result; gilbench.analysis.physics); the numbers unchanged
+    where neither applies."""
     suspect = suspect_mask(rows)
-    if not suspect.any():
+    low = rows.get("speedup_ci_low", pd.Series(float("nan"), index=rows.index))
+    high = rows.get("speedup_ci_high", pd.Series(float("nan"), index=rows.index))
+    has_interval = low.notna() & high.notna()
+    if not suspect.any() and not has_interval.any():
         return rows["speedup"]
     text = rows["speedup"].map(lambda v: "–" if pd.isna(v) else f"{v:,.3f}")
+    ranges = [f" [{lo:.2f}, {hi:.2f}]" if ok else "" for lo, hi, ok in zip(low, high, has_interval,
+                                                                          strict=True)]  # fmt: skip
+    text = text + pd.Series(ranges, index=rows.index, dtype=object)
     return text.where(~suspect, text + " ⚠ suspect")
 
 

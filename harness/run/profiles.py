@@ -14,12 +14,13 @@ spent elsewhere rather than pile on top of it:
   one pair, which the median sets aside.  Rigorous keeps settling, on the pairs' spread.
 - **an even number of values**: one serial batch partners the backend batch before it
   and the one after it (gilbench.measure.pairs), so 4 values cost 2 serial batches, and
-  3 values cost as many as 4.  Quick and default both take 4 per process (8 and 12 pairs
-  per point): 50 % more serial time per process than the old warmup-and-3-values, for
-  a median over far closer pairs.
+  3 values cost as many as 4.  Default takes 4 per process (12 pairs per point); quick
+  takes 2 per process in 3 processes (6 pairs): intervals need at least 3 independent
+  units, the processes (gilbench.analysis.intervals), and 3 x (2 + 1) batches cost about
+  what the former 2 x (4 + 2) did, plus one process start.
 - **few processes**: a pyperf worker process costs a tenth to a third of a second to
-  start (interpreter, imports, pool) before it times anything; two rounds (quick) or
-  three (default) of one process each keep the moments a point is measured at apart, so
+  start (interpreter, imports, pool) before it times anything; three rounds (quick and
+  default) of one process each keep the moments a point is measured at apart, so
   one bad minute cannot make a whole point, without paying for more.
 """
 
@@ -148,10 +149,12 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "quick",
-            "a first look: 2 rounds x 1 process x 4 paired batches, cpu work on 1..all cores",
-            processes=2,
-            rounds=2,
-            values=4,
+            "a first look: 3 rounds x 1 process x 2 paired batches, cpu work on 1..all cores",
+            # Three processes: the fewest independent units an interval is computed from
+            # (gilbench.analysis.intervals); 2 values each keep the cost of the old 2 x 4.
+            processes=3,
+            rounds=3,
+            values=2,
             warmups=0,
             min_time=0.05,
             loops=1,

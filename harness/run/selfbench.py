@@ -12,6 +12,7 @@
    expect; then the issue's acceptance rows: the paired speedups (at least 90 % within
    5 %, none more than 10 % apart), the capacity efficiencies (at least 90 % within
    5 %), and the points either run marks ``suspect`` (beyond physics: none expected);
+   and the A/A rows (gilbench.run.aa_check: points compare marks, intervals' coverage);
 5. report time for a folder of 3 machines x 3 interpreters (made from the quick run's
    results, relabelled, since one machine cannot be three).
 
@@ -47,6 +48,7 @@ from gilbench.analysis.tidy import tidy
 from gilbench.benchmarks import get_workload
 from gilbench.measure.backends import get_backend
 from gilbench.measure.batch import Batch
+from gilbench.run.aa_check import aa_rows
 from gilbench.run.command import RunOptions, plan_run, run_plan
 from gilbench.vocabulary import headline_mask
 
@@ -406,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
             return f"{counts[0]} and {counts[1]} suspect rows", not any(counts)
 
         table.step("suspect points (beyond physics) in the two quick runs", "0", suspects)
+        for measure, target, step in aa_rows(root / "first", root / "second"):  # issue 16
+            table.step(measure, target, step)
 
         def timed() -> tuple[str, bool]:
             shares = [timed_share(root / f, walls[f]) for f in ("first", "second") if f in walls]

@@ -1,0 +1,205 @@
+"""95 % confidence intervals on a point's headline figures, from its independent units.
+
+**The unit is the pyperf worker process** (one pyperf run).  Values inside one process
+share its luck: the pool it started, the CPUs it was given, the minute it ran in; two
+processes of a point are minutes apart (one per round in the quick and default
+profiles).  A speedup is the median of per-pair ratios (a backend batch over the serial
+batch timed beside it: gilbench.analysis.paired) pooled over processes, so the interval
+comes from a **two-level (hierarchical) bootstrap**: resample the processes with
+replacement, then the pairs (or, for throughput, the timed values) within each chosen
+process, and take the pooled median of each resample; the 2.5 and 97.5 percentiles of
+those medians are the interval.  Resampling only processes would ignore the spread
+inside them; resampling only pairs would pretend pairs from one process are
+independent and give intervals that run 2 of an A/A test falls outside of.  The
+two-level bootstrap counts both (it errs wide, the honest side for a claim).
+
+scipy.stats.bootstrap resamples one level only, so the two-level resampling is done here
+with numpy (vectorised, seeded: the same file gives the same interval).  Points without
+pairs (older files) estimate their speedup from per-round ratios: those rounds are the
+units, and scipy.stats.bootstrap (percentile) gives the interval of their median.
+
+Fewer than :data:`MIN_UNITS` units give no interval: the cells stay empty and a note
+(``speedup_ci_note``, ``throughput_ci_note``) says how many units there were, never a
+spread computed from two.
+
+Columns: ``speedup_ci_low/high``, ``efficiency_ci_low/high`` and
+``capacity_efficiency_ci_low/high`` (the speedup's interval over the same divisor as the
+figure), ``throughput_ci_low/high``, ``ci_units`` (processes, or rounds for an unpaired
+speedup), and the two notes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyperf
+from scipy import stats
+
+from gilbench.analysis.rounds import paired_ratios, run_pair_ratios
+
+CONFIDENCE = 0.95
+MIN_UNITS = 3
+RESAMPLES = 2000
+SEED = 20260716
+NAN = float("nan")
+
+INTERVAL_COLUMNS = [
+    "speedup_ci_low",
+    "speedup_ci_high",
+    "efficiency_ci_low",
+    "efficiency_ci_high",
+    "capacity_efficiency_ci_low",
+    "capacity_efficiency_ci_high",
+    "throughput_ci_low",
+    "throughput_ci_high",
+    "ci_units",
+    "speedup_ci_note",
+    "throughput_ci_note",
+]
+SERIAL_NOTE = "the serial baseline: 1 by definition"
+
+
+def too_few(units: int, what: str = "units") -> str:
+    """The note for a figure without an interval."""
+    return f"{units} {what}: not enough for an interval (at least {MIN_UNITS})"
+
+
+def hierarchical_median_interval(
+    groups: Sequence[Sequence[float]],
+    confidence: float = CONFIDENCE,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> tuple[float, float]:
+    """Percentile interval of the pooled median, resampling groups then values within
+    each; (NaN, NaN) for fewer than :data:`MIN_UNITS` non-empty groups."""
+    kept = [np.asarray(g, dtype=float) for g in groups if len(g)]
+    if len(kept) < MIN_UNITS:
+        return NAN, NAN
+    rng = np.random.default_rng(seed)
+    sizes = np.array([len(g) for g in kept])
+    width = int(sizes.max())
+    table = np.full((len(kept), width), np.nan)
+    for i, g in enumerate(kept):
+        table[i, : len(g)] = g
+    outer = rng.integers(0, len(kept), size=(resamples, len(kept)))
+    chosen_sizes = sizes[outer]  # (B, m)
+    inner = np.floor(rng.random((resamples, len(kept), width)) * chosen_sizes[..., None])
+    drawn = table[outer[..., None], inner.astype(int)]  # (B, m, L)
+    drawn[np.arange(width)[None, None, :] >= chosen_sizes[..., None]] = np.nan
+    medians = np.nanmedian(drawn.reshape(resamples, -1), axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(medians, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """scipy's percentile bootstrap interval of the median of independent ``values``;
+    (NaN, NaN) for fewer than :data:`MIN_UNITS`."""
+    if len(values) < MIN_UNITS:
+        return NAN, NAN
+    if len(set(values)) == 1:
+        return float(values[0]), float(values[0])
+    result = stats.bootstrap(
+        (np.asarray(values, dtype=float),),
+        np.median,
+        confidence_level=confidence,
+        n_resamples=RESAMPLES,
+        method="percentile",
+        rng=np.random.default_rng(SEED),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def interval_facts(bench: pyperf.Benchmark) -> dict[str, Any]:
+    """The per-process units of one benchmark, for :func:`add_intervals`: each run's
+    timed values and each run's per-pair ratios (hidden columns, dropped by tidy)."""
+    runs = [run for run in bench.get_runs() if run.values]
+    return {
+        "_unit_values": [list(run.values) for run in runs],
+        "_unit_ratios": [r for r in (run_pair_ratios(run) for run in runs) if r],
+    }
+
+
+def _widened(estimate: float, low: float, high: float) -> tuple[float, float]:
+    """The interval, stretched to hold its own estimate (a percentile interval of a
+    median of few values can miss it by a hair)."""
+    if math.isnan(low) or math.isnan(estimate):
+        return low, high
+    return min(low, estimate), max(high, estimate)
+
+
+def _speedup_interval(
+    row: Mapping[Hashable, Any], base: Mapping[Hashable, Any] | None
+) -> tuple[float, float, int, str]:
+    """(low, high, units, note) of one row's speedup."""
+    if row.get("backend") == "serial":
+        return NAN, NAN, 0, SERIAL_NOTE if pd.notna(row.get("speedup")) else ""
+    ratios = row.get("_unit_ratios")
+    if isinstance(ratios, list) and ratios:
+        low, high = hierarchical_median_interval(ratios)
+        units = len(ratios)
+        what = "processes with pairs"
+    elif base is not None and isinstance(row.get("_round_medians"), dict):
+        per_round = paired_ratios(base["_round_medians"], row["_round_medians"])
+        low, high = median_interval(per_round)
+        units, what = len(per_round), "rounds"
+    else:
+        return NAN, NAN, 0, ""
+    if math.isnan(low):
+        return NAN, NAN, units, too_few(units, what)
+    low, high = _widened(float(row["speedup"]), low, high)
+    return low, high, units, ""
+
+
+def _throughput_interval(row: Mapping[Hashable, Any]) -> tuple[float, float, str]:
+    groups = row.get("_unit_values")
+    if not isinstance(groups, list):
+        return NAN, NAN, ""
+    low_s, high_s = hierarchical_median_interval(groups)
+    if math.isnan(low_s):
+        return NAN, NAN, too_few(len(groups), "processes")
+    tasks = float(row["tasks"])
+    low, high = tasks / high_s, tasks / low_s
+    low, high = _widened(float(row["throughput"]), low, high)
+    return low, high, ""
+
+
+def add_intervals(
+    out: pd.DataFrame, baselines: Sequence[Mapping[Hashable, Any] | None]
+) -> pd.DataFrame:
+    """Add :data:`INTERVAL_COLUMNS` to the tidy table (after its speedups, efficiencies
+    and throughputs exist; ``baselines`` from gilbench.analysis.baselines).  In place."""
+    speed, thru = [], []
+    for row, base in zip(out.to_dict("records"), baselines, strict=True):
+        speed.append(_speedup_interval(row, base))
+        thru.append(_throughput_interval(row))
+    out["speedup_ci_low"] = [s[0] for s in speed]
+    out["speedup_ci_high"] = [s[1] for s in speed]
+    out["ci_units"] = pd.array([s[2] for s in speed], dtype="Int64")
+    out["speedup_ci_note"] = [s[3] for s in speed]
+    out["throughput_ci_low"] = [t[0] for t in thru]
+    out["throughput_ci_high"] = [t[1] for t in thru]
+    out["throughput_ci_note"] = [t[2] for t in thru]
+    parallelism = out[["workers", "cores"]].min(axis=1).clip(lower=1)
+    usable = out[["workers"]].assign(capacity=out["capacity"]).min(axis=1, skipna=False)
+    usable = usable.where(usable > 0)
+    for name, divisor in (("efficiency", parallelism), ("capacity_efficiency", usable)):
+        out[f"{name}_ci_low"] = out["speedup_ci_low"] / divisor
+        out[f"{name}_ci_high"] = out["speedup_ci_high"] / divisor
+    return out
+
+
+def interval_text(
+    value: float, low: float | None, high: float | None, digits: int = 2, unit: str = ""
+) -> str:
+    """``1.71x [1.62, 1.80]``; the value alone where there is no interval."""
+    if value is None or pd.isna(value):
+        return "–"
+    text = f"{value:.{digits}f}{unit}"
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return text
+    return f"{text} [{low:.{digits}f}, {high:.{digits}f}]"
