@@ -1,4 +1,4 @@
-"""The user's entry points: bench, report, tests, lint.
+"""The user's entry points: bench, report, fleet, tests, lint.
 
 ``nox -s bench`` installs gilbench into a fresh environment, measures the default
 profile and writes the HTML report; ``nox -s bench -- --profile quick`` is a first look.
@@ -136,9 +136,19 @@ def chaos(session: nox.Session) -> None:
 
 
 @nox.session
+def fleet(session: nox.Session) -> None:
+    """Run the suite on every host of a Dask cluster: nox -s fleet -- --scheduler tcp://HOST:8786."""
+    session.install(".[fleet]")
+    session.run(
+        "gilbench", "fleet", "--results", RESULTS_DIR, "--reports", REPORTS_DIR, *session.posargs
+    )
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (unit, property and end-to-end tests)."""
-    session.install(".", *nox.project.dependency_groups(PYPROJECT, "test"))
+    # The fleet extra: tests/test_fleet.py runs a Dask cluster on 127.0.0.1.
+    session.install(".[fleet]", *nox.project.dependency_groups(PYPROJECT, "test"))
     session.run("pytest", *session.posargs)
 
 

@@ -1,4 +1,4 @@
-"""The ``gilbench`` command line: run, list, export, compare, report, python.
+"""The ``gilbench`` command line: run, fleet, list, export, compare, report, python.
 
 The command line sits on top of the four rooms (see harness/README.md): it imports them
 and nothing imports it.

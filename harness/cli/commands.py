@@ -39,6 +39,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_and_summarise(args, console)
 
 
+def cmd_fleet(args: argparse.Namespace) -> int:
+    """Measure the matrix on every host of a Dask cluster and bring the results home."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UsageError("gilbench fleet needs Dask: pip install gilbench[fleet]") from None
+    from gilbench.cli.fleet import fleet_command
+
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    return fleet_command(args, console)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """Print workloads, backends and profiles with one-line descriptions."""
     from rich.table import Table
@@ -111,11 +123,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for path, reason in dict.fromkeys(a.skipped + b.skipped):
         console.print(f"[yellow]skipped[/] {escape(str(path))}: {escape(reason)}")
     if args.format != "csv":
-        print(header(a, b))
-        print(
-            "B/A: B's throughput over A's (above 1: B is faster); p: Mann-Whitney on the "
-            "values (** p < 0.01, * p < 0.05); speedups compare scaling, not speed.\n"
-        )
+        print(header(a, b) + "\n")  # the header explains the ratios and the marks
     sys.stdout.write(render(table, args.format))
     return 0
 

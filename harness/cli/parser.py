@@ -7,6 +7,7 @@ import argparse
 from gilbench.cli.commands import (
     cmd_compare,
     cmd_export,
+    cmd_fleet,
     cmd_list,
     cmd_python_build,
     cmd_python_list,
@@ -47,52 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="measure a matrix of points and write results + report")
-    run.add_argument(
-        "--profile",
-        default="default",
-        help=f"how long to measure: {', '.join(PROFILES)} (default: default)",
-    )
-    run.add_argument(
-        "--workload",
-        action="extend",
-        type=_csv_list,
-        default=[],
-        metavar="NAME",
-        help="workload or family (cpu, io, ...); repeatable",
-    )
-    run.add_argument(
-        "--backend",
-        action="extend",
-        type=_csv_list,
-        default=[],
-        metavar="NAME",
-        help=f"one of {', '.join(backend_names())}; repeatable",
-    )
-    run.add_argument(
-        "--workers",
-        type=_worker_list,
-        metavar="N,N,...",
-        help="worker counts instead of the profile's sweep (for mixed workloads: the CPU "
-        "workers beside the responder, where 0 is the responder alone)",
-    )
-    run.add_argument(
-        "--cores",
-        type=_int_list,
-        metavar="K,K,...",
-        help="CPU counts to restrict each point to (default: the profile's 1, 2, 4 .. all)",
-    )
-    run.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="WORKLOAD:KEY=VALUE",
-        help="override a workload parameter, e.g. cpu.fib:n=20",
-    )
-    run.add_argument(
-        "--tasks", type=int, metavar="N", help="tasks per batch (default: per workload)"
-    )
-    run.add_argument("--results", default="results", metavar="DIR", help="results folder")
-    run.add_argument("--reports", default="reports", metavar="DIR", help="reports folder")
+    _add_matrix_options(run)
     run.add_argument("--machine", help="machine name (default: from the host name)")
     run.add_argument(
         "--resume",
@@ -100,14 +56,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="add the missing points to this machine and interpreter's latest run",
     )
     run.add_argument("--no-report", action="store_true", help="do not write the HTML report")
-    run.add_argument(
-        "--point-timeout",
-        type=float,
-        metavar="SECONDS",
-        help="kill a point that has no result after this long (default: the profile's)",
-    )
     _add_workloads_from(run)
     run.set_defaults(func=cmd_run)
+
+    fleet = sub.add_parser(
+        "fleet",
+        help="measure the same matrix on every host of a Dask cluster; results come home",
+    )
+    where = fleet.add_mutually_exclusive_group(required=True)
+    where.add_argument("--scheduler", metavar="ADDRESS", help="e.g. tcp://head-node:8786")
+    where.add_argument(
+        "--cluster",
+        metavar="FILE_OR_MODULE:FUNCTION",
+        help="a function of yours that returns a Dask cluster (SSHCluster, a dask-jobqueue "
+        "cluster, ...), e.g. my_cluster.py:make",
+    )
+    _add_matrix_options(fleet)
+    fleet.add_argument(
+        "--machine-from",
+        choices=("host", "worker"),
+        default="host",
+        help="name each machine after its host (default) or its Dask worker",
+    )
+    fleet.add_argument(
+        "--resume",
+        action="store_true",
+        help="re-run only the machines not done; each measures only its missing points",
+    )
+    fleet.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop a machine's measurement after this long (what it saved is kept)",
+    )
+    fleet.add_argument(
+        "--python",
+        metavar="EXE",
+        help="the interpreter to measure on every host (default: the Dask worker's)",
+    )
+    fleet.add_argument(
+        "--wait-for",
+        type=int,
+        default=1,
+        metavar="N",
+        help="wait (up to 10 minutes) until N workers have joined the cluster (default: 1)",
+    )
+    fleet.set_defaults(func=cmd_fleet)
 
     lst = sub.add_parser("list", help="list workloads, backends and profiles")
     _add_workloads_from(lst)
@@ -184,4 +178,60 @@ def _add_workloads_from(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="FILE_OR_MODULE",
         help="also load your own @workload functions from a .py file or module; repeatable",
+    )
+
+
+def _add_matrix_options(parser: argparse.ArgumentParser) -> None:
+    """The options that choose and place the matrix: shared by ``run`` and ``fleet``."""
+    parser.add_argument(
+        "--profile",
+        default="default",
+        help=f"how long to measure: {', '.join(PROFILES)} (default: default)",
+    )
+    parser.add_argument(
+        "--workload",
+        action="extend",
+        type=_csv_list,
+        default=[],
+        metavar="NAME",
+        help="workload or family (cpu, io, ...); repeatable",
+    )
+    parser.add_argument(
+        "--backend",
+        action="extend",
+        type=_csv_list,
+        default=[],
+        metavar="NAME",
+        help=f"one of {', '.join(backend_names())}; repeatable",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_worker_list,
+        metavar="N,N,...",
+        help="worker counts instead of the profile's sweep (for mixed workloads: the CPU "
+        "workers beside the responder, where 0 is the responder alone)",
+    )
+    parser.add_argument(
+        "--cores",
+        type=_int_list,
+        metavar="K,K,...",
+        help="CPU counts to restrict each point to (default: the profile's 1, 2, 4 .. all)",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="WORKLOAD:KEY=VALUE",
+        help="override a workload parameter, e.g. cpu.fib:n=20",
+    )
+    parser.add_argument(
+        "--tasks", type=int, metavar="N", help="tasks per batch (default: per workload)"
+    )
+    parser.add_argument("--results", default="results", metavar="DIR", help="results folder")
+    parser.add_argument("--reports", default="reports", metavar="DIR", help="reports folder")
+    parser.add_argument(
+        "--point-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="kill a point that has no result after this long (default: the profile's)",
     )
