@@ -86,3 +86,29 @@ def test_points_whose_cpus_delivered_less_than_90_percent_are_named() -> None:
     assert "cpu.fib threads workers=2 cores=2: the 2 pinned CPUs delivered 1.6 cores' worth" in line
     assert capacity_warnings(pd.DataFrame([_row(1.9, 2)])) == []
     assert capacity_warnings(pd.DataFrame([{"workload": "x"}])) == []  # an old file
+
+
+def test_a_thread_that_starts_late_is_not_read_as_a_missing_core() -> None:
+    """Two threads that each finish an update every ms, the second woken 4 ms late: in
+    the window where both ran they deliver two CPUs' worth; timing from the release to
+    the last end would have read 16 / 20 x 2 = 1.6."""
+    begun = [0.0, 4.0]
+    stamps = [[float(ms) for ms in range(1, 17)], [float(ms) for ms in range(5, 21)]]
+    together = capacity.together_from(begun, stamps, updates=16)
+    assert together == pytest.approx(16.0)
+    assert capacity.capacity_from(2, 16.0, together) == pytest.approx(2.0)
+
+
+def test_threads_sharing_one_cpu_read_as_one_core() -> None:
+    """Two threads taking turns on one CPU: each update takes 2 ms of wall time."""
+    begun = [0.0, 0.0]
+    stamps = [[float(ms) for ms in range(2, 34, 2)], [float(ms) for ms in range(2, 34, 2)]]
+    together = capacity.together_from(begun, stamps, updates=16)
+    assert capacity.capacity_from(2, 16.0, together) == pytest.approx(1.0)
+
+
+def test_threads_that_never_overlap_fall_back_to_the_whole_span() -> None:
+    begun = [0.0, 16.0]
+    stamps = [[float(ms) for ms in range(1, 17)], [float(ms) for ms in range(17, 33)]]
+    together = capacity.together_from(begun, stamps, updates=16)
+    assert capacity.capacity_from(2, 16.0, together) == pytest.approx(1.0)

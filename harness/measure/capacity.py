@@ -18,6 +18,7 @@ timed batches (never inside one) and records the median per run (gilbench.measur
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import statistics
@@ -26,11 +27,13 @@ import time
 
 #: One update's buffer: well above hashlib's 2048-byte threshold for releasing the GIL,
 #: small enough to stay in a core's cache.
-BUFFER = bytes(64 * 1024)
-#: Updates per kernel: 8 MiB, about 4 ms of one core at 2 GB/s (SHA extensions), long
-#: enough that waking the threads (tens of microseconds) is noise; a measurement is the
-#: kernel alone, on every CPU at once, and alone again: about 15 ms.
-UPDATES = 128
+# 256 KiB per update: long enough (about 0.1 ms) that the GIL, taken back between two
+# updates, is rarely what the threads wait for, and far above hashlib's 2048-byte limit.
+BUFFER = bytes(256 * 1024)
+UPDATES = 48
+# Fewer chunks than this inside the window where every thread ran say nothing; the span
+# of the whole measurement is used instead.
+MIN_OVERLAP_CHUNKS = 4
 
 
 def pinned_cpus() -> int:
@@ -41,11 +44,22 @@ def pinned_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def kernel(updates: int = UPDATES) -> None:
-    """The fixed unit of CPU work: ``updates`` SHA-256 updates of :data:`BUFFER`."""
+def kernel(updates: int = UPDATES, stamps: list[float] | None = None) -> None:
+    """The fixed unit of CPU work: ``updates`` SHA-256 updates of :data:`BUFFER`; with
+    ``stamps``, the clock after each update is appended to it."""
     digest = hashlib.sha256()
     for _ in range(updates):
         digest.update(BUFFER)
+        if stamps is not None:
+            stamps.append(time.perf_counter())
+
+
+def _own_cpus() -> list[int]:
+    """The CPUs this process is pinned to, in order ([] where affinity is unknown)."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return []
 
 
 def time_alone(updates: int = UPDATES) -> float:
@@ -56,23 +70,53 @@ def time_alone(updates: int = UPDATES) -> float:
 
 
 def time_together(threads: int, updates: int = UPDATES) -> float:
-    """Seconds from the moment ``threads`` threads are released at once until the last
-    has run the kernel.  The threads exist and wait at a barrier before the clock starts,
-    so thread start-up is not timed."""
+    """Seconds one thread's kernel takes while ``threads`` threads run it at once: from
+    the work all of them completed in the window where every one of them was running.
+
+    Threads released together do not start together: waking a thread on another CPU can
+    take milliseconds on a VM, as long as the whole kernel.  Timing from the release to
+    the last thread's end would read that delay as a missing core.  So each thread
+    stamps every update, and only the updates finished while all threads ran count.
+    """
     barrier = threading.Barrier(threads + 1)
+    stamps: list[list[float]] = [[] for _ in range(threads)]
+    begun = [0.0] * threads
+    cpus = _own_cpus()
 
-    def work() -> None:
+    def work(slot: int) -> None:
+        # One thread per pinned CPU: left to itself, the kernel keeps threads woken
+        # together on one CPU for longer than the kernel lasts, and two threads sharing
+        # a CPU would read as a core the host took away.
+        if len(cpus) >= threads:
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(0, {cpus[slot]})  # this thread only (Linux)
         barrier.wait()
-        kernel(updates)
+        begun[slot] = time.perf_counter()
+        kernel(updates, stamps[slot])
 
-    workers = [threading.Thread(target=work, name=f"gilbench-capacity-{i}") for i in range(threads)]
+    workers = [
+        threading.Thread(target=work, args=(slot,), name=f"gilbench-capacity-{slot}")
+        for slot in range(threads)
+    ]
     for worker in workers:
         worker.start()
     barrier.wait()
-    start = time.perf_counter()
     for worker in workers:
         worker.join()
-    return time.perf_counter() - start
+    return together_from(begun, stamps, updates)
+
+
+def together_from(begun: list[float], stamps: list[list[float]], updates: int) -> float:
+    """One thread's equivalent kernel time from every thread's start and update stamps:
+    ``threads x updates`` over the rate of all of them in the window where all ran (or,
+    if that window holds too few updates, over the whole span)."""
+    threads = len(stamps)
+    start, end = max(begun), min(s[-1] for s in stamps)
+    done = sum(1 for s in stamps for stamp in s if start < stamp <= end)
+    if end <= start or done < MIN_OVERLAP_CHUNKS * threads:
+        start, end, done = min(begun), max(s[-1] for s in stamps), threads * updates
+    rate = done / (end - start) if end > start else float("inf")
+    return threads * updates / rate if rate > 0 else float("nan")
 
 
 def capacity_from(cpus: int, alone_s: float, together_s: float) -> float:
