@@ -50,6 +50,7 @@ SCALES = "scales"
 LIMITED = "limited (not the GIL)"
 LOCKS = "limited by locks or contention (GIL off)"
 CPU_BOUND = "CPU-bound"
+UNCLEAR = "unclear (intervals too wide)"
 
 RULE_TEXT = (
     f"At the highest core count k, taking each backend's best point with at least k "
@@ -67,7 +68,9 @@ RULE_TEXT = (
     f"GIL-bound when the GIL is on and asyncio beats the threads (the GIL in the dispatch "
     f"path), CPU-bound when threads keep at least {CPU_BOUND_SHARE} k cores busy, else "
     f"limited by something other than the GIL. With k = 1 and CPU work nothing runs in "
-    f"parallel: the verdict names the fastest backend."
+    f"parallel: the verdict names the fastest backend. Where the point estimates alone "
+    f"would give another answer than 'limited' but the intervals are too wide to claim it, "
+    f"the verdict is '{UNCLEAR}': measure longer (a profile with more rounds) to tell."
 )
 
 
@@ -89,7 +92,7 @@ class Verdict:
     best_backend: str
     best_speedup: float
     best_workers: int
-    threads: str  # GIL_BOUND, SCALES, LIMITED, LOCKS, CPU_BOUND, "1 core", "not measured"
+    threads: str  # GIL_BOUND, SCALES, LIMITED, LOCKS, CPU_BOUND, UNCLEAR, "1 core", ...
     evidence: str
     best_ci_low: float = float("nan")
     best_ci_high: float = float("nan")
@@ -166,10 +169,33 @@ def beats(other: pd.Series | None, threads: pd.Series, cores: int) -> bool:
     )
 
 
+def _without_interval(row: pd.Series | None) -> pd.Series | None:
+    if row is None:
+        return None
+    bare = row.copy()
+    bare["speedup_ci_low"] = bare["speedup_ci_high"] = math.nan
+    return bare
+
+
 def threads_status(
     threads: pd.Series, other: pd.Series | None, asyncio: pd.Series | None, cores: int, io: bool
 ) -> str:
-    """The rule of the module docstring for one workload's threads point."""
+    """The rule of the module docstring for one workload's threads point; "unclear" where
+    it says "limited" only because the intervals are too wide to claim what the point
+    estimates say (a limit claimed from uncertainty is not a finding)."""
+    status = _status(threads, other, asyncio, cores, io)
+    if status != LIMITED:
+        return status
+    bare = _without_interval(threads)
+    assert bare is not None
+    estimates = _status(bare, _without_interval(other), _without_interval(asyncio), cores, io)
+    return UNCLEAR if estimates != LIMITED else LIMITED
+
+
+def _status(
+    threads: pd.Series, other: pd.Series | None, asyncio: pd.Series | None, cores: int, io: bool
+) -> str:
+    """The rule of the module docstring, intervals as the row carries them."""
     gil_on = bool(threads.get("gil_enabled", True))
     busy = float(threads["effective_cores"])
     low = _ci(threads)[0]  # scaling is claimed on the interval's low end where there is one
