@@ -27,19 +27,10 @@ from gilbench.analysis.rounds import run_pair_ratios
 from gilbench.analysis.significance import adjust, log_welch, marked, noise_floor
 from gilbench.analysis.store import load_results
 from gilbench.analysis.tidy import tidy_report
-from gilbench.vocabulary import backend_label, top_cores
+from gilbench.vocabulary import CONTEXT_KEY, POINT_KEY, backend_label, top_cores
 
-COORDINATES = [
-    "workload",
-    "params",
-    "backend",
-    "start_method",
-    "workers",
-    "load_in",
-    "load_workers",
-    "cores",
-    "tasks",
-]
+# A point's coordinates within its context: what two sides are matched on.
+COORDINATES = [column for column in POINT_KEY if column not in CONTEXT_KEY]
 #: Columns of the comparison for latency points: where their CPU load ran, how many workers.
 LOAD_COLUMNS = {"load_in": "CPU work in", "load_workers": "CPU workers"}
 SIDE_DIMENSIONS = ("machine", "interpreter")

@@ -38,9 +38,8 @@ from rich.table import Table
 from gilbench.analysis.compare import CompareError, compare, header, load_side, render
 from gilbench.analysis.store import load_results, run_id_now
 from gilbench.analysis.tidy import tidy_report
-from gilbench.cli.run import EXIT_FAILED_POINTS, EXIT_INTERRUPTED
+from gilbench.cli.run import EXIT_FAILED_POINTS, EXIT_INTERRUPTED, options_from
 from gilbench.report.page import render_report
-from gilbench.run.command import RunOptions
 from gilbench.run.fleet import FleetOptions, run_fleet
 from gilbench.run.fleet_records import (
     CANCELLED,
@@ -255,18 +254,7 @@ def load_cluster(spec: str) -> Any:
 def fleet_command(args: argparse.Namespace, console: Console) -> int:
     """``gilbench fleet``: the options, the cluster, the fleet; its exit status."""
     options = FleetOptions(
-        run=RunOptions(
-            profile=args.profile,
-            workloads=tuple(args.workload),
-            backends=tuple(args.backend),
-            workers=args.workers,
-            cores=args.cores,
-            params=tuple(args.param),
-            tasks=args.tasks,
-            results=args.results,
-            resume=args.resume,
-            point_timeout=args.point_timeout,
-        ),
+        run=options_from(args),
         machine_from=args.machine_from,
         timeout=args.timeout,
         python=args.python,

@@ -26,7 +26,8 @@ EXIT_INTERRUPTED = 130
 
 
 def options_from(args: argparse.Namespace) -> RunOptions:
-    """The run options of a parsed ``gilbench run`` command line."""
+    """The run options of a parsed ``gilbench run`` (or ``gilbench fleet``, which names
+    no machine: each host is one) command line."""
     return RunOptions(
         profile=args.profile,
         workloads=tuple(args.workload),
@@ -36,7 +37,7 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         params=tuple(args.param),
         tasks=args.tasks,
         results=args.results,
-        machine=args.machine,
+        machine=getattr(args, "machine", None),
         resume=args.resume,
         point_timeout=args.point_timeout,
     )
