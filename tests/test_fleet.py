@@ -294,7 +294,9 @@ def _measuring(results: Path) -> str | None:
     return None
 
 
-def test_a_killed_worker_is_listed_and_resume_completes_it(cluster: Any, tmp_path: Path) -> None:
+def _start_until_one_measures(cluster: Any, tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
+    """Start a slow fleet and wait until one machine has saved a first point (and is
+    still measuring): the fleet process and that machine's name."""
     results = tmp_path / "results"
     fleet = subprocess.Popen(
         _fleet(cluster, tmp_path, *SLOW), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -302,6 +304,12 @@ def test_a_killed_worker_is_listed_and_resume_completes_it(cluster: Any, tmp_pat
     _wait(lambda: _measuring(results) is not None or fleet.poll() is not None, "a first point")
     victim = _measuring(results)
     assert victim is not None, fleet.communicate()
+    return fleet, victim
+
+
+def test_a_killed_worker_is_listed_and_resume_completes_it(cluster: Any, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    fleet, victim = _start_until_one_measures(cluster, tmp_path)
     workers = cluster.scheduler_info()["workers"]
     address = next(a for a, w in workers.items() if str(w["name"]) == victim)
     pid = cluster.run(os.getpid, workers=[address])[address]
@@ -335,12 +343,7 @@ def test_a_killed_worker_is_listed_and_resume_completes_it(cluster: Any, tmp_pat
 
 def test_interrupting_the_fleet_stops_every_measurement(cluster: Any, tmp_path: Path) -> None:
     results = tmp_path / "results"
-    fleet = subprocess.Popen(
-        _fleet(cluster, tmp_path, *SLOW), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    _wait(lambda: _measuring(results) is not None or fleet.poll() is not None, "a first point")
-    victim = _measuring(results)
-    assert victim is not None, fleet.communicate()
+    fleet, victim = _start_until_one_measures(cluster, tmp_path)
     workers = cluster.run(os.getpid)
     measurement = [p for pid in workers.values() for p in _tree(pid)]
     fleet.send_signal(signal.SIGINT)
