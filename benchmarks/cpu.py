@@ -10,7 +10,7 @@ from collections import Counter
 from functools import cache
 from typing import Any
 
-from gilbench.benchmarks._registry import workload
+from gilbench.benchmarks._registry import BATCH_TASKS, workload
 
 
 @cache
@@ -25,7 +25,7 @@ def _is_fib(result: int, n: int) -> bool:
     return result == _fib_expected(n)
 
 
-@workload("cpu.fib", kind="cpu", params={"n": [23, 27]}, tasks=32, check=_is_fib)
+@workload("cpu.fib", kind="cpu", params={"n": [23, 27]}, tasks=BATCH_TASKS, check=_is_fib)
 def fib(n: int) -> int:
     """Recursive Fibonacci in pure Python: a few ms per task, never releases the GIL.
 
@@ -58,7 +58,7 @@ def _mandelbrot_ok(result: int, size: int, iterations: int) -> bool:
     "cpu.mandelbrot",
     kind="cpu",
     params={"size": [48, 96], "iterations": [40]},
-    tasks=16,
+    tasks=BATCH_TASKS,
     check=_mandelbrot_ok,
 )
 def mandelbrot(size: int, iterations: int) -> int:
@@ -95,7 +95,9 @@ def _primes_ok(result: int, limit: int) -> bool:
     return result == _primes_below(limit)
 
 
-@workload("cpu.primes", kind="cpu", params={"limit": [7_000, 30_000]}, check=_primes_ok)
+@workload(
+    "cpu.primes", kind="cpu", params={"limit": [7_000, 30_000]}, tasks=BATCH_TASKS, check=_primes_ok
+)
 def primes(limit: int) -> int:
     """Count primes below ``limit`` by trial division: integer arithmetic and loops."""
     count = 0
@@ -124,7 +126,13 @@ def _wordcount_ok(result: tuple[str, int, int], words: int) -> bool:
     return result == (top, top_count, words)
 
 
-@workload("cpu.wordcount", kind="cpu", params={"words": [10_000, 50_000]}, check=_wordcount_ok)
+@workload(
+    "cpu.wordcount",
+    kind="cpu",
+    params={"words": [10_000, 50_000]},
+    tasks=BATCH_TASKS,
+    check=_wordcount_ok,
+)
 def wordcount(words: int) -> tuple[str, int, int]:
     """Count words of generated text in a dict: string handling and hashing.
 
@@ -186,7 +194,9 @@ def _json_ok(result: str, items: int) -> bool:
     return bool(json.loads(result) == _document(items))
 
 
-@workload("cpu.json_encode", kind="cpu", params={"items": [600, 3000]}, check=_json_ok)
+@workload(
+    "cpu.json_encode", kind="cpu", params={"items": [600, 3000]}, tasks=BATCH_TASKS, check=_json_ok
+)
 def json_encode(items: int) -> str:
     """Encode a nested document to JSON with a pure-Python recursive encoder."""
     return _encode(_document(items))

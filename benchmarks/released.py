@@ -15,7 +15,7 @@ import random
 import zlib
 from functools import cache
 
-from gilbench.benchmarks._registry import workload
+from gilbench.benchmarks._registry import BATCH_TASKS, workload
 
 
 @cache
@@ -54,6 +54,7 @@ def _sha256(kib: int, total_kib: int) -> str:
     "released.sha256",
     kind="cpu-released",
     params={"kib": [64, 1024], "total_kib": [8192]},
+    tasks=BATCH_TASKS,
     check=_sha256_ok,
 )
 def sha256(kib: int, total_kib: int) -> str:
@@ -65,6 +66,7 @@ def sha256(kib: int, total_kib: int) -> str:
     "released.sha256_control",
     kind="cpu",
     params={"kib": [1], "total_kib": [8192]},
+    tasks=BATCH_TASKS,
     check=_sha256_ok,
 )
 def sha256_control(kib: int, total_kib: int) -> str:
@@ -76,7 +78,13 @@ def _round_trip_ok(result: int, kib: int) -> bool:
     return result == kib * 1024
 
 
-@workload("released.zlib", kind="cpu-released", params={"kib": [96, 1024]}, check=_round_trip_ok)
+@workload(
+    "released.zlib",
+    kind="cpu-released",
+    params={"kib": [96, 1024]},
+    tasks=BATCH_TASKS,
+    check=_round_trip_ok,
+)
 def zlib_round_trip(kib: int) -> int:
     """zlib.compress then zlib.decompress of compressible text: the GIL is released."""
     data = _compressible(kib)
@@ -84,7 +92,13 @@ def zlib_round_trip(kib: int) -> int:
     return len(restored) if restored == data else -1
 
 
-@workload("released.bz2", kind="cpu-released", params={"kib": [64, 512]}, check=_round_trip_ok)
+@workload(
+    "released.bz2",
+    kind="cpu-released",
+    params={"kib": [64, 512]},
+    tasks=BATCH_TASKS,
+    check=_round_trip_ok,
+)
 def bz2_round_trip(kib: int) -> int:
     """bz2.compress then bz2.decompress: slow, GIL-releasing C code."""
     data = _compressible(kib)
@@ -92,7 +106,13 @@ def bz2_round_trip(kib: int) -> int:
     return len(restored) if restored == data else -1
 
 
-@workload("released.lzma", kind="cpu-released", params={"kib": [64, 512]}, check=_round_trip_ok)
+@workload(
+    "released.lzma",
+    kind="cpu-released",
+    params={"kib": [64, 512]},
+    tasks=BATCH_TASKS,
+    check=_round_trip_ok,
+)
 def lzma_round_trip(kib: int) -> int:
     """lzma.compress then lzma.decompress (preset 1): GIL-releasing C code."""
     data = _compressible(kib)

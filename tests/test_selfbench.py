@@ -8,7 +8,8 @@ import pytest
 from helpers import make_bench, write_suite
 
 from gilbench.analysis.store import load_results
-from gilbench.run.selfbench import PerfTable, headline_speedups, stability, synthetic_folder
+from gilbench.run.selfbench import PerfTable, synthetic_folder
+from gilbench.run.stability import headline_speedups, stability
 
 
 def _run(root: Path, threads_time: float) -> Path:
@@ -20,19 +21,20 @@ def _run(root: Path, threads_time: float) -> Path:
     return root
 
 
-def test_headline_speedups_take_each_backend_at_its_widest_point(tmp_path: Path) -> None:
+def test_headline_speedups_are_the_headline_points(tmp_path: Path) -> None:
+    # Two cores: threads with one worker is not a headline point (workers < cores).
     speedups = headline_speedups(_run(tmp_path, 0.05))
-    assert dict(speedups["speedup"]) == {"cpu.fib threads": pytest.approx(2.0)}
+    assert dict(speedups["speedup"]) == {"cpu.fib threads workers=2": pytest.approx(2.0)}
 
 
 def test_stability_is_the_largest_relative_difference(tmp_path: Path) -> None:
     agree = stability(_run(tmp_path / "a", 0.05), _run(tmp_path / "b", 0.055))
     assert agree.compared == 1
-    assert agree.where == "cpu.fib threads"
+    assert agree.where == "cpu.fib threads workers=2"
     assert agree.worst == pytest.approx(0.1, rel=0.01)
     assert agree.median == pytest.approx(0.1, rel=0.01)
     assert agree.within == 0
-    assert "10.0% largest difference (cpu.fib threads)" in agree.text()
+    assert "10.0% largest difference (cpu.fib threads workers=2)" in agree.text()
 
 
 def test_the_synthetic_folder_has_three_machines_and_three_interpreters(tmp_path: Path) -> None:
@@ -73,7 +75,8 @@ def _paired_run(root: Path, partners: str, capacity: float) -> Path:
 def test_the_acceptance_rows_read_paired_speedups_and_capacity_efficiency(
     tmp_path: Path,
 ) -> None:
-    from gilbench.run.selfbench import suspect_count, timed_share
+    from gilbench.run.selfbench import timed_share
+    from gilbench.run.stability import suspect_count
 
     # threads: pairs say 2.0x then 2.16x (8 % apart); capacity 2.0 then 1.6 cores.
     first = _paired_run(tmp_path / "a", "0.1 0.1 0.1", 2.0)

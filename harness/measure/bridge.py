@@ -123,6 +123,12 @@ class Measurement:
             backend.start(self.batch)
             self.backend = backend
             pinning.check_workers(self.point.backend, backend.worker_affinities(), cpus)
+            # One whole batch, untimed: the pool's start warmed each worker with one task,
+            # and a first batch after that still ran 5-15 % slower than the next (caches,
+            # the specialising interpreter, CPUs that idled) in every worker process.  With
+            # two or four values a process, a cold first pair was a quarter to half of
+            # the pairs behind a point's speedup.
+            self.batch.verify(backend.run(self.batch))
             # Starting the pool imports more modules (and, for subinterpreters, extension
             # modules in each): a GIL re-enabled by them would make the metadata lie.
             if self.gil_recorded is not None and gil_enabled_now() != self.gil_recorded:

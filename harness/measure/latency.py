@@ -179,6 +179,7 @@ class LatencyMeasurement:
                 run_facts.record_rate(LOAD_RATE_FACT, chunks, seconds)
             run_facts.record_rate(REQUEST_RATE_FACT, 1, request.gap)
             run_facts.record_rate(UTILISATION_FACT, request.busy, request.gap)
+            run_facts.record_schedule(request.gap)
             self._check(result)
             total += request.latency
         return total

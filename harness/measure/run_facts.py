@@ -11,8 +11,10 @@ Schema 3 adds, per run (gilbench.metadata): ``paired_serial_s`` (each value's se
 partner, in value order; a partner shared by two values appears twice), ``capacity``
 (median over the process: it is the machine's, so measurements taken during warmups
 count too), ``share_running``, ``share_runqueue``, ``share_blocked`` and
-``shares_excess`` (gilbench.measure.shares), and ``timed_s`` (the seconds inside timed
-batches, backend and serial partners, each counted once).
+``shares_excess`` (gilbench.measure.shares), and ``timed_s`` (the seconds spent
+measuring: inside timed batches, backend and serial partners, each counted once; for a
+latency point, the span of its open-loop schedule, over which every moment is measured:
+a request due at any moment in it would have been timed from then).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ _partners: list[float] = []
 _partner_seconds: list[float] = []
 _capacities: list[float] = []  # not cleared by teardown: the whole process's
 _shares: list[Shares] = []
+_schedule_seconds: list[float] = []  # latency points: the open-loop schedule's spans
 
 
 def _schedstat_seconds(pid: int) -> float | None:
@@ -129,6 +132,12 @@ def record_pair(serial_s: float, batches: int = 1, timed_s: float | None = None)
     _partner_seconds.append(serial_s if timed_s is None else timed_s)
 
 
+def record_schedule(seconds: float) -> None:
+    """Remember ``seconds`` of a latency point's open-loop schedule (a request's gap to the
+    next): time spent measuring, counted in ``timed_s``."""
+    _schedule_seconds.append(seconds)
+
+
 def record_capacity(cores: float) -> None:
     """Remember one measurement of the pinned CPUs' capacity (gilbench.measure.capacity)."""
     if not math.isnan(cores):
@@ -166,8 +175,9 @@ def _aggregate_pairs(metadata: dict[str, Any]) -> None:
             metadata["share_runqueue"] = round(queued, 4)
         metadata["share_blocked"] = round(blocked, 4)
         metadata["shares_excess"] = round(excess, 4)
-    if _times:
-        metadata["timed_s"] = round(sum(w for _, w in _times) + sum(_partner_seconds), 6)
+    if _times or _schedule_seconds:
+        measuring = sum(w for _, w in _times) + sum(_partner_seconds) + sum(_schedule_seconds)
+        metadata["timed_s"] = round(measuring, 6)
 
 
 #: The run metadata keys :func:`_aggregate_pairs` writes.
@@ -215,3 +225,4 @@ class RunFactsHook:
         _partners.clear()
         _partner_seconds.clear()
         _shares.clear()
+        _schedule_seconds.clear()

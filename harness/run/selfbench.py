@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import multiprocessing
@@ -34,12 +35,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import psutil
 import pyperf
 
@@ -50,12 +49,12 @@ from gilbench.measure.backends import get_backend
 from gilbench.measure.batch import Batch
 from gilbench.run.aa_check import aa_rows
 from gilbench.run.command import RunOptions, plan_run, run_plan
-from gilbench.vocabulary import headline_mask
+from gilbench.run.stability import AGREE, APART, stability, suspect_count
 
 REPEATS = 31
 TARGETS = {"overhead": 1.02, "dispatch": 1.10, "pipeline_s": 3 * 60, "quick_s": 8 * 60,
-           "default_s": 20 * 60, "stability": 0.05, "report_s": 10.0, "timed_share": 0.60,
-           "within_share": 0.90, "apart": 0.10}  # fmt: skip
+           "default_s": 20 * 60, "stability": AGREE, "report_s": 10.0, "timed_share": 0.60,
+           "apart": APART}  # fmt: skip
 # The pipeline issue's matrix: one CPU-bound and one I/O-bound workload.
 PIPELINE_WORKLOADS = ("cpu.fib", "io.sleep")
 
@@ -184,81 +183,6 @@ def run_suite(
     return elapsed, len(outcome.measured)
 
 
-def headline_speedups(results: Path) -> pd.DataFrame:
-    """Speedup (and its spread over rounds) of each headline point (vocabulary.is_headline:
-    cpu, released and io work at its highest core count) under each backend at its widest
-    point (the most workers), indexed by workload and backend label."""
-    frame = tidy(load_results(results))
-    frame = frame[headline_mask(frame)]
-    top = frame[frame["workers"] == frame.groupby(["workload", "backend", "start_method"])[
-        "workers"].transform("max")]  # fmt: skip
-    labels = top["backend"] + top["start_method"].fillna("").map(lambda m: f"[{m}]" if m else "")
-    nan = pd.Series(float("nan"), index=top.index)
-    return pd.DataFrame(
-        {"speedup": top["speedup"].to_numpy(), "spread": top["speedup_spread"].to_numpy(),
-         "capacity_efficiency": top.get("capacity_efficiency", nan).to_numpy()},
-        index=top["workload"] + " " + labels,
-    )  # fmt: skip
-
-
-def suspect_count(results: Path) -> int:
-    """How many points of ``results`` are marked suspect (beyond physics; the tidy
-    table's ``suspect`` column, where the analysis writes one)."""
-    frame = tidy(load_results(results))
-    if "suspect" not in frame:
-        return 0
-    return int((frame["suspect"].fillna("").astype(str) != "").sum())
-
-
-@dataclass(frozen=True)
-class Stability:
-    """How two runs' headline speedups agree."""
-
-    worst: float  # largest relative difference
-    where: str  # the point with it
-    compared: int  # headline speedups both runs have
-    median: float  # median relative difference
-    within: int  # how many differ by at most the target
-    noise: float  # median spread of the speedups over rounds, within the runs
-
-    def text(self) -> str:
-        """The table cell."""
-        return (
-            f"{self.worst:.1%} largest difference ({self.where}); median {self.median:.1%}; "
-            f"{self.within} of {self.compared} within {TARGETS['stability']:.0%}; "
-            f"spread within a run (pairs, else rounds) ±{self.noise:.1%}"
-        )
-
-    @property
-    def within_share(self) -> float:
-        """The share of the compared points within the target of each other."""
-        return self.within / self.compared if self.compared else float("nan")
-
-    def meets_acceptance(self, apart: float | None = TARGETS["apart"]) -> bool:
-        """At least 90 % within 5 %, and (``apart``) none further apart than that."""
-        ok = self.compared > 0 and self.within_share >= TARGETS["within_share"]
-        return ok and (apart is None or self.worst <= apart)
-
-
-def stability(first: Path, second: Path, column: str = "speedup") -> Stability:
-    """Compare a headline column of two runs (``speedup``, ``capacity_efficiency``)."""
-    a, b = headline_speedups(first), headline_speedups(second)
-    common = a.index.intersection(b.index)
-    both = pd.concat([a.loc[common, column], b.loc[common, column]], axis=1).dropna()
-    common = both.index
-    low = both.min(axis=1)
-    diffs = (both.iloc[:, 0] - both.iloc[:, 1]).abs() / low
-    spreads = pd.concat([a.loc[common, "spread"], b.loc[common, "spread"]]).dropna()
-    return Stability(
-        worst=float(diffs.max()),
-        where=str(diffs.idxmax()),
-        compared=len(common),
-        median=float(diffs.median()),
-        within=int((diffs <= TARGETS["stability"]).sum()),
-        noise=float(spreads.median()) if len(spreads) else float("nan"),
-    )
-
-
 def synthetic_folder(source: Path, target: Path) -> int:
     """3 machines x 3 interpreter tags made from one machine's result files; points."""
     files = [p for p in source.rglob("*-cpython*.json") if ".failures" not in p.name]
@@ -339,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-default", action="store_true",
                         help="skip timing the default profile (about 20 minutes)")  # fmt: skip
     parser.add_argument("--reports", default="reports", help="where the markdown goes")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="keep the runs' result folders under DIR (default: a temporary "
+                             "folder, removed at the end)")  # fmt: skip
     args = parser.parse_args(argv)
     table = PerfTable(Path(args.reports) / f"perf-{time.strftime('%Y%m%dT%H%M%S')}.md")
 
@@ -351,8 +278,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"{row['ratio']:.2f} ({row['ours_us_per_task']:.2f} vs "
                   f"{row['raw_us_per_task']:.2f} µs/task)", "<= 1.10",
                   row["ratio"] <= TARGETS["dispatch"])  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="gilbench-perf-") as scratch:
-        root = Path(scratch)
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            root = Path(args.keep)
+            root.mkdir(parents=True, exist_ok=True)
+        else:
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gilbench-perf-")))
         walls: dict[str, float] = {}  # wall seconds of each run, by its folder
 
         def suite(profile: str, folder: str, limit: float, *workloads: str) -> Callable[
@@ -419,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
             return f"{text} of the wall time inside timed batches", min(shares) >= TARGETS[
                 "timed_share"]  # fmt: skip
 
-        table.step("timed share of the quick runs (backend batches + serial partners)",
+        table.step("timed share of the quick runs (batches, serial partners, latency "
+                   "schedules)",
                    ">= 60%", timed)  # fmt: skip
         if not args.no_default:
             table.step(
