@@ -124,3 +124,16 @@ def test_throughput_points_have_no_load_and_latency_points_name_theirs() -> None
     assert [p.load_workers for p in latency] == [0, 1, 2]
     assert latency[0].name == "mixed.echo(chunk=20000,size=64) load=threads load_workers=0 cores=2"
     assert len({p.name for p in points}) == len(points)
+
+
+def test_quick_measures_sync_work_at_its_widest_worker_count_beside_serial() -> None:
+    lock = get_workload("sync.lock")
+    quick = build_matrix([lock], ["serial", "threads"], get_profile("quick"), 2)
+    assert sorted((p.backend, p.workers) for p in quick) == [("serial", 1), ("threads", 4)]
+    default = build_matrix([lock], ["serial", "threads"], get_profile("default"), 2)
+    assert sorted(p.workers for p in default if p.backend == "threads" and p.cores == 2) == [
+        1, 2, 4
+    ]  # fmt: skip
+    # Workers asked for on the command line are measured as asked.
+    asked = build_matrix([lock], ["threads"], get_profile("quick"), 2, workers=[1, 2])
+    assert sorted(p.workers for p in asked if p.backend == "threads") == [1, 2]

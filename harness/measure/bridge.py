@@ -32,7 +32,7 @@ import pyperf
 
 from gilbench.benchmarks import get_workload
 from gilbench.measure import pinning, run_facts
-from gilbench.measure.backends import Backend, get_backend
+from gilbench.measure.backends import Backend, ExecutorBackend, get_backend
 from gilbench.measure.batch import Batch, enter_setup
 from gilbench.measure.interpreter import InterpreterInfo, gil_enabled_now
 from gilbench.measure.machine import allowed_cpus, choose_cpus, cpu_cores
@@ -123,12 +123,14 @@ class Measurement:
             backend.start(self.batch)
             self.backend = backend
             pinning.check_workers(self.point.backend, backend.worker_affinities(), cpus)
-            # One whole batch, untimed: the pool's start warmed each worker with one task,
-            # and a first batch after that still ran 5-15 % slower than the next (caches,
-            # the specialising interpreter, CPUs that idled) in every worker process.  With
-            # two or four values a process, a cold first pair was a quarter to half of
-            # the pairs behind a point's speedup.
-            self.batch.verify(backend.run(self.batch))
+            # One whole batch through a pool, untimed: its start warmed each worker with
+            # one task, and a first batch after that still ran 5-15 % slower than the next
+            # (caches, the specialising interpreter, CPUs that idled) in every worker
+            # process.  With two or four values a process, a cold first pair was a quarter
+            # to half of the pairs behind a point's speedup.  Work that runs in this thread
+            # (serial, asyncio) is warmed by the backend's start and the serial partner.
+            if isinstance(backend, ExecutorBackend):
+                self.batch.verify(backend.run(self.batch))
             # Starting the pool imports more modules (and, for subinterpreters, extension
             # modules in each): a GIL re-enabled by them would make the metadata lie.
             if self.gil_recorded is not None and gil_enabled_now() != self.gil_recorded:

@@ -51,7 +51,7 @@ def _worker_counts(
     wl: Workload, cores: int, profile: Profile, workers: Sequence[int] | None
 ) -> list[int]:
     """A throughput workload's worker sweep at ``cores``: ``workers`` if given, else the
-    profile's."""
+    profile's (only its widest count for the profile's ``widest_only_kinds``)."""
     if workers:
         counts = sorted({w for w in workers if w >= 1})
         if not counts:
@@ -59,7 +59,8 @@ def _worker_counts(
                 f"{wl.name}: workers=0 (a responder alone) applies only to mixed workloads"
             )
         return counts
-    return default_workers(wl.kind, cores, profile)
+    counts = default_workers(wl.kind, cores, profile)
+    return [max(counts)] if wl.kind in profile.widest_only_kinds else counts
 
 
 def _variants(backend: type[Backend], profile: Profile) -> tuple[str | None, ...]:

@@ -57,6 +57,9 @@ class Profile:
     # Kinds measured at every core count (1, 2, 4, ... all); the others at all cores only.
     # None means every kind.
     core_sweep_kinds: frozenset[str] | None
+    # Kinds measured at their widest worker count only (beside their serial baseline): a
+    # first look at how contended locks and queues behave, without the sweep up to it.
+    widest_only_kinds: frozenset[str]
     point_timeout: float  # seconds before a point is killed and recorded as timed out
     # Latency (mixed) points: one request per value, at least this many per point over
     # its processes (latency_values each), every one in its percentiles: 200 support a
@@ -137,6 +140,7 @@ PROFILES: dict[str, Profile] = {
             all_params=False,
             all_start_methods=False,
             core_sweep_kinds=frozenset(),
+            widest_only_kinds=frozenset(),
             point_timeout=60,
             latency_requests=20,
             dense_load_sweep=False,
@@ -149,7 +153,8 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "quick",
-            "a first look: 3 rounds x 1 process x 2 paired batches, cpu work on 1..all cores",
+            "a first look: 3 rounds x 1 process x 2 paired batches, cpu work on 1..all cores, "
+            "sync work at its widest only",
             # Three processes: the fewest independent units an interval is computed from
             # (gilbench.analysis.intervals); 2 values each keep the cost of the old 2 x 4.
             processes=3,
@@ -163,11 +168,12 @@ PROFILES: dict[str, Profile] = {
             all_params=False,
             all_start_methods=False,
             core_sweep_kinds=frozenset({"cpu"}),
+            widest_only_kinds=frozenset({"sync"}),
             point_timeout=120,
             latency_requests=200,
             dense_load_sweep=False,
             load_per_core=1,
-            swept_values=3,
+            swept_values=2,
             latency_core_sweep=False,
             settle_rounds=0,
             settle_tolerance=0.03,
@@ -188,11 +194,12 @@ PROFILES: dict[str, Profile] = {
             all_params=False,
             all_start_methods=False,
             core_sweep_kinds=None,
+            widest_only_kinds=frozenset(),
             point_timeout=300,
             latency_requests=1000,
             dense_load_sweep=True,
             load_per_core=1,
-            swept_values=3,
+            swept_values=2,
             latency_core_sweep=False,
             settle_rounds=0,
             settle_tolerance=0.02,
@@ -213,6 +220,7 @@ PROFILES: dict[str, Profile] = {
             all_params=True,
             all_start_methods=True,
             core_sweep_kinds=None,
+            widest_only_kinds=frozenset(),
             point_timeout=900,
             latency_requests=2000,
             dense_load_sweep=True,

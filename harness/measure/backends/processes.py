@@ -40,7 +40,7 @@ class ProcessesBackend(ExecutorBackend):
         # The executor spawns a process per submit while none is idle; holding each
         # warm-up task makes it start all of them.  Retry with longer holds if the
         # machine is too slow for that.
-        for hold_s in (0.05, 0.2, 1.0):
+        for hold_s in (0.02, 0.2, 1.0):
             started = set(
                 self._pool.map(hold_worker, [module] * self.workers, [hold_s] * self.workers)
             )
