@@ -29,7 +29,8 @@ from typing import Any
 #       (median over the process of the pinned CPUs' capacity, in cores); every
 #       throughput run carries share_running, share_runqueue (absent where unknown),
 #       share_blocked and shares_excess (the workers' time in timed batches) and timed_s
-#       (seconds inside timed batches, backend and partners).  Profiles record
+#       (seconds inside timed batches, backend and partners; later schema 3 files give
+#       latency runs one too: the span of their open-loop schedule).  Profiles record
 #       warmups=0 where pairs replace them.  Latency points are measured open loop
 #       (gilbench.measure.open_loop): each value is one request's latency from the time it
 #       was due on a Poisson schedule, no longer from when it was sent; their runs carry
@@ -120,7 +121,7 @@ KEYS: dict[str, Key] = {
         Key("share_runqueue", float, "share of the workers' time waiting for a CPU"),
         Key("share_blocked", float, "share of the workers' time blocked (GIL, locks, I/O)"),
         Key("shares_excess", float, "how far running + runqueue exceeded the time (clipped)"),
-        Key("timed_s", float, "seconds inside timed batches, backend and serial partners", "s"),
+        Key("timed_s", float, "seconds measuring: batches, partners or a latency schedule", "s"),
         # Schema 3, pinning and the GIL (gilbench.measure.pinning, gilbench.measure.gil_watch):
         Key("cpu_list", str, "CPUs the point ran on, read back in its pool's workers, e.g. 0-1"),
         Key("cpu_choice", str, "CPUs the run chose per core count, e.g. '1:1 2:0-1'"),

@@ -5,8 +5,8 @@
    with concurrent.futures or asyncio, as a ratio and in µs per task;
 3. the quick profile's wall time and points, on the pipeline issue's matrix and on the
    full catalogue, and the default profile's (skipped with ``--no-default``);
-   and the share of each quick run's wall time spent inside timed batches (backend
-   batches and their serial partners: the run's ``timed_s``);
+   and the share of each quick run's wall time spent measuring (backend batches, their
+   serial partners and latency points' open-loop schedules: the run's ``timed_s``);
 4. stability: headline speedups of two back-to-back quick runs: the largest difference,
    the median one, and the runs' own spread over pairs (or rounds), which bounds what to
    expect; then the issue's acceptance rows: the paired speedups (at least 90 % within
@@ -159,9 +159,9 @@ def dispatch_floor(workers: int = 2) -> list[dict[str, Any]]:
 
 
 def timed_share(results: Path, seconds: float) -> float:
-    """The share of a run's ``seconds`` spent inside timed batches (backend batches and
-    their serial partners: the ``timed_s`` of every point in ``results``); NaN for files
-    that do not record it."""
+    """The share of a run's ``seconds`` spent measuring (backend batches, their serial
+    partners and latency schedules: the ``timed_s`` of every point in ``results``); NaN
+    for files that do not record it."""
     frame = tidy(load_results(results))
     timed = frame["timed_s"].sum(min_count=1) if "timed_s" in frame else float("nan")
     return float(timed) / seconds if seconds > 0 else float("nan")
