@@ -318,9 +318,27 @@ def import_user_workloads() -> None:
 
 
 def all_workloads() -> dict[str, Workload]:
-    """Every registered workload, by name, in name order."""
+    """Every workload of the catalogue and of the modules GILBENCH_WORKLOADS names, by
+    name, in name order.
+
+    This package's private modules (``_selfbench``, ``_chaos``) register workloads for
+    gilbench's own checks when something imports them; they are not the catalogue, and a
+    run that selected them by default would hand its workers names they cannot import.
+    They are listed only where GILBENCH_WORKLOADS names their module.
+    """
     _import_families()
-    return dict(sorted(_REGISTRY.items()))
+    named = {item.strip() for item in os.environ.get(USER_WORKLOADS_ENV, "").split(",")}
+    return {
+        name: wl
+        for name, wl in sorted(_REGISTRY.items())
+        if not _is_private(wl.func.__module__) or wl.func.__module__ in named
+    }
+
+
+def _is_private(module: str) -> bool:
+    """Whether ``module`` is one of this package's private modules (``_chaos``)."""
+    package, _, leaf = module.rpartition(".")
+    return package == __package__ and leaf.startswith("_")
 
 
 def get_workload(name: str) -> Workload:

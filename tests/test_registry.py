@@ -146,3 +146,18 @@ def test_decorator_rejects_facts_shown_without_a_facts_function_or_twice() -> No
             facts=lambda results: {"seen": 1},
             shown_facts=shown * 2,
         )(documented)
+
+
+def test_private_workloads_are_not_the_catalogue_unless_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The self-benchmark imports its own no-op workload; a run of "the catalogue" in that
+    # process must not select it (its workers could not import it).
+    import gilbench.benchmarks._selfbench  # noqa: F401
+    from gilbench.benchmarks import USER_WORKLOADS_ENV, get_workload
+
+    monkeypatch.delenv(USER_WORKLOADS_ENV, raising=False)
+    assert "self.noop" not in all_workloads()
+    assert get_workload("self.noop").name == "self.noop"  # still there by name
+    monkeypatch.setenv(USER_WORKLOADS_ENV, "gilbench.benchmarks._selfbench")
+    assert "self.noop" in all_workloads()
