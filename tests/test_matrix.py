@@ -81,7 +81,10 @@ def test_default_core_sweep_includes_every_power_of_two_and_all_cpus() -> None:
     quick = get_profile("quick")
     assert cores_for("cpu", quick, 2) == [1, 2]
     assert cores_for("io", quick, 2) == [2]  # quick sweeps cores only for CPU work
-    assert cores_for("io", get_profile("default"), 4) == [1, 2, 4]
+    default = get_profile("default")
+    assert cores_for("cpu-released", default, 4) == [1, 2, 4]  # default: CPU-bound work
+    assert cores_for("io", default, 4) == [4]
+    assert cores_for("io", get_profile("rigorous"), 4) == [1, 2, 4]
 
 
 def test_quick_profile_measures_cpu_work_on_one_and_two_cores() -> None:
