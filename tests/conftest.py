@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import multiprocessing.forkserver
 import multiprocessing.resource_tracker
+import signal
 import threading
 import time
 from collections.abc import Iterator
 
 import psutil
 import pytest
+
+# A shell starts background jobs with SIGINT ignored (`bash .ci/run &`), and an ignored
+# signal stays ignored across exec: the `gilbench run` and `gilbench fleet` processes the
+# tests interrupt with SIGINT would then never see it, and those tests would hang until
+# their timeouts.  A handled signal is reset to its default in exec'd children, so
+# handling it here gives every child the Ctrl-C a user's terminal would.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # multiprocessing keeps one forkserver and one resource tracker per parent process for
 # its whole life; they are infrastructure, not leaks, until the session ends.
