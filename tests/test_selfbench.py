@@ -24,17 +24,32 @@ def _run(root: Path, threads_time: float) -> Path:
 def test_headline_speedups_are_the_headline_points(tmp_path: Path) -> None:
     # Two cores: threads with one worker is not a headline point (workers < cores).
     speedups = headline_speedups(_run(tmp_path, 0.05))
-    assert dict(speedups["speedup"]) == {"cpu.fib threads workers=2": pytest.approx(2.0)}
+    assert dict(speedups["speedup"]) == {"cpu.fib(n=20) threads workers=2": pytest.approx(2.0)}
+
+
+def test_each_parameter_combination_is_its_own_headline_point(tmp_path: Path) -> None:
+    write_suite(tmp_path / "box" / "20260101T000000Z-cpython3.11.json", [
+        make_bench(values=(0.1,) * 3),
+        make_bench(backend="threads", workers=2, values=(0.05,) * 3),
+        make_bench(values=(0.4,) * 3, params="n=27", name="cpu.fib(n=27) serial"),
+        make_bench(backend="threads", workers=2, values=(0.4,) * 3, params="n=27",
+                   name="cpu.fib(n=27) threads workers=2"),
+    ])  # fmt: skip
+    speedups = headline_speedups(tmp_path)
+    assert dict(speedups["speedup"]) == {
+        "cpu.fib(n=20) threads workers=2": pytest.approx(2.0),
+        "cpu.fib(n=27) threads workers=2": pytest.approx(1.0),
+    }
 
 
 def test_stability_is_the_largest_relative_difference(tmp_path: Path) -> None:
     agree = stability(_run(tmp_path / "a", 0.05), _run(tmp_path / "b", 0.055))
     assert agree.compared == 1
-    assert agree.where == "cpu.fib threads workers=2"
+    assert agree.where == "cpu.fib(n=20) threads workers=2"
     assert agree.worst == pytest.approx(0.1, rel=0.01)
     assert agree.median == pytest.approx(0.1, rel=0.01)
     assert agree.within == 0
-    assert "10.0% largest difference (cpu.fib threads workers=2)" in agree.text()
+    assert "10.0% largest difference (cpu.fib(n=20) threads workers=2)" in agree.text()
 
 
 def test_the_synthetic_folder_has_three_machines_and_three_interpreters(tmp_path: Path) -> None:

@@ -26,11 +26,15 @@ def headline_speedups(results: Path) -> pd.DataFrame:
     """Speedup (and its spread) and capacity efficiency of every headline point
     (vocabulary.headline_mask: cpu, released and io work at the highest core count, with
     at least as many workers as cores, every backend but serial): the points issue 15's
-    stability targets are stated over.  Indexed ``workload backend workers=N``."""
+    stability targets are stated over.  Indexed ``workload(params) backend workers=N``
+    (no parentheses for a workload without parameters), so every parameter combination
+    of a broad profile is its own point."""
     frame = tidy(load_results(results))
     top = frame[headline_mask(frame)]
+    params = top["params"].fillna("-").astype(str)
     labels = (
         top["workload"]
+        + params.map(lambda text: "" if text == "-" else f"({text})")
         + " "
         + top["backend"]
         + top["start_method"].fillna("").map(lambda m: f"[{m}]" if m else "")
