@@ -138,7 +138,10 @@ def test_the_gil_is_blocked_time_for_threads_and_not_for_processes() -> None:
         pytest.skip("no CPU affinity on this platform")
     before = thread_cpus()
     pin(sorted(before)[:2])
-    batch = Batch(get_workload("cpu.fib"), {"n": 22}, 16)
+    # fib(24), not fib(22): a process worker sleeps on its queue while each task is handed
+    # over, and at the batch's tail; with short tasks that fixed wait read 0.05 to 0.16 of
+    # processes' time as blocked on a noisy 2-CPU machine, with fib(24) 0.03 to 0.06.
+    batch = Batch(get_workload("cpu.fib"), {"n": 24}, 16)
     try:
         threads = _shares_of("threads", batch)
         processes = _shares_of("processes", batch)
