@@ -42,7 +42,10 @@ from typing import Any
 #       on, gil_reenabled_by (that point's interpreter tag ends in -gil); a run's
 #       benchmarks carry cpu_choice (CPUs per core count) and, when a cgroup quota capped
 #       the sweep, cores_cap_reason.  Nothing is renamed: version 2 files are
-#       read as they are, the new keys absent (NaN or empty columns).
+#       read as they are, the new keys absent (NaN or empty columns).  Later schema 3
+#       files give every benchmark values_per_process (the values each of its processes
+#       was asked for: a profile's headline_values for headline points, else its values);
+#       without it, the values in pyperf_settings stand.
 SCHEMA_VERSION = 3
 SCHEMA_KEY = "gilbench_schema"
 
@@ -106,6 +109,7 @@ KEYS: dict[str, Key] = {
         Key("pyperf_settings", str, "pyperf processes, values, warmups, loops, min_time"),
         Key("blas_threads", int, "OMP/BLAS thread pools were pinned to this many threads"),
         Key("round", int, "which interleaved pass over the matrix measured this run"),
+        Key("values_per_process", int, "timed values asked of each of the point's processes"),
         Key("cpu_time_s", float, "CPU time of process and children over the timed batches", "s"),
         Key("timed_wall_s", float, "wall time of the timed batches", "s"),
         Key("effective_cores", float, "cpu_time_s / timed_wall_s: cores kept busy"),

@@ -281,6 +281,15 @@ def test_profile_pairs_come_from_the_recorded_settings() -> None:
         assert all(math.isnan(v) for v in profile_pairs(unknown).values())
 
 
+def test_a_point_that_records_its_values_per_process_is_held_to_them() -> None:
+    """A headline point of quick gets 4 values per process (headline_values), so it is
+    owed 12 pairs, not the 6 of quick's values; files without the key keep the 6."""
+    quick = get_profile("quick")
+    meta = {"pyperf_settings": quick.pyperf_settings, "values_per_process": 4}
+    assert profile_pairs(meta)["profile_pairs"] == 3 * quick.headline_values == 12
+    assert profile_pairs({**meta, "values_per_process": 2})["profile_pairs"] == 6
+
+
 def _pairs_row(backend: str, workers: int, pairs: int, rounds: int, **extra: object) -> dict:
     row = {
         "machine": "m", "interpreter": "cpython3.11", "gil_enabled": True,

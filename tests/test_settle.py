@@ -16,7 +16,7 @@ from gilbench.analysis.rounds import paired_ratios, ratio_spread, round_medians,
 from gilbench.analysis.store import RunFile
 from gilbench.run.orchestrator import run_points
 from gilbench.run.profiles import get_profile
-from gilbench.run.settle import SettleGroup, settle_groups, unsettled
+from gilbench.run.settle import SettleGroup, headline_names, settle_groups, unsettled
 from gilbench.vocabulary import Point
 
 KINDS = {"cpu.fib": "cpu", "io.sleep": "io", "sync.lock": "sync"}
@@ -96,6 +96,42 @@ def test_unsettled_lists_points_whose_rounds_disagree() -> None:
 def _runs_by_round(path: Path) -> dict[str, list[int]]:
     suite = pyperf.BenchmarkSuite.load(str(path))
     return {b.get_name(): sorted(values_by_round(b)) for b in suite.get_benchmarks()}
+
+
+def test_headline_names_need_no_serial_baseline_in_the_matrix() -> None:
+    points = [
+        _point("cpu.fib", "serial", 1, 2),
+        _point("cpu.fib", "threads", 2, 1),  # not the top core count
+        _point("cpu.fib", "threads", 1, 2),  # fewer workers than cores
+        _point("cpu.fib", "threads", 2, 2),
+        _point("sync.lock", "threads", 2, 2),  # not a throughput kind
+        _point("io.sleep", "threads", 16, 2),
+    ]
+    assert headline_names(points, KINDS.__getitem__) == {
+        _point("cpu.fib", "threads", 2, 2).name, _point("io.sleep", "threads", 16, 2).name,
+    }  # fmt: skip
+
+
+def test_headline_points_get_the_profiles_headline_values(tmp_path: Path) -> None:
+    profile = replace(get_profile("smoke"), name="hv", values=2, headline_values=4)
+    serial = Point("cpu.fib", {"n": 12}, "serial", 1, 1, 4)
+    headline = Point("cpu.fib", {"n": 12}, "threads", 2, 1, 4)
+    narrow = Point("sync.lock", {"n": 100}, "threads", 2, 1, 4)
+    path = tmp_path / "m" / "20260101T000000Z-cpython3.11.json"
+    path.parent.mkdir()
+    outcome = run_points([serial, headline, narrow], profile, RunFile(path), {"machine": "m"})
+    assert not outcome.failures
+    suite = pyperf.BenchmarkSuite.load(str(path))
+    got = {
+        b.get_name(): (
+            [len(r.values) for r in b.get_runs()],
+            b.get_metadata()["values_per_process"],
+        )
+        for b in suite.get_benchmarks()
+    }
+    assert got == {serial.name: ([2], 2), headline.name: ([4], 4), narrow.name: ([2], 2)}
+    with pytest.raises(ValueError, match="at least"):
+        replace(profile, headline_values=1)
 
 
 def test_a_run_settles_headline_points_with_extra_back_to_back_rounds(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ from gilbench.measure.bridge import INHERITED_ENVIRON, PROGRAM_ARGS
 from gilbench.measure.machine import hardware_fingerprint, load_average, machine_facts
 from gilbench.measure.run_facts import HOOK_NAME
 from gilbench.run.profiles import Profile
-from gilbench.run.settle import settle_groups, unsettled
+from gilbench.run.settle import headline_names, settle_groups, unsettled
 from gilbench.vocabulary import Point, format_cpu_list
 
 # Rule 6 of DESIGN.md: BLAS/OpenMP pools pinned to one thread, so a numeric library's
@@ -100,11 +100,14 @@ def worker_environment() -> dict[str, str]:
     return env
 
 
-def worker_command(point: Point, profile: Profile, output: Path, loops: int | None) -> list[str]:
+def worker_command(
+    point: Point, profile: Profile, output: Path, loops: int | None, headline: bool = False
+) -> list[str]:
     """The command line of one pyperf worker process for ``point``, writing its run to
     ``output``; ``loops`` None asks the worker to calibrate the loops (pyperf's first,
-    value-less run).  The point's CPUs go to pyperf as ``--affinity``: without it,
-    pyperf's worker start-up would pin itself to a tuned host's isolated CPUs."""
+    value-less run); a ``headline`` point gets the profile's ``headline_values``.  The
+    point's CPUs go to pyperf as ``--affinity``: without it, pyperf's worker start-up
+    would pin itself to a tuned host's isolated CPUs."""
     affinity = [f"--affinity={format_cpu_list(list(point.cpus))}"] if point.cpus else []
     return [
         sys.executable,
@@ -112,7 +115,7 @@ def worker_command(point: Point, profile: Profile, output: Path, loops: int | No
         "--worker",
         "--worker-task=0",
         *affinity,
-        *profile.worker_args(latency=point.is_latency, loops=loops),
+        *profile.worker_args(latency=point.is_latency, loops=loops, headline=headline),
         "--hook",
         HOOK_NAME,
         "--quiet",
@@ -189,12 +192,18 @@ def _run_worker(command: list[str], output: Path, deadline: float, limit: float)
 
 
 def measure_point(
-    point: Point, profile: Profile, scratch: Path, loops: dict[str, int] | None = None
+    point: Point,
+    profile: Profile,
+    scratch: Path,
+    loops: dict[str, int] | None = None,
+    headline: bool = False,
 ) -> pyperf.Benchmark:
     """Measure one point for one round: ``profile.processes_per_round`` pyperf worker
     processes (after a calibration process when the profile calibrates loops and
     ``loops`` does not know the point's yet), each started by us as pyperf's manager
-    would, so a point costs no extra manager process.
+    would, so a point costs no extra manager process.  A ``headline`` point's processes
+    take the profile's ``headline_values``; the benchmark records the values asked of
+    each process (``values_per_process``).
 
     ``loops`` maps point names to calibrated loop counts, filled in here and reused by
     later rounds.  Raises PointError on failure or when the whole round takes longer
@@ -212,10 +221,12 @@ def measure_point(
         runs.append(calibration)  # kept, as pyperf keeps it: a run with warmups only
         point_loops = int(calibration.get_metadata()["calibrate_loops"])
         known[point.name] = point_loops
-    command = worker_command(point, profile, output, loops=point_loops)
+    command = worker_command(point, profile, output, loops=point_loops, headline=headline)
     for _ in range(profile.processes_per_round):
         runs.append(_run_worker(command, output, deadline, profile.point_timeout))
-    return pyperf.Benchmark(runs)
+    bench = pyperf.Benchmark(runs)
+    bench.update_metadata({"values_per_process": profile.values_for(point.is_latency, headline)})
+    return bench
 
 
 class PointError(RuntimeError):
@@ -263,7 +274,8 @@ def run_points(
     ``--resume`` measures only what is missing.
     """
     load_before = load_average()
-    state = _RunState(profile, run_file, run_metadata, on_point_done)
+    headline = headline_names(points, lambda name: get_workload(name).kind)
+    state = _RunState(profile, run_file, run_metadata, on_point_done, headline)
     resumed: list[Point] = []
     interrupted = False
     per_round = profile.processes_per_round
@@ -305,6 +317,7 @@ class _RunState:
     run_file: RunFile
     run_metadata: dict[str, str | int | float]
     on_point_done: Callable[[Point, str], None]
+    headline: frozenset[str] = frozenset()  # names of the points given headline_values
     scratch: Path = Path()
     failed: set[str] = field(default_factory=set)
     failures: list[PointFailure] = field(default_factory=list)
@@ -317,7 +330,9 @@ class _RunState:
             self.on_point_done(point, "skipped (failed before)")
             return False
         try:
-            bench = measure_point(point, self.profile, self.scratch, self.loops)
+            bench = measure_point(
+                point, self.profile, self.scratch, self.loops, point.name in self.headline
+            )
         except PointError as exc:
             self.failed.add(point.name)
             self.failures.append(PointFailure(point, exc.reason, exc.detail))

@@ -18,6 +18,13 @@ spent elsewhere rather than pile on top of it:
   takes 2 per process in 3 processes (6 pairs): intervals need at least 3 independent
   units, the processes (gilbench.analysis.intervals), and 3 x (2 + 1) batches cost about
   what the former 2 x (4 + 2) did, plus one process start.
+- **more pairs where the verdicts look** (``headline_values``): quick gives headline
+  points (gilbench.vocabulary.is_headline) 4 values per process, 12 pairs.  With 6, two
+  back-to-back quick runs agreed within 5 % on 84 % of them; resampling those runs' own
+  pairs put 6 at 89 % and 12 at 93 % (before the drift between runs, which more pairs
+  cannot remove).  Their batches are a fifth of a quick run's timed seconds (52 of 227),
+  and a process start costs the same either way, so 12 pairs there cost about 50 s where
+  12 everywhere would cost minutes.
 - **few processes**: a pyperf worker process costs a tenth to a third of a second to
   start (interpreter, imports, pool) before it times anything; three rounds (quick and
   default) of one process each keep the moments a point is measured at apart, so
@@ -47,6 +54,10 @@ class Profile:
     processes: int  # pyperf worker processes per point, over all rounds
     rounds: int  # interleaved passes over the matrix; each gives a point processes / rounds
     values: int  # timed values per process
+    # Timed values per process of a headline point (throughput work at the highest core
+    # count, workers >= cores, not serial: gilbench.vocabulary.is_headline), whose
+    # speedups the verdicts and the summary rest on; at least ``values``.
+    headline_values: int
     warmups: int  # untimed values per process
     min_time: float  # pyperf calibrates loops so one value takes at least this long (s)
     loops: int  # batches per value; 0 lets pyperf calibrate (one extra worker process)
@@ -86,6 +97,8 @@ class Profile:
     def __post_init__(self) -> None:
         if self.rounds < 1 or self.processes % self.rounds:
             raise ValueError(f"profile {self.name}: processes must be a multiple of rounds")
+        if self.headline_values < self.values:
+            raise ValueError(f"profile {self.name}: headline points get at least `values`")
 
     @property
     def processes_per_round(self) -> int:
@@ -103,18 +116,28 @@ class Profile:
         loops = self.loops or "calibrated"
         return (
             f"processes={self.processes} rounds={self.rounds} values={self.values} "
-            f"warmups={self.warmups} "
+            f"headline_values={self.headline_values} warmups={self.warmups} "
             f"loops={loops} min_time={self.min_time} latency_values={self.latency_values} "
             f"settle_rounds={self.settle_rounds} settle_tolerance={self.settle_tolerance}"
         )
 
-    def worker_args(self, latency: bool = False, loops: int | None = 1) -> list[str]:
+    def values_for(self, latency: bool = False, headline: bool = False) -> int:
+        """Timed values per process of a point: ``latency_values`` requests for a latency
+        point, ``headline_values`` batches for a headline point, else ``values``."""
+        if latency:
+            return self.latency_values
+        return self.headline_values if headline else self.values
+
+    def worker_args(
+        self, latency: bool = False, loops: int | None = 1, headline: bool = False
+    ) -> list[str]:
         """pyperf worker options for one process of a point.  ``latency`` points time one
-        request per value and take ``latency_values`` of them; ``loops`` None asks the
-        worker to calibrate the loop count instead of timing."""
+        request per value and take ``latency_values`` of them; a ``headline`` point takes
+        ``headline_values``; ``loops`` None asks the worker to calibrate the loop count
+        instead of timing."""
         args = [
             "--values",
-            str(self.latency_values if latency else self.values),
+            str(self.values_for(latency, headline)),
             "--warmups",
             str(LATENCY_WARMUPS if latency else self.warmups),
             "--min-time",
@@ -132,6 +155,7 @@ PROFILES: dict[str, Profile] = {
             processes=1,
             rounds=1,
             values=2,
+            headline_values=2,
             warmups=0,
             min_time=0.01,
             loops=1,
@@ -153,13 +177,15 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "quick",
-            "a first look: 3 rounds x 1 process x 2 paired batches, cpu work on 1..all cores, "
+            "a first look: 3 rounds x 1 process x 2 paired batches (4 for headline points), "
+            "cpu work on 1..all cores, "
             "sync work at its widest only",
             # Three processes: the fewest independent units an interval is computed from
             # (gilbench.analysis.intervals); 2 values each keep the cost of the old 2 x 4.
             processes=3,
             rounds=3,
             values=2,
+            headline_values=4,
             warmups=0,
             min_time=0.05,
             loops=1,
@@ -186,6 +212,7 @@ PROFILES: dict[str, Profile] = {
             processes=3,
             rounds=3,
             values=4,
+            headline_values=4,
             warmups=0,
             min_time=0.05,
             loops=1,
@@ -216,6 +243,7 @@ PROFILES: dict[str, Profile] = {
             processes=20,
             rounds=4,
             values=3,
+            headline_values=3,
             warmups=1,
             min_time=0.1,
             loops=0,

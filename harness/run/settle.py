@@ -47,6 +47,32 @@ def _baseline_key(point: Point) -> tuple[object, ...]:
     return (point.workload, point.params_text, point.tasks, point.cores, point.gil_requested)
 
 
+def _top_cores(points: Sequence[Point]) -> dict[tuple[str, str], int]:
+    """The highest core count of each workload (with its parameters) in a matrix."""
+    top: dict[tuple[str, str], int] = {}
+    for point in points:
+        key = (point.workload, point.params_text)
+        top[key] = max(top.get(key, 0), point.cores)
+    return top
+
+
+def headline_names(points: Sequence[Point], kind_of: Callable[[str], str]) -> frozenset[str]:
+    """The names of a matrix's headline points (gilbench.vocabulary.is_headline), which
+    a profile may give more values (``headline_values``)."""
+    top = _top_cores(points)
+    return frozenset(
+        point.name
+        for point in points
+        if is_headline(
+            kind_of(point.workload),
+            point.backend,
+            point.workers,
+            point.cores,
+            top[(point.workload, point.params_text)],
+        )
+    )
+
+
 def settle_groups(points: Sequence[Point], kind_of: Callable[[str], str]) -> list[SettleGroup]:
     """The groups to settle in a matrix: for each throughput workload and params at its
     highest core count, the serial point and every other point with workers >= cores.
@@ -54,10 +80,7 @@ def settle_groups(points: Sequence[Point], kind_of: Callable[[str], str]) -> lis
     ``kind_of`` maps a workload name to its kind.  Points without a serial baseline in
     the matrix (``--backend threads`` alone) have no speedup to settle.
     """
-    top_cores: dict[tuple[str, str], int] = {}
-    for point in points:
-        key = (point.workload, point.params_text)
-        top_cores[key] = max(top_cores.get(key, 0), point.cores)
+    top_cores = _top_cores(points)
     baselines: dict[tuple[object, ...], Point] = {}
     candidates: dict[tuple[object, ...], list[Point]] = {}
     for point in points:
