@@ -15,6 +15,7 @@ from helpers import gilbench, make_bench
 
 from gilbench.analysis.tidy import benchmark_row, with_param_columns
 from gilbench.benchmarks import all_workloads, get_workload
+from gilbench.measure import latency as latency_module
 from gilbench.measure import run_facts
 from gilbench.measure.latency import LOAD_RATE_FACT, LatencyMeasurement
 from gilbench.measure.load import LoadError, ThreadLoad, load_counts, load_variants, make_load
@@ -161,6 +162,36 @@ def test_every_responder_answers_beside_every_load(name: str, load_in: str) -> N
     metadata: dict[str, Any] = {}
     run_facts.RunFactsHook().teardown(metadata)
     assert metadata[f"fact_{LOAD_RATE_FACT}"] > 0
+
+
+def test_the_load_stops_after_the_last_announced_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyperf collects metadata after the last value; a CPU load still running then made
+    that wait for the GIL (1.5 s at K = 2).  So the measurement stops the load after
+    the calls pyperf announced, and refuses a call beyond them.  After calibration, one
+    untimed warm-up request runs on the schedule before the first value."""
+    wl = get_workload("mixed.echo")
+    point = Point.latency(
+        "mixed.echo", {**wl.default_params, "chunk": SMALL_CHUNK}, "threads", 1, 1
+    )
+    measurement = LatencyMeasurement(point, calls=3)
+    requests = []
+    real = measurement._sync_request
+    monkeypatch.setattr(measurement, "_sync_request", lambda s: requests.append(1) or real(s))
+    try:
+        measurement.time_requests(1)
+        load = measurement.load
+        assert isinstance(load, ThreadLoad)
+        calibration = len(requests) - 2  # the warm-up and the first value
+        assert calibration >= latency_module.CALIBRATION_MIN
+        assert all(thread.is_alive() for thread in load._threads)
+        measurement.time_requests(1)
+        measurement.time_requests(1)
+        assert len(requests) == calibration + latency_module.WARMUP_REQUESTS + 3
+        assert not any(thread.is_alive() for thread in load._threads)
+        with pytest.raises(RuntimeError, match="more calls than announced"):
+            measurement.time_requests(1)
+    finally:
+        measurement.close()  # the load is stopped once, not twice
 
 
 def test_a_point_writes_schema_2_coordinates_into_its_metadata() -> None:

@@ -242,7 +242,7 @@ class WorkerStart:
     cpus: list[int]
 
 
-def start_worker(point: Point) -> WorkerStart:
+def start_worker(point: Point, calls: int | None = None) -> WorkerStart:
     """Everything a worker does before pyperf's first timed call, in order, never timed.
 
     Pin to the point's CPUs before any pool exists (pools inherit it); import the
@@ -252,6 +252,8 @@ def start_worker(point: Point) -> WorkerStart:
     point; with PYTHON_GIL unset on a free-threaded build, a GIL that some step turned
     on is recorded (``gil_enabled`` 1, ``gil_reenabled_by``) and tagged as the GIL-on
     variant (``cpython3.14t-gil``).  On failure, whatever was started is closed.
+    ``calls`` is how many times pyperf will call the time function (warmups + values),
+    where known: a latency point stops its CPU load after the last.
     """
     watch = GilWatch()
     watch.step("gilbench's worker imports")
@@ -265,7 +267,7 @@ def start_worker(point: Point) -> WorkerStart:
         # processes start-up time for nothing.
         from gilbench.measure.latency import LatencyMeasurement
 
-        measurement = LatencyMeasurement(point)
+        measurement = LatencyMeasurement(point, calls)
         time_func: Callable[[int], float] = measurement.time_requests
     else:
         measurement = Measurement(point)
@@ -301,7 +303,14 @@ def main(argv: list[str] | None = None) -> None:
             args.affinity = format_cpu_list(list(point.cpus))
         runner.bench_time_func(point.name, _never_called)
         return
-    started = start_worker(point)
+    # Without calibration, pyperf calls the time function once per warmup and value.
+    calibrating = any(
+        getattr(args, name)
+        for name in ("calibrate_loops", "recalibrate_loops", "calibrate_warmups",
+                     "recalibrate_warmups")
+    )  # fmt: skip
+    calls = None if calibrating or args.warmups is None else args.warmups + args.values
+    started = start_worker(point, calls)
     if started.cpus:
         # pyperf's worker start-up pins this thread to --affinity or, without it, to a
         # tuned host's isolated CPUs: the point's CPUs win, whatever the command line said.

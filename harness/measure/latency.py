@@ -54,14 +54,22 @@ CALIBRATION_REQUESTS = 21
 CALIBRATION_MIN = 6
 CALIBRATION_S = 1.0
 CALIBRATION_PAUSE_S = 0.001
+# Untimed requests on the open-loop schedule after calibration, before the first value.
+WARMUP_REQUESTS = 1
 
 
 class LatencyMeasurement:
     """A worker's state for one latency point: the responder's setup, the CPU load and
     the open-loop schedule.  A test may set ``schedule`` before the first request, which
-    then skips calibration."""
+    then skips calibration and the warm-up requests.
 
-    def __init__(self, point: Point) -> None:
+    ``calls``, when given, is how many times pyperf will call :meth:`time_requests`
+    (warmups + values): the load stops right after the last one.  Left running, K
+    CPU-bound threads made everything after the values wait for the GIL: pyperf's
+    metadata collection took 1.5 s instead of a few tens of milliseconds at K = 2.
+    After calibration, :data:`WARMUP_REQUESTS` untimed requests run on the schedule."""
+
+    def __init__(self, point: Point, calls: int | None = None) -> None:
         if point.load_in is None or point.load_workers is None:
             raise ValueError(f"{point.name} is not a latency point (it has no load_in)")
         self.point = point
@@ -70,6 +78,8 @@ class LatencyMeasurement:
         if self.workload.load is None:
             raise ValueError(f"{point.workload} is not a mixed workload")
         self._stack = contextlib.ExitStack()
+        self._load_stack = contextlib.ExitStack()  # the load's stop, closed first
+        self.calls_left = calls
         extras, _ = enter_setup(self._stack, self.workload, point.params)
         self.kwargs = {**point.params, **extras}
         self.load: Load | None = None
@@ -90,7 +100,7 @@ class LatencyMeasurement:
                 self.load_in, self.load_workers, self.workload.load, dict(self.point.params)
             )
             load.start()
-            self._stack.callback(load.stop)
+            self._load_stack.callback(load.stop)
             self.load = load
             if self.gil_recorded is not None and gil_enabled_now() != self.gil_recorded:
                 raise RuntimeError(
@@ -165,12 +175,19 @@ class LatencyMeasurement:
     def time_requests(self, loops: int) -> float:
         """pyperf's time function: ``loops`` requests (1 for latency points), the sum of
         their latencies from their due times."""
+        if self.calls_left is not None:
+            if self.calls_left < 1:
+                raise RuntimeError("more calls than announced: the load has stopped")
+            self.calls_left -= 1
         load = self._started_load()
-        if self.schedule is None:
-            self.schedule = self.calibrate(load)
         sample: Callable[[Any, OpenLoop], Sample] = (
             self._async_sample if isinstance(load, AsyncioLoad) else self._sync_sample
         )
+        if self.schedule is None:
+            self.schedule = self.calibrate(load)
+            for _ in range(WARMUP_REQUESTS):
+                _, result, _, _ = sample(load, self.schedule)
+                self._check(result)
         total = 0.0
         for _ in range(loops):
             request, result, chunks, seconds = sample(load, self.schedule)
@@ -182,9 +199,14 @@ class LatencyMeasurement:
             run_facts.record_schedule(request.gap)
             self._check(result)
             total += request.latency
+        if self.calls_left == 0:
+            self._load_stack.close()  # the last call: nothing timed needs the load now
         return total
 
     def close(self) -> None:
-        """Stop the load, then undo the responder's setup."""
+        """Stop the load (unless the last call did), then undo the responder's setup."""
         self.load = None
-        self._stack.close()
+        try:
+            self._load_stack.close()
+        finally:
+            self._stack.close()

@@ -36,9 +36,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-# Untimed requests per process before a latency point's values, on its open-loop schedule
-# (the worker calibrates the schedule's rate before them: gilbench.measure.latency).
-LATENCY_WARMUPS = 1
+# pyperf warmups of a latency point: none.  Its worker makes its untimed requests itself,
+# after calibrating the schedule (gilbench.measure.latency.WARMUP_REQUESTS): pyperf
+# looks its hooks up again before the values, scanning every installed package's entry
+# points, and with the CPU load already running that scan waited 1.8 s for the GIL.
+LATENCY_WARMUPS = 0
 
 
 class UnknownProfileError(LookupError):
