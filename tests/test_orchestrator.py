@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pyperf
+import pytest
 
 from gilbench.analysis.store import RunFile
-from gilbench.run.orchestrator import run_points
+from gilbench.run.orchestrator import _signals_held, run_points
 from gilbench.run.profiles import get_profile
 from gilbench.vocabulary import Point
 
@@ -56,3 +61,21 @@ def test_calibrated_loops_are_found_once_and_reused_by_later_rounds(tmp_path: Pa
     loops = calibration[0].get_metadata()["calibrate_loops"]
     assert loops >= 1
     assert {r.get_metadata()["loops"] for r in timed} == {loops}
+
+
+_MASK = "import signal; print(sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])))"
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks here")
+def test_a_worker_releases_the_signals_held_while_it_was_started() -> None:
+    """The orchestrator holds SIGINT and SIGTERM while it starts a worker, and the mask
+    survives exec; the worker's first step (gilbench.measure.bridge.main) releases them."""
+    held = {int(signal.SIGINT), int(signal.SIGTERM)}
+    release = "from gilbench.measure.bridge import release_held_signals; release_held_signals(); "
+    with _signals_held():
+        as_started = subprocess.run([sys.executable, "-c", _MASK], capture_output=True,
+                                    text=True, check=True)  # fmt: skip
+        released = subprocess.run([sys.executable, "-c", release + _MASK], capture_output=True,
+                                  text=True, check=True)  # fmt: skip
+    assert held <= set(json.loads(as_started.stdout))
+    assert not held & set(json.loads(released.stdout))

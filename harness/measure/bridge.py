@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -291,8 +292,19 @@ def start_worker(point: Point, calls: int | None = None) -> WorkerStart:
     return WorkerStart(measurement, time_func, metadata, cpus)
 
 
+def release_held_signals() -> None:
+    """Unblock SIGINT and SIGTERM in this thread (and so in what it starts later).
+
+    gilbench's orchestrator holds them while it starts a worker, so that an interrupt
+    cannot orphan it, and a signal mask survives exec: without this, the worker, its
+    pools and the workloads' own children would never see either signal."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run one point as a pyperf benchmark (manager or worker, as pyperf decides)."""
+    release_held_signals()
     runner = pyperf.Runner(program_args=PROGRAM_ARGS, add_cmdline_args=_forward_point)
     runner.argparser.add_argument("--point", required=True, type=Point.from_json)
     args = runner.parse_args(argv)
