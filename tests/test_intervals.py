@@ -14,6 +14,7 @@ from gilbench.analysis.intervals import (
     LATENCY_NOTE,
     hierarchical_median_interval,
     median_interval,
+    process_t_interval,
 )
 
 
@@ -90,3 +91,42 @@ def test_a_latency_point_has_no_throughput_interval_but_a_note() -> None:
     low, high, note = intervals._throughput_interval(throughput)
     assert low <= 100 <= high
     assert not note
+
+
+def test_the_speedup_interval_is_students_t_over_the_processes_medians() -> None:
+    """Per-process medians 1, e, e^2: logs 0, 1, 2 (sd 1), t(0.975, 2) = 4.3027 (a table
+    value), so the interval is exp(+-4.3027 / sqrt(3)) = [0.0834, 11.99] around 1."""
+    e = math.e
+    groups = [[0.5, 1.0, 1.5], [e, e], [e * e - 1, e * e, e * e + 1]]
+    low, high = process_t_interval(groups, 1.0)
+    assert low == pytest.approx(0.0833974, rel=1e-5)
+    assert high == pytest.approx(11.990776, rel=1e-5)
+    # Centred on the estimate in log terms, whatever the estimate.
+    low2, high2 = process_t_interval(groups, 2.0)
+    assert (low2, high2) == pytest.approx((2 * low, 2 * high))
+    assert process_t_interval([[1.7], [1.7], [1.7]], 1.7) == (1.7, 1.7)
+    for bad in ([[1.0], [2.0]], [[1.0], [0.0], [2.0]]):
+        assert all(math.isnan(v) for v in process_t_interval(bad, 1.0))
+
+
+def test_the_t_interval_covers_another_run_more_often_than_the_bootstrap() -> None:
+    """What the A/A rows of nox -s perf measure: two runs of 3 processes x 4 pairs whose
+    processes differ by more than their pairs do.  Run 2's speedup lies inside run 1's
+    t interval far more often than inside its two-level bootstrap interval."""
+    rng = np.random.default_rng(5)
+
+    def run() -> list[list[float]]:
+        return [list(1.7 * np.exp(rng.normal(0, 0.04) + rng.normal(0, 0.02, 4))) for _ in range(3)]
+
+    t_hits = boot_hits = 0
+    trials = 200
+    for _ in range(trials):
+        first, second = run(), run()
+        estimate = float(np.median([v for g in first for v in g]))
+        other = float(np.median([v for g in second for v in g]))
+        low, high = process_t_interval(first, estimate)
+        t_hits += low <= other <= high
+        low, high = hierarchical_median_interval(first, resamples=400)
+        boot_hits += low <= other <= high
+    assert t_hits / trials >= 0.85
+    assert t_hits > boot_hits

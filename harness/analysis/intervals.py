@@ -4,15 +4,22 @@
 share its luck: the pool it started, the CPUs it was given, the minute it ran in; two
 processes of a point are minutes apart (one per round in the quick and default
 profiles).  A speedup is the median of per-pair ratios (a backend batch over the serial
-batch timed beside it: gilbench.analysis.paired) pooled over processes, so the interval
-comes from a **two-level (hierarchical) bootstrap**: resample the processes with
-replacement, then the pairs (or, for throughput, the timed values) within each chosen
-process, and take the pooled median of each resample; the 2.5 and 97.5 percentiles of
-those medians are the interval.  Resampling only processes would ignore the spread
-inside them; resampling only pairs would pretend pairs from one process are
-independent and give intervals that run 2 of an A/A test falls outside of.  The
-two-level bootstrap counts both (it errs wide, the honest side for a claim).
+batch timed beside it: gilbench.analysis.paired) pooled over processes.
 
+**Speedups: Student's t over the processes.**  Each process gives one number, the median
+of its pair ratios; the interval is the speedup times exp(± t(0.975, m - 1) x s / sqrt(m)),
+s being the standard deviation of the logs of those m per-process medians.  With the 3
+processes of quick and default, no resampling can see how far apart processes fall:
+the two-level bootstrap this replaced (resample processes, then pairs within them) held
+run 2's speedup inside run 1's interval on 71 to 85 % of the headline points of three
+A/A pairs of quick runs; the t interval, 90 to 93 %, about twice as wide (even a
+calibrated 95 % interval holds another run's estimate only about 83 % of the time, that
+estimate having its own error).  compare tests the same units with Welch's t
+(gilbench.analysis.significance).
+
+**Throughput: a two-level (hierarchical) bootstrap**: resample the processes with
+replacement, then the timed values within each chosen process, and take the pooled
+median of each resample; the 2.5 and 97.5 percentiles of those medians are the interval.
 scipy.stats.bootstrap resamples one level only, so the two-level resampling is done here
 with numpy (vectorised, seeded: the same file gives the same interval).  Points without
 pairs (older files) estimate their speedup from per-round ratios: those rounds are the
@@ -101,6 +108,21 @@ def hierarchical_median_interval(
     return float(low), float(high)
 
 
+def process_t_interval(
+    groups: Sequence[Sequence[float]], estimate: float, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
+    """Student's t interval around ``estimate`` (a ratio) from the spread of the logs of
+    each non-empty group's median (see the module docstring); (NaN, NaN) for fewer
+    than :data:`MIN_UNITS` groups or a non-positive median or estimate."""
+    medians = [float(np.median(g)) for g in groups if len(g)]
+    if len(medians) < MIN_UNITS or min(medians) <= 0 or not estimate > 0:
+        return NAN, NAN
+    logs = np.log(medians)
+    half = float(stats.t.ppf((1 + confidence) / 2, len(logs) - 1))
+    half *= float(np.std(logs, ddof=1)) / math.sqrt(len(logs))
+    return estimate * math.exp(-half), estimate * math.exp(half)
+
+
 def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
     """scipy's percentile bootstrap interval of the median of independent ``values``;
     (NaN, NaN) for fewer than :data:`MIN_UNITS`."""
@@ -145,7 +167,7 @@ def _speedup_interval(
         return NAN, NAN, 0, SERIAL_NOTE if pd.notna(row.get("speedup")) else ""
     ratios = row.get("_unit_ratios")
     if isinstance(ratios, list) and ratios:
-        low, high = hierarchical_median_interval(ratios)
+        low, high = process_t_interval(ratios, float(row["speedup"]))
         units = len(ratios)
         what = "processes with pairs"
     elif base is not None and isinstance(row.get("_round_medians"), dict):
