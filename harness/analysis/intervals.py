@@ -15,7 +15,10 @@ run 2's speedup inside run 1's interval on 71 to 85 % of the headline points of 
 A/A pairs of quick runs; the t interval, 90 to 93 %, about twice as wide (even a
 calibrated 95 % interval holds another run's estimate only about 83 % of the time, that
 estimate having its own error).  compare tests the same units with Welch's t
-(gilbench.analysis.significance).
+(gilbench.analysis.significance).  A pure-Python speedup cannot exceed min(workers,
+cores) (gilbench.analysis.physics), so its interval's upper end stops there (or at the
+estimate, should that be above it): a t interval over 3 processes, symmetric in logs,
+would otherwise read e.g. [1.41, 2.21] on 2 cores.
 
 **Throughput: a two-level (hierarchical) bootstrap**: resample the processes with
 replacement, then the timed values within each chosen process, and take the pooled
@@ -46,6 +49,7 @@ import pandas as pd
 import pyperf
 from scipy import stats
 
+from gilbench.analysis.physics import pinned_cpus, speedup_limit
 from gilbench.analysis.rounds import paired_ratios, run_pair_ratios
 
 CONFIDENCE = 0.95
@@ -203,6 +207,17 @@ def _throughput_interval(row: Mapping[Hashable, Any]) -> tuple[float, float, str
     return low, high, ""
 
 
+def _limits(out: pd.DataFrame) -> list[float]:
+    """Each row's physical speedup limit (gilbench.analysis.physics.speedup_limit)."""
+    cpu_lists = out["cpu_list"] if "cpu_list" in out else pd.Series("", index=out.index)
+    return [
+        speedup_limit(str(kind), int(workers), pinned_cpus(cpu_list, int(cores)))
+        for kind, workers, cores, cpu_list in zip(
+            out["kind"], out["workers"], out["cores"], cpu_lists, strict=True
+        )
+    ]
+
+
 def add_intervals(
     out: pd.DataFrame, baselines: Sequence[Mapping[Hashable, Any] | None]
 ) -> pd.DataFrame:
@@ -213,7 +228,10 @@ def add_intervals(
         speed.append(_speedup_interval(row, base))
         thru.append(_throughput_interval(row))
     out["speedup_ci_low"] = [s[0] for s in speed]
-    out["speedup_ci_high"] = [s[1] for s in speed]
+    out["speedup_ci_high"] = [
+        min(s[1], max(limit, speedup)) if not math.isnan(s[1]) else s[1]
+        for s, limit, speedup in zip(speed, _limits(out), out["speedup"], strict=True)
+    ]
     out["ci_units"] = pd.array([s[2] for s in speed], dtype="Int64")
     out["speedup_ci_note"] = [s[3] for s in speed]
     out["throughput_ci_low"] = [t[0] for t in thru]

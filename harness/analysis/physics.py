@@ -56,13 +56,19 @@ def _number(value: Any) -> float:
         return math.nan
 
 
+def speedup_limit(kind: str, workers: int, cpus: int) -> float:
+    """The most a point's speedup can physically be: min(workers, cpus) (at least 1) for
+    pure Python, infinity for other kinds."""
+    return float(max(1, min(workers, cpus))) if kind == PURE_PYTHON_KIND else math.inf
+
+
 def speedup_reason(
     kind: str, backend: str, speedup: float, *, workers: int, cpus: int, spread: float
 ) -> str:
     """Why a pure-Python point's speedup is beyond physics, or "" when it is not."""
     if kind != PURE_PYTHON_KIND or backend == "serial" or math.isnan(speedup):
         return ""
-    limit = max(1, min(workers, cpus))
+    limit = int(speedup_limit(kind, workers, cpus))
     margin = SPREAD_FLOOR
     if limit > 1 and not math.isnan(spread):
         margin = min(max(spread, SPREAD_FLOOR), SPREAD_CAP)
