@@ -208,12 +208,14 @@ def _throughput_interval(row: Mapping[Hashable, Any]) -> tuple[float, float, str
 
 
 def _limits(out: pd.DataFrame) -> list[float]:
-    """Each row's physical speedup limit (gilbench.analysis.physics.speedup_limit)."""
-    cpu_lists = out["cpu_list"] if "cpu_list" in out else pd.Series("", index=out.index)
+    """Each row's physical speedup limit (gilbench.analysis.physics.speedup_limit);
+    none (infinity) where the table does not say the kind."""
+    empty = pd.Series("", index=out.index)
+    kinds, cpu_lists = out.get("kind", empty), out.get("cpu_list", empty)
     return [
         speedup_limit(str(kind), int(workers), pinned_cpus(cpu_list, int(cores)))
         for kind, workers, cores, cpu_list in zip(
-            out["kind"], out["workers"], out["cores"], cpu_lists, strict=True
+            kinds, out["workers"], out["cores"], cpu_lists, strict=True
         )
     ]
 
