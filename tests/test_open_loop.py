@@ -18,11 +18,15 @@ from gilbench.benchmarks._registry import workload
 from gilbench.measure import run_facts
 from gilbench.measure.latency import REQUEST_RATE_FACT, UTILISATION_FACT, LatencyMeasurement
 from gilbench.measure.open_loop import (
+    AIM_EVERY,
+    AIM_MAX_STEP,
     MAX_RATE,
     Fixed,
     OpenLoop,
     Poisson,
+    Timed,
     rate_for,
+    reaimed_rate,
     wait_until,
     wait_until_async,
 )
@@ -124,6 +128,45 @@ def test_rates_keep_the_responder_half_busy_up_to_a_cap() -> None:
     assert rate_for(0.000_01) == MAX_RATE
     assert rate_for(0.0) == MAX_RATE
     assert rate_for(float("nan")) == MAX_RATE
+
+
+def test_a_reaimed_rate_moves_towards_the_service_time_at_most_a_step_at_a_time() -> None:
+    assert reaimed_rate(2.0, 0.1) == pytest.approx(4.0)  # 0.5 / 0.1 = 5, one step: 2 x 2
+    assert reaimed_rate(4.0, 0.1) == pytest.approx(5.0)  # reached: 0.5 / 0.1
+    assert reaimed_rate(20.0, 0.1) == pytest.approx(20.0 / AIM_MAX_STEP)  # down, a step
+    assert reaimed_rate(400.0, 0.000_01) == MAX_RATE  # the cap holds
+    assert reaimed_rate(3.0, 0.0) == 3.0  # nothing measured: unchanged
+    assert reaimed_rate(3.0, float("nan")) == 3.0
+
+
+def _timed(busy: float) -> Timed:
+    return Timed(due=0.0, ended=busy, latency=busy, busy=busy, gap=0.1)
+
+
+def test_a_calibrated_schedule_is_reaimed_at_the_timed_requests_service_time(
+    stall_workload: str,
+) -> None:
+    """Calibration judged 0.25 s per request (2 a second); the timed requests take 0.05 s:
+    every AIM_EVERY of them the rate moves a step towards 0.5 / 0.05 = 10 a second.  A
+    schedule the measurement did not calibrate (a test's own) keeps its rate."""
+    measurement = LatencyMeasurement(Point.latency(stall_workload, {"stall_ms": 100, "chunk": 1000},
+                                                   "threads", 0, 1))  # fmt: skip
+    try:
+        arrivals = Poisson(2.0, random.Random(1))
+        measurement.schedule, measurement.service_s = OpenLoop(arrivals), 0.25
+        rates = []
+        for _ in range(4):
+            for _ in range(AIM_EVERY):
+                measurement._aim(_timed(0.05))
+            rates.append(arrivals.rate)
+        assert rates == pytest.approx([4.0, 8.0, 10.0, 10.0])
+        fixed = Fixed(0.5)
+        measurement.schedule = OpenLoop(fixed)
+        for _ in range(AIM_EVERY):
+            measurement._aim(_timed(0.05))
+        assert measurement.schedule.arrivals is fixed
+    finally:
+        measurement.close()
 
 
 def test_poisson_gaps_are_exponential_with_the_rate_as_mean() -> None:

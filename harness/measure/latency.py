@@ -11,7 +11,9 @@ a request queued behind a slow one all count.  The rate is calibrated in each pr
 before its first value, once the load runs: :data:`CALIBRATION_REQUESTS` requests, each
 due a pause after the previous one answered (so none queues), give the mean service time;
 the rate keeps the responder busy ``TARGET_UTILISATION`` of the time, at most ``MAX_RATE``
-requests a second.  Each run records the rate it offered (``fact_latency_rate_per_s``) and
+requests a second.  Every ``AIM_EVERY`` timed requests the rate is aimed again, at the
+mean service time of the timed requests so far (a few paced requests misjudge it: see
+gilbench.measure.open_loop).  Each run records the rate it offered (``fact_latency_rate_per_s``) and
 the utilisation it achieved (``fact_latency_utilisation``: the responder's busy time over
 the time its requests spanned).  Every answer is checked outside the timed region.
 """
@@ -31,7 +33,15 @@ from gilbench.measure import run_facts
 from gilbench.measure.batch import BatchCheckError, enter_setup
 from gilbench.measure.interpreter import gil_enabled_now
 from gilbench.measure.load import AsyncioLoad, Load, make_load
-from gilbench.measure.open_loop import Fixed, OpenLoop, Poisson, Timed, rate_for
+from gilbench.measure.open_loop import (
+    AIM_EVERY,
+    Fixed,
+    OpenLoop,
+    Poisson,
+    Timed,
+    rate_for,
+    reaimed_rate,
+)
 from gilbench.vocabulary import Point
 
 #: Fact: chunks of CPU work the load completed per second while requests were made.
@@ -92,6 +102,9 @@ class LatencyMeasurement:
         self._burst: collections.deque[Sample] = collections.deque()
         #: The GIL state written into the metadata; checked again once the load runs.
         self.gil_recorded: bool | None = None
+        # The timed requests' service times so far, which re-aim a calibrated rate.
+        self._served = 0
+        self._busy_s = 0.0
 
     def _started_load(self) -> Load:
         if self.load is None:
@@ -198,10 +211,22 @@ class LatencyMeasurement:
             run_facts.record_rate(UTILISATION_FACT, request.busy, request.gap)
             run_facts.record_schedule(request.gap)
             self._check(result)
+            self._aim(request)
             total += request.latency
         if self.calls_left == 0:
             self._load_stack.close()  # the last call: nothing timed needs the load now
         return total
+
+    def _aim(self, request: Timed) -> None:
+        """Count a timed request's service time; every AIM_EVERY of them, aim the rate of
+        a schedule this measurement calibrated (a test's own schedule is left alone)."""
+        self._served += 1
+        self._busy_s += request.busy
+        arrivals = self.schedule.arrivals if self.schedule is not None else None
+        if self.service_s is None or not isinstance(arrivals, Poisson):
+            return
+        if self._served % AIM_EVERY == 0:
+            arrivals.rate = reaimed_rate(arrivals.rate, self._busy_s / self._served)
 
     def close(self) -> None:
         """Stop the load (unless the last call did), then undo the responder's setup."""
