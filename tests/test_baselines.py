@@ -266,6 +266,24 @@ def test_best_per_keeps_groups_without_any_speedup() -> None:
     assert best_per(rows.iloc[:0], ["backend_label", "cores"]).empty
 
 
+def test_a_point_beyond_physics_is_never_the_best_while_a_result_is_there() -> None:
+    """On 16 vCPUs of unequal speed, cpu.fib processes with 4 workers on 2 CPUs read 2.24x
+    (their serial partners ran on a slow CPU): marked suspect, and not the best at 2 cores,
+    in the table or in the scaling overview's line."""
+    rows = pd.DataFrame({
+        "backend_label": ["processes"] * 3 + ["threads"],
+        "cores": [2, 2, 2, 2],
+        "workers": [1, 2, 4, 4],
+        "speedup": [1.09, 1.65, 2.24, 2.5],
+        "suspect": ["", "", "speedup 2.24x with 4 workers on 2 cores", "beyond"],
+    })  # fmt: skip
+    best = best_per(rows, ["backend_label", "cores"]).set_index("backend_label")
+    assert best.loc["processes", "speedup"] == 1.65
+    assert best.loc["threads", "speedup"] == 2.5  # nothing else: kept, its cell marked
+    assert "suspect" in best.columns
+    assert "_suspect" not in best.columns
+
+
 # -- how many pairs --------------------------------------------------------------------------
 
 

@@ -14,6 +14,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from gilbench.analysis.physics import suspect_mask
+
 # One colour per backend, the same in every figure.
 BACKEND_COLOURS = {
     "serial": "#555555",
@@ -136,9 +138,10 @@ def op_cost_bars(table: pd.DataFrame, title: str) -> str:
 def scaling_overview(points: pd.DataFrame, title: str) -> str:
     """Three panels for one workload on one machine and interpreter:
 
-    speedup against cores (each backend's best at each core count, ideal = cores), the
-    efficiency heatmap (backend and cores by workers), and effective cores against
-    workers at the highest core count.
+    speedup against cores (each backend's best at each core count, ideal = cores; a
+    point beyond physics is not a result and is never the best: a core count whose only
+    points are suspect is left out of the line), the efficiency heatmap (backend and
+    cores by workers), and effective cores against workers at the highest core count.
     """
     fig, (left, middle, right) = plt.subplots(
         1, 3, figsize=(13.0, 3.8), gridspec_kw={"width_ratios": [1, 1.3, 1]}
@@ -146,7 +149,8 @@ def scaling_overview(points: pd.DataFrame, title: str) -> str:
     cores = sorted(int(k) for k in points["cores"].unique())
     left.plot(cores, cores, linestyle="--", color="#999999", linewidth=1, label="ideal (= cores)")
     for label, rows in points.groupby("backend_label", sort=True):
-        best = rows.groupby("cores")["speedup"].max().reindex(cores)
+        trusted = rows[~suspect_mask(rows)]
+        best = trusted.groupby("cores")["speedup"].max().reindex(cores)
         backend = str(rows["backend"].iloc[0])
         left.plot(cores, best.to_numpy(), marker="o", color=BACKEND_COLOURS.get(backend),
                   label=str(label))  # fmt: skip

@@ -98,11 +98,14 @@ def _context_groups(rows: pd.DataFrame) -> list[tuple[tuple[str, str, str, int],
 
 
 def best_per(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Each group's row with the highest speedup; a group with no speedup at all (no
-    serial baseline in its run, no pairs) keeps a row, its speedup empty, rather than
-    failing as ``idxmax`` over all-NaN does."""
-    ranked = rows.sort_values("speedup", ascending=False, na_position="last", kind="stable")
-    return ranked.drop_duplicates(keys)
+    """Each group's row with the highest speedup that is a result: a point beyond
+    physics (suspect) is best only in a group with nothing else, where its table cell
+    says so.  A group with no speedup at all (no serial baseline in its run, no pairs)
+    keeps a row, its speedup empty, rather than failing as ``idxmax`` over all-NaN does."""
+    ranked = rows.assign(_suspect=suspect_mask(rows)).sort_values(
+        ["_suspect", "speedup"], ascending=[True, False], na_position="last", kind="stable"
+    )
+    return ranked.drop_duplicates(keys).drop(columns="_suspect")
 
 
 def _best_by_cores(rows: pd.DataFrame) -> Markup:
