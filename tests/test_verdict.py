@@ -67,6 +67,21 @@ def test_nothing_scales_is_not_blamed_on_the_gil() -> None:
     assert verdict.threads == "limited (not the GIL)"
 
 
+def test_a_threads_slice_is_not_called_limited_by_something_else() -> None:
+    """`gilbench run --workload cpu.fib --backend threads` measured threads and serial
+    only: 0.98x on 1.00 effective cores is the GIL's signature, but nothing shows the work
+    could scale, so the verdict says it cannot tell, not "limited (not the GIL)"."""
+    verdict = judge(pd.DataFrame([
+        _row("serial", 1, 1.0, 1.0),
+        _row("threads", 2, 0.98, 1.0),
+    ]))  # fmt: skip
+    assert verdict is not None
+    assert verdict.threads == "unclear (no other backend to compare)"
+    busy = judge(pd.DataFrame([_row("serial", 1, 1.0, 1.0), _row("threads", 2, 1.1, 1.9)]))
+    assert busy is not None
+    assert busy.threads == "limited (not the GIL)"  # busy cores: not the GIL either way
+
+
 def test_threads_busy_on_many_cores_are_not_gil_bound() -> None:
     # A free-threaded build: threads use 1.9 cores but lose to contention.
     verdict = judge(pd.DataFrame([
@@ -286,5 +301,6 @@ def test_suspect_rows_stay_out_of_the_verdict() -> None:
         _ci_row("processes", 2, 5.0, 1.9, 2, suspect="speedup above min(workers, cores)"),
     ]))  # fmt: skip
     assert verdict is not None
-    assert verdict.threads == "limited (not the GIL)"
+    # The only other backend is left out: nothing is left to show the work could scale.
+    assert verdict.threads == "unclear (no other backend to compare)"
     assert "left out as suspect" in verdict.evidence

@@ -15,7 +15,10 @@ least 0.8, 1.5 times the threads' speedup, or 0.75 k effective cores with 1.2 ti
 - CPU work (every headline kind but io), k >= 2: threads **scale** at an efficiency
   (speedup / k; the low end of its interval where it has one) of at least 0.6.
   Otherwise, with the GIL on, they are **GIL-bound** when few cores are busy and
-  another backend beats them; else **limited (not the GIL)**.  With the GIL off
+  another backend beats them; **unclear (no other backend to compare)** when few cores
+  are busy but no other backend was measured with at least k workers (a slice such as
+  ``--backend threads``: nothing shows the work could scale); else **limited (not the
+  GIL)**.  With the GIL off
   (free-threaded), threads below 0.6 are **limited by locks or contention**: there is
   no GIL to blame.
 - io work, any k: threads **scale** at an efficiency of at least 0.6 (waiting overlaps,
@@ -51,6 +54,7 @@ LIMITED = "limited (not the GIL)"
 LOCKS = "limited by locks or contention (GIL off)"
 CPU_BOUND = "CPU-bound"
 UNCLEAR = "unclear (intervals too wide)"
+NOTHING_TO_COMPARE = "unclear (no other backend to compare)"
 
 RULE_TEXT = (
     f"At the highest core count k, taking each backend's best point with at least k "
@@ -62,7 +66,9 @@ RULE_TEXT = (
     f"backend beats them: it is above 1x and ahead by more than both 95 % intervals (without "
     f"intervals: an efficiency of at least {OTHER_EFFICIENCY_AT_LEAST}, "
     f"{OTHER_SPEEDUP_FACTOR} times the threads' speedup, or {OTHER_BUSY_CORES_SHARE} k "
-    f"effective cores with {OTHER_BUSY_SPEEDUP_FACTOR} times it); otherwise they are "
+    f"effective cores with {OTHER_BUSY_SPEEDUP_FACTOR} times it); '{NOTHING_TO_COMPARE}' "
+    f"when they keep few cores busy but no other backend was measured with at least k "
+    f"workers; otherwise they are "
     f"limited by something other than the GIL. With the GIL off, threads below "
     f"{GIL_EFFICIENCY_BELOW} are limited by locks or contention. io work, at any k: "
     f"GIL-bound when the GIL is on and asyncio beats the threads (the GIL in the dispatch "
@@ -212,6 +218,8 @@ def _status(
         return LOCKS
     if busy <= busy_limit(cores) and beats(other, threads, cores):
         return GIL_BOUND
+    if busy <= busy_limit(cores) and other is None:
+        return NOTHING_TO_COMPARE
     return LIMITED
 
 

@@ -13,9 +13,10 @@ due a pause after the previous one answered (so none queues), give the mean serv
 the rate keeps the responder busy ``TARGET_UTILISATION`` of the time, at most ``MAX_RATE``
 requests a second.  Every ``AIM_EVERY`` timed requests the rate is aimed again, at the
 mean service time of the timed requests so far (a few paced requests misjudge it: see
-gilbench.measure.open_loop).  Each run records the rate it offered (``fact_latency_rate_per_s``) and
-the utilisation it achieved (``fact_latency_utilisation``: the responder's busy time over
-the time its requests spanned).  Every answer is checked outside the timed region.
+gilbench.measure.open_loop).  Each run records the rate it offered
+(``fact_latency_rate_per_s``) and the utilisation it achieved
+(``fact_latency_utilisation``: the responder's busy time over the time its requests
+spanned).  Every answer is checked outside the timed region.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ requests, capped at :data:`MAX_RATE`, then re-aimed every :data:`AIM_EVERY` time
 at the mean service time of the timed requests so far (:func:`reaimed_rate`).  Poisson,
 not a fixed interval, because Poisson arrivals see time averages (PASTA): a request
 lands at a random phase of whatever the load does periodically (the GIL's switch
-interval, a CPU chunk, a timer tick), so its
-latency samples the responder's state as it is over time; a fixed interval could lock
-onto a period and see the same phase every time.  Rate, utilisation and every latency
+interval, a CPU chunk, a timer tick), so its latency samples the responder's state as it
+is over time; a fixed interval could lock onto a period and see the same phase every
+time.  Rate, utilisation and every latency
 are recorded, so a reader knows the load at which the percentiles were taken.
 
 One responder serves one request at a time: a request due while the previous one runs
