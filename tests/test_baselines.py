@@ -284,6 +284,29 @@ def test_a_point_beyond_physics_is_never_the_best_while_a_result_is_there() -> N
     assert "_suspect" not in best.columns
 
 
+def test_the_scaling_overview_marks_a_cell_beyond_physics() -> None:
+    from gilbench.report.plots import scaling_overview
+
+    rows = pd.DataFrame({
+        "backend_label": ["serial", "processes", "processes"],
+        "backend": ["serial", "processes", "processes"],
+        "cores": [2, 2, 2],
+        "workers": [1, 2, 4],
+        "speedup": [1.0, 1.65, 2.24],
+        "efficiency": [1.0, 0.82, 1.12],
+        "effective_cores": [1.0, 1.9, 1.9],
+        "suspect": ["", "", "speedup 2.24x with 4 workers on 2 cores"],
+    })  # fmt: skip
+    svg = scaling_overview(rows, "cpu.fib")
+    assert "1.12*" in svg
+    assert "0.82*" not in svg
+    assert "beyond physics" in svg
+    clean = scaling_overview(rows.assign(suspect=""), "cpu.fib")
+    assert "1.12*" not in clean
+    assert "1.12" in clean
+    assert "beyond physics" not in clean
+
+
 # -- how many pairs --------------------------------------------------------------------------
 
 

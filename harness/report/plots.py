@@ -166,6 +166,15 @@ def scaling_overview(points: pd.DataFrame, title: str) -> str:
         row=lambda f: f["backend_label"] + " @ " + f["cores"].astype(str) + "c"
     )
     grid = heat.pivot_table(index="row", columns="workers", values="efficiency", aggfunc="first")
+    # A cell beyond physics keeps its number (it was measured) but is marked: not a result.
+    flagged = (
+        heat.assign(flag=suspect_mask(heat).astype(float))
+        .pivot_table(index="row", columns="workers", values="flag", aggfunc="max")
+        .reindex(index=grid.index, columns=grid.columns)
+        .fillna(0.0)
+        .to_numpy()
+        > 0
+    )
     if not grid.empty:
         image = middle.imshow(grid.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=1,
                               aspect="auto")  # fmt: skip
@@ -173,10 +182,12 @@ def scaling_overview(points: pd.DataFrame, title: str) -> str:
         middle.set_yticks(range(len(grid.index)), list(grid.index), fontsize=7)
         for (i, j), value in np.ndenumerate(grid.to_numpy(dtype=float)):
             if not np.isnan(value):
-                middle.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6)
+                mark = "*" if flagged[i, j] else ""
+                middle.text(j, i, f"{value:.2f}{mark}", ha="center", va="center", fontsize=6)
         fig.colorbar(image, ax=middle, fraction=0.04, pad=0.02)
     middle.set_xlabel("workers")
-    middle.set_title("efficiency = speedup / min(workers, cores)", fontsize=9)
+    suspect_note = " (* beyond physics: suspect)" if flagged.any() else ""
+    middle.set_title(f"efficiency = speedup / min(workers, cores){suspect_note}", fontsize=9)
 
     top = points[points["cores"] == max(cores)]
     for label, unsorted in top.groupby("backend_label", sort=True):
