@@ -166,6 +166,9 @@ def scaling_overview(points: pd.DataFrame, title: str) -> str:
         row=lambda f: f["backend_label"] + " @ " + f["cores"].astype(str) + "c"
     )
     grid = heat.pivot_table(index="row", columns="workers", values="efficiency", aggfunc="first")
+    # Rows by backend, then by cores as numbers ("@ 2c" before "@ 16c", not after).
+    order = heat.drop_duplicates("row").sort_values(["backend_label", "cores"])["row"]
+    grid = grid.reindex([row for row in order if row in grid.index])
     # A cell beyond physics keeps its number (it was measured) but is marked: not a result.
     flagged = (
         heat.assign(flag=suspect_mask(heat).astype(float))
