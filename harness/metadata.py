@@ -45,7 +45,10 @@ from typing import Any
 #       read as they are, the new keys absent (NaN or empty columns).  Later schema 3
 #       files give every benchmark values_per_process (the values each of its processes
 #       was asked for: a profile's headline_values for headline points, else its values);
-#       without it, the values in pyperf_settings stand.
+#       without it, the values in pyperf_settings stand.  Later still, pyperf_settings
+#       records sway_tolerance (how far leaving one process out may move a headline
+#       speedup before settling gives it another process), and a settled paired point
+#       has more rounds than its serial baseline (one process each).
 SCHEMA_VERSION = 3
 SCHEMA_KEY = "gilbench_schema"
 

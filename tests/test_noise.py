@@ -62,3 +62,16 @@ def test_the_not_settled_threshold_is_the_run_profiles() -> None:
     (line,) = unsettled_warnings(strict)
     assert "more than 2%" in line
     assert unsettled_warnings(lenient) == []
+
+
+def test_a_headline_that_one_process_still_decides_is_named_with_its_sway() -> None:
+    swayed = _row("threads", 4, 2, 0.01, speedup_sway=0.08, sway_tolerance=0.02, ci_units=5)
+    steady = _row("processes", 4, 2, 0.01, speedup_sway=0.01, sway_tolerance=0.02, ci_units=3)
+    frame = pd.DataFrame([_row("serial", 1, 2, 0.0), swayed, steady])
+    (line,) = unsettled_warnings(frame)
+    assert line.startswith("1 of 2 headline speedups did not settle")
+    assert "or one process still moves them by more than 2%" in line
+    assert "cpu.fib threads workers=4 cores=2 (one of 5 processes moves it 8%)" in line
+    # A run that recorded no sway tolerance (written before it) is not judged on sway.
+    older = frame.assign(sway_tolerance=float("nan"))
+    assert unsettled_warnings(older) == []

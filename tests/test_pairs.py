@@ -265,6 +265,22 @@ def test_the_baseline_cross_check_warns_beyond_10_percent_and_twice_the_spread()
     assert "cpu.fib threads workers=2 cores=2: 1.90x paired, 1.50x against the serial point" in line
 
 
+def test_the_sway_column_says_how_far_one_process_moves_the_speedup(tmp_path: Path) -> None:
+    processes = [
+        _paired("threads", 2, (1.0, 1.0), (2.0, 2.0)),
+        _paired("threads", 2, (1.0, 1.0), (2.0, 2.0)),
+        _paired("threads", 2, (1.0, 1.0), (1.5, 1.5)),
+    ]
+    threads = pyperf.Benchmark([b.get_runs()[0] for b in processes])
+    single = _paired("processes", 2, (1.0, 1.0), (2.0, 2.0))
+    write_suite(tmp_path / "box" / "run.json", [make_bench(values=(2.0,)), threads, single])
+    frame = tidy(load_results(tmp_path)).set_index("backend")
+    assert frame.loc["threads", "speedup"] == pytest.approx(2.0)
+    assert frame.loc["threads", "speedup_sway"] == pytest.approx(0.125)  # without a 2.0 process
+    assert math.isnan(frame.loc["processes", "speedup_sway"])  # one process: nothing to leave out
+    assert math.isnan(frame.loc["serial", "speedup_sway"])  # no pairs
+
+
 def test_settling_reads_the_pairs_spread() -> None:
     group = SettleGroup(Point("cpu.fib", {}, "serial", 1, 2, 8),
                         (Point("cpu.fib", {}, "threads", 2, 2, 8),

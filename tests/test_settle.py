@@ -3,6 +3,7 @@ extra rounds a real run adds."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -12,11 +13,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gilbench.analysis.rounds import paired_ratios, ratio_spread, round_medians, values_by_round
+from gilbench.analysis.rounds import (
+    paired_ratios,
+    process_sway,
+    ratio_spread,
+    round_medians,
+    values_by_round,
+)
 from gilbench.analysis.store import RunFile
 from gilbench.run.orchestrator import run_points
 from gilbench.run.profiles import get_profile
-from gilbench.run.settle import SettleGroup, headline_names, settle_groups, unsettled
+from gilbench.run.settle import (
+    SettleGroup,
+    headline_names,
+    settle_groups,
+    settle_need,
+    unsettled,
+)
 from gilbench.vocabulary import Point
 
 KINDS = {"cpu.fib": "cpu", "io.sleep": "io", "sync.lock": "sync"}
@@ -134,10 +147,13 @@ def test_headline_points_get_the_profiles_headline_values(tmp_path: Path) -> Non
         replace(profile, headline_values=1)
 
 
-def test_a_run_settles_headline_points_with_extra_back_to_back_rounds(tmp_path: Path) -> None:
+def test_a_run_settles_paired_headline_points_with_processes_of_their_own(
+    tmp_path: Path,
+) -> None:
     # A tolerance of 0 is never met: every headline point gets every extra round.
     profile = replace(get_profile("smoke"), name="settle", processes=2, rounds=2, values=2,
-                      settle_rounds=2, settle_tolerance=0.0, settle_share=100.0)  # fmt: skip
+                      settle_rounds=2, settle_tolerance=0.0, settle_share=100.0,
+                      sway_tolerance=0.0)  # fmt: skip
     serial = Point("cpu.fib", {"n": 12}, "serial", 1, 1, 4)
     headline = Point("cpu.fib", {"n": 12}, "threads", 2, 1, 4)
     other = Point("sync.lock", {"n": 100}, "threads", 2, 1, 4)
@@ -153,14 +169,92 @@ def test_a_run_settles_headline_points_with_extra_back_to_back_rounds(tmp_path: 
     )
     assert not outcome.failures
     rounds = _runs_by_round(path)
-    assert rounds[serial.name] == [1, 2, 3, 4]
+    # The headline point's pairs carry their own serial partners: the serial point is
+    # not measured again.
+    assert rounds[serial.name] == [1, 2]
     assert rounds[headline.name] == [1, 2, 3, 4]
     assert rounds[other.name] == [1, 2]
-    # Each extra round measures the baseline, then the point, back to back.
-    assert statuses[-4:] == [("serial", "settling 1/2"), ("threads", "settling 1/2"),
-                             ("serial", "settling 2/2"), ("threads", "settling 2/2")]  # fmt: skip
+    assert statuses[-2:] == [("threads", "settling 1/2"), ("threads", "settling 2/2")]
 
     # Resuming measures nothing more: the extra rounds are spent.
     again = run_points([serial, headline, other], profile, RunFile(path), {"machine": "m"})
     assert not again.measured
     assert _runs_by_round(path) == rounds
+
+
+def test_an_old_file_without_pairs_settles_with_its_baseline_back_to_back(
+    tmp_path: Path,
+) -> None:
+    profile = replace(get_profile("smoke"), name="settle", processes=2, rounds=2, values=2,
+                      settle_rounds=0, settle_tolerance=0.0, settle_share=100.0,
+                      sway_tolerance=0.0)  # fmt: skip
+    serial = Point("cpu.fib", {"n": 12}, "serial", 1, 1, 4)
+    headline = Point("cpu.fib", {"n": 12}, "threads", 2, 1, 4)
+    path = tmp_path / "m" / "20260101T000000Z-cpython3.11.json"
+    path.parent.mkdir()
+    assert not run_points([serial, headline], profile, RunFile(path), {"machine": "m"}).failures
+    # As a file written before pairs (schema 2) would be: no serial partners.
+    data = json.loads(path.read_text())
+    for bench in data["benchmarks"]:
+        for run in bench["runs"]:
+            run.get("metadata", {}).pop("paired_serial_s", None)
+    path.write_text(json.dumps(data))
+    statuses: list[tuple[str, str]] = []
+    run_points(
+        [serial, headline],
+        replace(profile, settle_rounds=1),
+        RunFile(path),
+        {"machine": "m"},
+        lambda point, status: statuses.append((point.backend, status)),
+    )
+    assert statuses[-2:] == [("serial", "settling 1/1"), ("threads", "settling 1/1")]
+    rounds = _runs_by_round(path)
+    assert rounds[serial.name] == rounds[headline.name] == [1, 2, 3]
+
+
+def _process(ratios: list[float]) -> pyperf.Run:
+    """One pyperf process of a paired point whose pairs have these ratios."""
+    return pyperf.Run([1.0] * len(ratios), warmups=None, collect_metadata=False,
+                      metadata={"name": "p", "unit": "second", "loops": 1, "round": 1,
+                                "paired_serial_s": " ".join(str(r) for r in ratios)})  # fmt: skip
+
+
+def test_sway_is_how_far_one_process_moves_the_median_of_all_pairs() -> None:
+    agreeing = pyperf.Benchmark([_process([2.0, 2.0]) for _ in range(3)])
+    assert process_sway(agreeing) == 0.0
+    # Two processes at 2.0, one at 1.5: all six pairs' median is 2.0; without a 2.0
+    # process it is 1.75 (12.5 % lower); without the 1.5 one, still 2.0.
+    one_off = pyperf.Benchmark([_process([2.0, 2.0]), _process([2.0, 2.0]), _process([1.5, 1.5])])
+    assert process_sway(one_off) == pytest.approx(0.125)
+    assert process_sway(pyperf.Benchmark([_process([2.0, 1.0])])) == math.inf
+
+
+@given(st.lists(st.lists(st.floats(0.1, 10.0), min_size=1, max_size=4), min_size=2, max_size=6),
+       st.floats(0.1, 10.0))  # fmt: skip
+def test_sway_does_not_depend_on_the_unit_and_is_never_negative(
+    processes: list[list[float]], scale: float
+) -> None:
+    bench = pyperf.Benchmark([_process(p) for p in processes])
+    scaled = pyperf.Benchmark([_process([r * scale for r in p]) for p in processes])
+    assert process_sway(bench) >= 0
+    assert process_sway(scaled) == pytest.approx(process_sway(bench), rel=1e-6, abs=1e-9)
+
+
+def test_a_point_that_one_process_decides_is_unsettled_and_goes_first() -> None:
+    group = SettleGroup(_point("cpu.fib", "serial", 1, 2),
+                        (_point("cpu.fib", "threads", 2, 2), _point("cpu.fib", "processes", 2, 2),
+                         _point("cpu.fib", "processes", 4, 2)))  # fmt: skip
+    steady, swayed, worse = group.points
+    tight = [1.80, 1.81, 1.79, 1.80]
+    benches = {
+        steady.name: pyperf.Benchmark([_process(tight) for _ in range(3)]),
+        # Each process's pairs agree, so the pairs' spread is small (one process in three):
+        # but one process decides the median.
+        swayed.name: pyperf.Benchmark([_process(tight), _process(tight), _process([1.5] * 4)]),
+        worse.name: pyperf.Benchmark([_process(tight), _process([1.5] * 4), _process([1.2] * 4)]),
+    }
+    assert unsettled(group, benches.get, tolerance=0.5) == []  # no sway tolerance: spread only
+    assert unsettled(group, benches.get, tolerance=0.5, sway_tolerance=0.02) == [worse, swayed]
+    need = settle_need(group, benches.get, tolerance=0.5, sway_tolerance=0.02)
+    assert need[steady] < 0.1
+    assert need[worse] > need[swayed] > 1

@@ -57,27 +57,50 @@ def noise_warnings(frame: pd.DataFrame) -> list[str]:
 
 
 def unsettled_warnings(frame: pd.DataFrame) -> list[str]:
-    """A line naming the headline speedups (vocabulary.is_headline) whose rounds still
-    disagree after settling by more than their run's profile allows (its tolerance:
-    the median absolute deviation of the per-round ratios over their median)."""
+    """A line naming the headline speedups (vocabulary.is_headline) that did not settle
+    after settling, by their run profile's tolerances: their pairs (older files: rounds)
+    still spread wider than ``settle_tolerance`` (median absolute deviation over the
+    median), or leaving one process out still moves them by more than ``sway_tolerance``
+    (``speedup_sway``; runs that recorded no sway tolerance are not judged on it)."""
     if "speedup_spread" not in frame.columns or frame.empty:
         return []
     rows = frame[headline_mask(frame)]
-    loose = rows[rows["speedup_spread"] > rows["settle_tolerance"]]
+    spread_over = rows["speedup_spread"] / rows["settle_tolerance"]
+    if {"speedup_sway", "sway_tolerance"} <= set(rows.columns):
+        sway_over = rows["speedup_sway"] / rows["sway_tolerance"]
+    else:
+        sway_over = pd.Series(float("nan"), index=rows.index)
+    over = pd.concat([spread_over, sway_over], axis=1).max(axis=1)
+    loose = rows[over > 1]
     if loose.empty:
         return []
-    worst = loose.sort_values("speedup_spread", ascending=False).head(3)
-    examples = ", ".join(
-        f"{r.name} (±{r.speedup_spread:.0%} over {_units(r)})"
-        for r in worst.itertuples(index=False)
-    )
-    tolerances = sorted(set(loose["settle_tolerance"]))
-    tolerance = " or ".join(f"{value:.0%}" for value in tolerances)
+    order = over[loose.index].sort_values(ascending=False).index
+    examples = ", ".join(_why_unsettled(loose.loc[i]) for i in order[:3])
+    spread_tol = " or ".join(f"{v:.0%}" for v in sorted(set(loose["settle_tolerance"])))
+    rules = f"their pairs still disagree by more than {spread_tol} (median deviation)"
+    sway_rows = sway_over[loose.index].dropna()
+    if (sway_rows > 1).any():
+        sway_tol = " or ".join(
+            f"{v:.0%}" for v in sorted(set(loose.loc[sway_rows.index, "sway_tolerance"]))
+        )
+        rules += f" or one process still moves them by more than {sway_tol}"
     return [
-        f"{len(loose)} of {len(rows)} headline speedups did not settle: their rounds still "
-        f"disagree by more than {tolerance} (median deviation), e.g. {examples}; "
-        "differences smaller than that between runs or machines are noise"
+        f"{len(loose)} of {len(rows)} headline speedups did not settle: {rules}, e.g. "
+        f"{examples}; differences smaller than that between runs or machines are noise"
     ]
+
+
+def _why_unsettled(row: pd.Series) -> str:
+    """``<name> (±9% over 12 pairs)`` or ``<name> (one of 5 processes moves it 8%)``,
+    whichever is further beyond its tolerance."""
+    spread_over = row["speedup_spread"] / row["settle_tolerance"]
+    sway = row.get("speedup_sway", float("nan"))
+    sway_over = sway / row.get("sway_tolerance", float("nan"))
+    if pd.notna(sway_over) and not sway_over <= spread_over:
+        processes = row.get("ci_units")
+        of = f"one of {int(processes)} processes" if pd.notna(processes) else "one process"
+        return f"{row['name']} ({of} moves it {sway:.0%})"
+    return f"{row['name']} (±{row['speedup_spread']:.0%} over {_units(row)})"
 
 
 def _units(row: object) -> str:

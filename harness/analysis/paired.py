@@ -4,6 +4,10 @@ Per point (one pyperf benchmark), from its runs' metadata (gilbench.measure.run_
 
 - ``pairs``: how many backend batches had a serial partner, over every process and
   round; ``paired_rounds``: how many rounds had any.
+- ``speedup_sway``: how far the speedup moves when any one process's pairs are left
+  out, over the speedup (gilbench.analysis.rounds.process_sway; NaN for fewer than two
+  processes with pairs): how much a single process decides it.  Settling gives a
+  headline point more processes while it is above the profile's ``sway_tolerance``.
 - ``speedup`` (where pairs exist): the **median of the per-pair ratios** (partner's
   serial time / backend time).  The median, not a ratio of means: a pair disturbed by a
   burst of someone else's work is one outlier among many, not a shift of the estimate.
@@ -33,13 +37,14 @@ from typing import Any
 import pandas as pd
 import pyperf
 
-from gilbench.analysis.rounds import pair_ratios, ratio_spread
+from gilbench.analysis.rounds import pair_ratios, process_sway, ratio_spread
 
 #: The columns this module adds to the tidy table, in their order.
 PAIR_COLUMNS = [
     "baseline_speedup",
     "pairs",
     "paired_rounds",
+    "speedup_sway",
     "capacity",
     "capacity_efficiency",
     "share_running",
@@ -83,10 +88,12 @@ def pair_facts(bench: pyperf.Benchmark) -> dict[str, Any]:
     }
     excess = [e for e in (_number(m, "shares_excess") for m in runs) if not math.isnan(e)]
     timed = [t for t in (_number(m, "timed_s") for m in runs) if not math.isnan(t)]
+    sway = process_sway(bench) if ratios else NAN
     return {
         "_pair_ratios": ratios,
         "pairs": len(ratios),
         "paired_rounds": len(by_round),
+        "speedup_sway": sway if math.isfinite(sway) else NAN,
         "capacity": statistics.median(capacities) if capacities else NAN,
         **shares,
         "shares_excess": max(excess) if excess else NAN,

@@ -69,6 +69,28 @@ def pair_ratios(bench: pyperf.Benchmark) -> dict[int, list[float]]:
     return dict(sorted(by_round.items()))
 
 
+def process_sway(bench: pyperf.Benchmark) -> float:
+    """How far the speedup (the median of every per-pair ratio) moves when any one
+    process's pairs are left out, over the speedup: the most a single pyperf process
+    decides (inf for fewer than two processes with pairs).
+
+    On a shared host a process can run its parallel batches in a slow or fast mode for
+    its whole life (its pairs agree with each other, not with the other processes'):
+    with three processes, the median then reads whichever mode two of them landed in,
+    and two runs of the same point can disagree by 10 to 20 %.  A point whose speedup
+    one process decides needs more processes, not more pairs (gilbench.run.settle).
+    """
+    per_process = [r for r in (run_pair_ratios(run) for run in bench.get_runs()) if r]
+    if len(per_process) < 2:
+        return math.inf
+    whole = statistics.median(r for ratios in per_process for r in ratios)
+    return max(
+        abs(statistics.median(r for j, ratios in enumerate(per_process) if j != i for r in ratios)
+            / whole - 1)
+        for i in range(len(per_process))
+    )  # fmt: skip
+
+
 def ratio_spread(ratios: Iterable[float]) -> float:
     """Median absolute deviation of the ratios over their median (inf for fewer than 2):
     how far a typical round is from the speedup the rounds agree on."""

@@ -70,7 +70,7 @@ from gilbench.analysis.latency_stats import LATENCY_COLUMNS, benchmark_latency_c
 from gilbench.analysis.paired import PAIR_COLUMNS, add_paired, pair_facts
 from gilbench.analysis.physics import suspect_reasons
 from gilbench.analysis.rounds import paired_ratios, ratio_spread, values_by_round
-from gilbench.analysis.settings import profile_pairs
+from gilbench.analysis.settings import profile_pairs, recorded_settings
 from gilbench.analysis.store import LoadReport
 from gilbench.analysis.verdict import karp_flatt
 from gilbench.metadata import typed
@@ -134,6 +134,7 @@ COLUMNS = [
     "run_id",
     "profile",
     "settle_tolerance",
+    "sway_tolerance",
     "name",
     "file",
 ]
@@ -176,17 +177,14 @@ def _machine_cpus(meta: dict[str, Any]) -> int:
 DEFAULT_SETTLE_TOLERANCE = 0.02
 
 
-def _settle_tolerance(meta: dict[str, Any]) -> float:
-    """The spread within which the run's profile calls a speedup settled (recorded in
-    ``pyperf_settings`` as ``settle_tolerance=0.02``)."""
-    for item in str(meta.get("pyperf_settings", "")).split():
-        key, _, value = item.partition("=")
-        if key == "settle_tolerance":
-            try:
-                return float(value)
-            except ValueError:
-                break
-    return DEFAULT_SETTLE_TOLERANCE
+def _recorded_tolerance(meta: dict[str, Any], key: str, default: float) -> float:
+    """A tolerance the run's profile recorded in ``pyperf_settings`` (``settle_tolerance``
+    or ``sway_tolerance``), else ``default``."""
+    text = recorded_settings(meta).get(key)
+    try:
+        return float(text) if text is not None else default
+    except ValueError:
+        return default
 
 
 def _effective_cores(bench: pyperf.Benchmark) -> tuple[float, float]:
@@ -286,7 +284,9 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "load_after": meta.get("load_after", float("nan")),
         "run_id": meta.get("run_id", ""),
         "profile": meta.get("profile", ""),
-        "settle_tolerance": _settle_tolerance(meta),
+        "settle_tolerance": _recorded_tolerance(meta, "settle_tolerance", DEFAULT_SETTLE_TOLERANCE),
+        # NaN where the run recorded none: its processes were never settled on it.
+        "sway_tolerance": _recorded_tolerance(meta, "sway_tolerance", float("nan")),
         "name": bench.get_name(),
         "file": str(path),
         **_facts(bench),

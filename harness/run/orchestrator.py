@@ -34,7 +34,13 @@ from gilbench.measure.bridge import INHERITED_ENVIRON, PROGRAM_ARGS
 from gilbench.measure.machine import hardware_fingerprint, load_average, machine_facts
 from gilbench.measure.run_facts import HOOK_NAME
 from gilbench.run.profiles import Profile
-from gilbench.run.settle import headline_names, settle_groups, unsettled
+from gilbench.run.settle import (
+    SettleGroup,
+    headline_names,
+    is_paired,
+    settle_groups,
+    settle_need,
+)
 from gilbench.vocabulary import Point, format_cpu_list
 
 # Rule 6 of DESIGN.md: BLAS/OpenMP pools pinned to one thread, so a numeric library's
@@ -348,34 +354,44 @@ class _RunState:
 
 
 def _settle(points: Sequence[Point], state: _RunState, deadline: float) -> None:
-    """Extra rounds for the headline points whose per-round speedups disagree, each the
-    serial baseline then those points, back to back, until they agree, the profile's
-    extra rounds are spent (counting those of an interrupted run), or the time share is."""
+    """Extra rounds for the headline points that are not settled
+    (gilbench.run.settle.unsettled), the worst first, until they are, the profile's
+    extra rounds are spent (counting those of an interrupted run), or the time share is.
+
+    A point with pairs gets one more process of its own; an older point without them,
+    the serial baseline then the point, back to back."""
     profile = state.profile
     last_round = profile.rounds + profile.settle_rounds
     groups = settle_groups(points, lambda name: get_workload(name).kind)
+    bench = state.run_file.benchmark
     while True:
-        todo = []
+        todo: list[tuple[float, Point, SettleGroup | None, int]] = []
         for group in groups:
-            baseline = state.run_file.benchmark(group.baseline.name)
-            if group.baseline.name in state.failed or baseline is None:
+            if group.baseline.name in state.failed or bench(group.baseline.name) is None:
                 continue
-            next_round = max(values_by_round(baseline)) + 1
-            if next_round > last_round:
-                continue
-            waiting = [
-                point
-                for point in unsettled(group, state.run_file.benchmark, profile.settle_tolerance)
-                if point.name not in state.failed
-            ]
-            if waiting:
-                todo.append((group, next_round, waiting))
+            need = settle_need(group, bench, profile.settle_tolerance, profile.sway_tolerance)
+            for point, how_far in need.items():
+                if how_far <= 1 or point.name in state.failed:
+                    continue
+                own = bench(point.name)
+                if is_paired(own):
+                    assert own is not None  # is_paired says so
+                    todo.append((how_far, point, None, max(values_by_round(own)) + 1))
+                else:
+                    baseline = bench(group.baseline.name)
+                    assert baseline is not None
+                    todo.append((how_far, point, group, max(values_by_round(baseline)) + 1))
+        todo = [item for item in todo if item[3] <= last_round]
         if not todo:
             return
-        for group, round_number, waiting in todo:
+        todo.sort(key=lambda item: -item[0])
+        done: set[tuple[str, int]] = set()  # baselines measured in this pass
+        for _, point, unpaired, round_number in todo:
             if time.monotonic() > deadline:
                 return
             status = f"settling {round_number - profile.rounds}/{profile.settle_rounds}"
-            if state.measure(group.baseline, round_number, status):
-                for point in waiting:
-                    state.measure(point, round_number, status)
+            if unpaired is not None and (unpaired.baseline.name, round_number) not in done:
+                if not state.measure(unpaired.baseline, round_number, status):
+                    continue
+                done.add((unpaired.baseline.name, round_number))
+            state.measure(point, round_number, status)

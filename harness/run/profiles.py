@@ -8,10 +8,20 @@ spent elsewhere rather than pile on top of it:
   (each backend's ``start``), the serial path is warmed by one task before the first
   batch, and a first pair that is still a little cold is one of eight or more whose
   median is the speedup.  A warmup would now cost a whole pair that is thrown away.
-- **no settling** in quick and default: settling (gilbench.run.settle) gave headline
-  points extra rounds whose serial baseline and point were measured back to back; pairs
-  do that for every batch of every point, and a burst of someone else's work disturbs
-  one pair, which the median sets aside.  Rigorous keeps settling, on the pairs' spread.
+- **settling by processes** in quick and default: settling (gilbench.run.settle) once gave
+  headline points extra rounds whose serial baseline and point were measured back to
+  back; pairs now do that for every batch, and a burst of someone else's work disturbs
+  one pair, which the median sets aside.  What pairs cannot remove is a *process* that
+  runs its parallel batches in a slow or fast mode for its whole life (its own pairs
+  agree; they disagree with the other processes' by 10 to 20 %): with three processes
+  such a point's speedup is decided by one of them.  A headline point whose speedup
+  moves by more than ``sway_tolerance`` when any one process is left out, or whose pairs
+  spread wider than ``settle_tolerance``, gets one more process, up to two, within a
+  small share of the run's time (``settle_share``), the worst first.  Resampling ten
+  quick runs' processes, two runs' headline speedups then had a point more than 10 %
+  apart in about 4 pairs of runs in 10 instead of 6 to 7, for 0.3 extra processes a
+  headline point.  Rigorous settles the same way, with more rounds and a tighter
+  tolerance.
 - **an even number of values**: one serial batch partners the backend batch before it
   and the one after it (gilbench.measure.pairs), so 4 values cost 2 serial batches, and
   3 values cost as many as 4.  Default takes 4 per process (12 pairs per point); quick
@@ -95,6 +105,10 @@ class Profile:
     settle_rounds: int
     settle_tolerance: float
     settle_share: float
+    # ... and so do headline points whose speedup one process decides: leaving any one
+    # process's pairs out moves it by more than sway_tolerance (gilbench.analysis.rounds.
+    # process_sway).  Each extra round is then one more process of the point alone.
+    sway_tolerance: float
 
     def __post_init__(self) -> None:
         if self.rounds < 1 or self.processes % self.rounds:
@@ -120,7 +134,8 @@ class Profile:
             f"processes={self.processes} rounds={self.rounds} values={self.values} "
             f"headline_values={self.headline_values} warmups={self.warmups} "
             f"loops={loops} min_time={self.min_time} latency_values={self.latency_values} "
-            f"settle_rounds={self.settle_rounds} settle_tolerance={self.settle_tolerance}"
+            f"settle_rounds={self.settle_rounds} settle_tolerance={self.settle_tolerance} "
+            f"sway_tolerance={self.sway_tolerance}"
         )
 
     def values_for(self, latency: bool = False, headline: bool = False) -> int:
@@ -176,10 +191,12 @@ PROFILES: dict[str, Profile] = {
             settle_rounds=0,
             settle_tolerance=1.0,
             settle_share=0.0,
+            sway_tolerance=1.0,
         ),
         Profile(
             "quick",
-            "a first look: 3 rounds x 1 process x 2 paired batches (4 for headline points), "
+            "a first look: 3 rounds x 1 process x 2 paired batches (4 for headline points, "
+            "and up to 2 more processes where one process decides them), "
             "cpu work on 1..all cores, "
             "sync work at its widest only",
             # Three processes: the fewest independent units an interval is computed from
@@ -203,9 +220,10 @@ PROFILES: dict[str, Profile] = {
             load_per_core=1,
             swept_values=2,
             latency_core_sweep=False,
-            settle_rounds=0,
+            settle_rounds=2,
             settle_tolerance=0.03,
-            settle_share=0.0,
+            settle_share=0.04,
+            sway_tolerance=0.02,
         ),
         Profile(
             "default",
@@ -234,9 +252,10 @@ PROFILES: dict[str, Profile] = {
             load_per_core=1,
             swept_values=2,
             latency_core_sweep=False,
-            settle_rounds=0,
+            settle_rounds=2,
             settle_tolerance=0.02,
-            settle_share=0.0,
+            settle_share=0.05,
+            sway_tolerance=0.02,
         ),
         Profile(
             "rigorous",
@@ -264,6 +283,7 @@ PROFILES: dict[str, Profile] = {
             settle_rounds=8,
             settle_tolerance=0.01,
             settle_share=0.5,
+            sway_tolerance=0.01,
         ),
     )
 }

@@ -15,10 +15,15 @@ median; one that is not settled after the profile's extra rounds is reported as 
 Since schema 3, a point's speedup comes from time-paired batches (gilbench.measure.pairs:
 each backend batch has a serial partner measured beside it), and pairs replace most of
 what settling did: a burst now disturbs one pair, which the median of the per-pair
-ratios sets aside, instead of a whole round.  The quick and default profiles therefore
-spend no time settling (gilbench.run.profiles); the rigorous profile still does, and
-then reads the *pairs'* spread (median absolute deviation of the per-pair ratios over
-their median), so an extra round adds pairs to a point whose pairs disagree.
+ratios sets aside, instead of a whole round.  What pairs cannot set aside is a whole
+process in a slow or fast mode (gilbench.analysis.rounds.process_sway): then one of
+three processes decides the speedup.  So settling now reads, for a point with pairs,
+the *pairs'* spread (median absolute deviation of the per-pair ratios over their
+median) against ``settle_tolerance`` and the process sway against ``sway_tolerance``,
+and an extra round of such a point is one more process of that point alone (its pairs
+carry their own serial partners: the serial baseline is not measured again).  Points
+go the worst first, so a run whose settling time runs out has spent it where it
+mattered most.
 
 Pure logic on pyperf benchmarks and matrix points; no pandas.  The statistics over
 rounds live in gilbench.analysis.rounds, shared with the tidy table.
@@ -26,12 +31,19 @@ rounds live in gilbench.analysis.rounds, shared with the tidy table.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyperf
 
-from gilbench.analysis.rounds import pair_ratios, paired_ratios, ratio_spread, round_medians
+from gilbench.analysis.rounds import (
+    pair_ratios,
+    paired_ratios,
+    process_sway,
+    ratio_spread,
+    round_medians,
+)
 from gilbench.vocabulary import HEADLINE_KINDS, Point, is_headline
 
 
@@ -98,26 +110,57 @@ def settle_groups(points: Sequence[Point], kind_of: Callable[[str], str]) -> lis
 
 
 def unsettled(
-    group: SettleGroup, bench_of: Callable[[str], pyperf.Benchmark | None], tolerance: float
+    group: SettleGroup,
+    bench_of: Callable[[str], pyperf.Benchmark | None],
+    tolerance: float,
+    sway_tolerance: float = math.inf,
 ) -> list[Point]:
-    """The group's points whose speedups are spread wider than ``tolerance`` (points
-    without results, e.g. failed ones, are left out): the spread of their per-pair ratios
-    where they have pairs (schema 3), else of their per-round ratios against the serial
-    baseline (then a group whose baseline has no result yet has nothing to settle)."""
+    """The group's points whose speedups are not settled, the furthest from it first
+    (points without results, e.g. failed ones, are left out).
+
+    A point with pairs (schema 3) is unsettled when its per-pair ratios spread wider
+    than ``tolerance`` or when leaving any one process out moves its speedup by more
+    than ``sway_tolerance`` (gilbench.analysis.rounds.process_sway); an older point,
+    when its per-round ratios against the serial baseline spread wider than
+    ``tolerance`` (then a group whose baseline has no result yet has nothing to settle).
+    """
+    need = settle_need(group, bench_of, tolerance, sway_tolerance)
+    return sorted((p for p in need if need[p] > 1), key=lambda p: -need[p])
+
+
+def settle_need(
+    group: SettleGroup,
+    bench_of: Callable[[str], pyperf.Benchmark | None],
+    tolerance: float,
+    sway_tolerance: float = math.inf,
+) -> dict[Point, float]:
+    """For each of the group's points with a result, how far it is from settled: its
+    spread over ``tolerance`` or its process sway over ``sway_tolerance``, whichever is
+    larger (above 1: unsettled).  See :func:`unsettled`."""
     baseline = bench_of(group.baseline.name)
     serial = round_medians(baseline) if baseline is not None else None
-    out = []
+    out: dict[Point, float] = {}
     for point in group.points:
         bench = bench_of(point.name)
         if bench is None:
             continue
         pairs = [r for ratios in pair_ratios(bench).values() for r in ratios]
         if pairs:
-            spread = ratio_spread(pairs)
+            sway = process_sway(bench) / sway_tolerance if sway_tolerance > 0 else math.inf
+            out[point] = max(_over(ratio_spread(pairs), tolerance), sway)
         elif serial is not None:
-            spread = ratio_spread(paired_ratios(serial, round_medians(bench)))
-        else:
-            continue
-        if spread > tolerance:
-            out.append(point)
+            out[point] = _over(ratio_spread(paired_ratios(serial, round_medians(bench))), tolerance)
     return out
+
+
+def _over(spread: float, tolerance: float) -> float:
+    """``spread`` in units of ``tolerance`` (inf over a tolerance of 0 unless it is 0)."""
+    if tolerance > 0:
+        return spread / tolerance
+    return 0.0 if spread == 0 else math.inf
+
+
+def is_paired(bench: pyperf.Benchmark | None) -> bool:
+    """Whether a point's results carry time-paired batches: its extra rounds then need
+    no serial baseline measured beside them (its pairs hold their own)."""
+    return bench is not None and bool(pair_ratios(bench))
