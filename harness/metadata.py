@@ -48,7 +48,8 @@ from typing import Any
 #       without it, the values in pyperf_settings stand.  Later still, pyperf_settings
 #       records sway_tolerance (how far leaving one process out may move a headline
 #       speedup before settling gives it another process), and a settled paired point
-#       has more rounds than its serial baseline (one process each).
+#       has more rounds than its serial baseline (one process each).  Throughput runs
+#       on more than one CPU carry cpu_speed_ratio (gilbench.measure.capacity.Reading).
 SCHEMA_VERSION = 3
 SCHEMA_KEY = "gilbench_schema"
 
@@ -124,6 +125,11 @@ KEYS: dict[str, Key] = {
             "per batch (throughput points other than serial)",
         ),
         Key("capacity", float, "cores' worth of work the pinned CPUs delivered (median)"),
+        Key(
+            "cpu_speed_ratio",
+            float,
+            "fastest pinned CPU's rate over the slowest's while all ran (median)",
+        ),
         Key("share_running", float, "share of the workers' time in timed batches on a CPU"),
         Key("share_runqueue", float, "share of the workers' time waiting for a CPU"),
         Key("share_blocked", float, "share of the workers' time blocked (GIL, locks, I/O)"),

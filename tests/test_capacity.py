@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gilbench.analysis.noise import capacity_warnings
+from gilbench.analysis.noise import capacity_warnings, speed_warnings
 from gilbench.measure import capacity
 
 
@@ -54,7 +54,7 @@ def test_the_measurement_times_alone_together_alone(monkeypatch: pytest.MonkeyPa
         calls.append("alone")
         return next(alone)
 
-    def fake_together(threads: int, updates: int) -> float:
+    def fake_together(threads: int, updates: int, speeds: list[float] | None = None) -> float:
         calls.append(f"together x{threads}")
         return 0.005
 
@@ -112,3 +112,48 @@ def test_threads_that_never_overlap_fall_back_to_the_whole_span() -> None:
     stamps = [[float(ms) for ms in range(1, 17)], [float(ms) for ms in range(17, 33)]]
     together = capacity.together_from(begun, stamps, updates=16)
     assert capacity.capacity_from(2, 16.0, together) == pytest.approx(1.0)
+
+
+def test_each_cpus_rate_is_read_in_the_window_where_all_ran() -> None:
+    """One thread finishes an update every ms, the other every 2 ms (a CPU at half
+    speed), the second starting 4 ms late: in the window 4..16 ms, one update a ms and
+    one every 2 ms, read from each thread's own first and last update there."""
+    begun = [0.0, 4.0]
+    stamps = [[float(ms) for ms in range(1, 17)], [float(ms) for ms in range(6, 37, 2)]]
+    rates = capacity.rates_from(begun, stamps)
+    assert rates == pytest.approx([1.0, 0.5])
+    assert capacity.speed_ratio_from(rates) == pytest.approx(2.0)
+    # Too short a window to compare by, one CPU, a CPU that did nothing: no ratio.
+    assert capacity.rates_from([0.0, 15.0], stamps) == []
+    assert math.isnan(capacity.speed_ratio_from([3.0]))
+    assert math.isnan(capacity.speed_ratio_from([3.0, 0.0]))
+
+
+def test_a_reading_carries_the_speed_ratio_of_its_together_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fake_together(threads: int, updates: int, speeds: list[float] | None = None) -> float:
+        assert speeds is not None
+        speeds.extend([100.0, 80.0])
+        return 0.005
+
+    monkeypatch.setattr(capacity, "time_alone", lambda updates: 0.005)
+    monkeypatch.setattr(capacity, "time_together", fake_together)
+    reading = capacity.read(cpus=2, updates=1)
+    assert reading.cores == pytest.approx(2.0)
+    assert reading.speed_ratio == pytest.approx(1.25)
+    assert math.isnan(capacity.read(cpus=1).speed_ratio)
+
+
+def test_points_on_cpus_of_unequal_speed_are_named() -> None:
+    rows = [
+        {**_row(1.9, 2), "cpu_speed_ratio": 1.9},
+        {**_row(1.95, 2), "cpu_speed_ratio": 1.03},
+        {**_row(1.0, 1), "cpu_speed_ratio": float("nan")},
+    ]
+    (line,) = speed_warnings(pd.DataFrame(rows))
+    assert line.startswith(
+        "1 of 2 points ran on pinned CPUs of unequal speed (the fastest up to 1.90x"
+    )
+    assert "cpu.fib threads workers=2 cores=2 (1.90x)" in line
+    assert speed_warnings(pd.DataFrame([_row(1.9, 2)])) == []  # an old file

@@ -45,8 +45,10 @@ def test_one_serial_batch_partners_the_batch_before_and_the_batch_after_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     measured: list[int] = []
-    monkeypatch.setattr(pairs.capacity, "measure", lambda: measured.append(1) or 2.0)
+    reading = pairs.capacity.Reading(2.0, 1.1)
+    monkeypatch.setattr(pairs.capacity, "read", lambda: measured.append(1) or reading)
     monkeypatch.setattr(run_facts, "_capacities", [])
+    monkeypatch.setattr(run_facts, "_speed_ratios", [])
     timings = iter([1.0, 2.0, 3.0, 4.0, 5.0])
     pairing = pairs.Pairing(FIB, enabled=True, capacity_every=4)
     monkeypatch.setattr(pairing, "partner", lambda: next(timings))
@@ -66,6 +68,7 @@ def test_one_serial_batch_partners_the_batch_before_and_the_batch_after_it(
     assert partners == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0, 5.0]
     assert len(measured) == 3  # before batches 0, 4 and 8: between pairs, never inside one
     assert run_facts._capacities == [2.0, 2.0, 2.0]
+    assert run_facts._speed_ratios == [1.1, 1.1, 1.1]
     with pytest.raises(ValueError, match="between pairs"):
         pairs.Pairing(FIB, enabled=True, capacity_every=3)
 
@@ -88,24 +91,28 @@ def _series(partners: list[float], walls: list[float]) -> None:
 def test_the_run_metadata_holds_the_timed_values_partners_only() -> None:
     hook, metadata = run_facts.RunFactsHook(), {}
     run_facts._capacities.clear()
+    run_facts._speed_ratios.clear()
     run_facts.record_capacity(1.5)
     _series([9.0], [1.0])  # a warmup
     hook.teardown(metadata)
     assert metadata["paired_serial_s"] == "9"
-    run_facts.record_capacity(2.0)
-    run_facts.record_capacity(1.9)
+    run_facts.record_capacity(2.0, 1.02)
+    run_facts.record_capacity(1.9, 1.3)
     _series([0.4, 0.5], [0.2, 0.25])  # the timed values
     hook.teardown(metadata)
     assert metadata["paired_serial_s"] == "0.4 0.5"
     assert metadata["timed_s"] == pytest.approx(0.2 + 0.25 + 0.4 + 0.5)
     assert metadata["capacity"] == 1.9  # median over the process, warmups included
+    assert metadata["cpu_speed_ratio"] == pytest.approx(1.16)  # the two that had one
     assert metadata["share_running"] == 0.5
     assert metadata["share_runqueue"] == 0.0
     assert metadata["share_blocked"] == 0.5
     run_facts._capacities.clear()
+    run_facts._speed_ratios.clear()
     hook.teardown(metadata)  # a series with nothing paired leaves nothing behind
     assert "paired_serial_s" not in metadata
     assert "capacity" not in metadata
+    assert "cpu_speed_ratio" not in metadata
     assert set(run_facts.PAIR_KEYS) <= set(KEYS)
 
 

@@ -179,3 +179,21 @@ def test_frames_without_the_columns_have_nothing_suspect(columns: list[str]) -> 
     frame = pd.DataFrame(columns=columns)
     assert suspect_lines(frame) == []
     assert physics_warnings(frame) == []
+
+
+def test_a_suspect_speedup_on_cpus_of_unequal_speed_says_so() -> None:
+    """On a 16-vCPU KVM guest, two pinned CPUs ran a fib batch in about 100 and 165-185
+    ms: a serial partner on the slow one made one worker read 1.62x."""
+    rows = [
+        {**_row("threads", 1, 1.62, cores=2, cpu_list="1-2"), "cpu_speed_ratio": 1.9},
+        {**_row("processes", 2, 1.9, cores=2, cpu_list="1-2"), "cpu_speed_ratio": 1.9},
+        {**_row("asyncio", 1, 1.3, cores=2, cpu_list="1-2"), "cpu_speed_ratio": 1.05},
+    ]
+    reasons = list(_with_suspect(rows)["suspect"])
+    assert reasons[0] == (
+        "speedup 1.62x with 1 worker: pure Python cannot beat serial with one worker (its "
+        "pinned CPUs ran at speeds 1.90x apart: serial work and workers on CPUs of "
+        "different speeds)"
+    )
+    assert reasons[1] == ""  # within physics: nothing to explain
+    assert "apart" not in reasons[2]  # suspect, but its CPUs were equal

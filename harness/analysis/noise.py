@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from gilbench.analysis.latency_stats import TREND_LIMIT, UTILISATION_COLUMN, UTILISATION_LIMIT
+from gilbench.analysis.physics import UNEQUAL_SPEEDS
 from gilbench.vocabulary import LATENCY_KIND, backend_label, headline_mask
 
 # A point whose values vary more than this (stdev / mean) is flagged as noisy.
@@ -50,6 +51,7 @@ def noise_warnings(frame: pd.DataFrame) -> list[str]:
     warnings.extend(unsettled_warnings(frame))
     warnings.extend(baseline_warnings(frame))
     warnings.extend(capacity_warnings(frame))
+    warnings.extend(speed_warnings(frame))
     warnings.extend(shares_warnings(frame))
     warnings.extend(queue_warnings(frame))
     warnings.extend(pairs_warnings(frame))
@@ -193,6 +195,28 @@ def capacity_warnings(frame: pd.DataFrame) -> list[str]:
         f"{len(low)} of {len(rows)} points ran on CPUs that delivered less than "
         f"{CAPACITY_BELOW:.0%} of their cores' worth of work ({examples}); their "
         "capacity_efficiency holds them against what the machine could deliver"
+    ]
+
+
+def speed_warnings(frame: pd.DataFrame) -> list[str]:
+    """A line naming the points whose pinned CPUs ran at unequal speeds (the fastest's
+    rate more than :data:`~gilbench.analysis.physics.UNEQUAL_SPEEDS` times the slowest's
+    while all ran: gilbench.measure.capacity): their speedups against one CPU depend on
+    which CPU the serial work ran on."""
+    if frame.empty or "cpu_speed_ratio" not in frame.columns:
+        return []
+    rows = frame[frame["cpu_speed_ratio"].notna()]
+    unequal = rows[rows["cpu_speed_ratio"] > UNEQUAL_SPEEDS]
+    if unequal.empty:
+        return []
+    unequal = unequal.sort_values("cpu_speed_ratio", ascending=False)
+    examples = _examples(unequal, lambda r: f"{_label(r)} ({r['cpu_speed_ratio']:.2f}x)")
+    return [
+        f"{len(unequal)} of {len(rows)} points ran on pinned CPUs of unequal speed (the "
+        f"fastest up to {unequal['cpu_speed_ratio'].max():.2f}x the slowest while all ran: "
+        f"{examples}): a speedup against one CPU there depends on which CPU the serial "
+        "work ran on, so read it with its interval, and a 1-worker speedup above 1 is "
+        "this, not the workload"
     ]
 
 

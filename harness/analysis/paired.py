@@ -19,6 +19,10 @@ Per point (one pyperf benchmark), from its runs' metadata (gilbench.measure.run_
   files) keep it as their ``speedup`` too.
 - ``capacity``: the median over the point's runs of the pinned CPUs' capacity in cores
   (gilbench.measure.capacity); ``capacity_efficiency`` = speedup / min(workers, capacity).
+- ``cpu_speed_ratio``: the median over the point's runs of the fastest pinned CPU's rate
+  over the slowest's while all ran (NaN on one CPU or in older files): well above 1, a
+  speedup against one CPU depends on which CPU the serial work ran on
+  (gilbench.analysis.noise.speed_warnings).
 - ``share_running``, ``share_runqueue``, ``share_blocked``: the workers' time during the
   timed batches (gilbench.measure.shares), the runs weighted by their timed wall time;
   ``shares_excess`` the largest clipped excess of running + runqueue over the total.
@@ -47,6 +51,7 @@ PAIR_COLUMNS = [
     "speedup_sway",
     "capacity",
     "capacity_efficiency",
+    "cpu_speed_ratio",
     "share_running",
     "share_runqueue",
     "share_blocked",
@@ -80,6 +85,7 @@ def pair_facts(bench: pyperf.Benchmark) -> dict[str, Any]:
     ratios = [r for values in by_round.values() for r in values]
     runs = [run.get_metadata() for run in bench.get_runs() if run.values]
     capacities = [c for c in (_number(m, "capacity") for m in runs) if not math.isnan(c)]
+    speed_ratios = [r for r in (_number(m, "cpu_speed_ratio") for m in runs) if not math.isnan(r)]
     weights = [_number(m, "timed_wall_s") for m in runs]
     weights = [0.0 if math.isnan(w) else w for w in weights]
     shares = {
@@ -95,6 +101,7 @@ def pair_facts(bench: pyperf.Benchmark) -> dict[str, Any]:
         "paired_rounds": len(by_round),
         "speedup_sway": sway if math.isfinite(sway) else NAN,
         "capacity": statistics.median(capacities) if capacities else NAN,
+        "cpu_speed_ratio": statistics.median(speed_ratios) if speed_ratios else NAN,
         **shares,
         "shares_excess": max(excess) if excess else NAN,
         "timed_s": sum(timed) if timed else NAN,

@@ -12,6 +12,10 @@ measurement, flagged as ``suspect`` with the reason and never shown as a result.
   (CPU time / wall time) above the pinned CPUs (``cpu_list``, else ``cores``) by more
   than :data:`EFFECTIVE_CORES_TOLERANCE` are suspect, whatever the kind.
 
+Where the point's pinned CPUs ran at unequal speeds (``cpu_speed_ratio`` above
+:data:`UNEQUAL_SPEEDS`), the reason says so: a serial partner on a slow CPU and workers
+on a fast one give a 1-worker speedup above 1 with nothing wrong in the workload.
+
 Suspect rows stay in the tidy table and the CSV (column ``suspect``, the reasons joined
 by "; ", empty otherwise); verdicts leave them out, the terminal and the report list them.
 """
@@ -36,6 +40,11 @@ SPREAD_CAP = 0.25
 EFFECTIVE_CORES_TOLERANCE = 0.10
 #: How many suspect points a warning names.
 NAMED = 5
+#: Pinned CPUs whose speeds (gilbench.measure.capacity: the fastest's rate over the
+#: slowest's while all ran) are further apart than this are unequal: a speedup against
+#: one CPU then depends on which CPU the serial work ran on.  On this project's 2-core VM
+#: 300 readings had a median of 1.002 and a 99th percentile of 1.17.
+UNEQUAL_SPEEDS = 1.2
 
 
 def pinned_cpus(cpu_list: object, cores: int) -> int:
@@ -99,6 +108,16 @@ def effective_cores_reason(kind: str, effective: float, cpus: int) -> str:
     )
 
 
+def unequal_speeds_note(speed_ratio: float) -> str:
+    """`` (its pinned CPUs ran at speeds 1.90x apart ...)`` where they were unequal, else ""."""
+    if math.isnan(speed_ratio) or speed_ratio <= UNEQUAL_SPEEDS:
+        return ""
+    return (
+        f" (its pinned CPUs ran at speeds {speed_ratio:.2f}x apart: serial work and workers "
+        "on CPUs of different speeds)"
+    )
+
+
 def suspect_reasons(frame: pd.DataFrame) -> pd.Series:
     """Per row of the tidy table, why its numbers break physics ("" where they do not)."""
     reasons = []
@@ -116,6 +135,8 @@ def suspect_reasons(frame: pd.DataFrame) -> pd.Series:
             ),
             effective_cores_reason(kind, _number(row.get("effective_cores")), cpus),
         ]
+        if found[0]:
+            found[0] += unequal_speeds_note(_number(row.get("cpu_speed_ratio")))
         reasons.append("; ".join(reason for reason in found if reason))
     return pd.Series(reasons, index=frame.index, dtype=object)
 

@@ -12,18 +12,26 @@ thread doing the same fixed work:
     capacity = N x t_alone / t_all
 
 N CPUs that each run as fast as one alone give N; a CPU the host took away gives about
-N - 1.  Pure measuring: no pyperf, no pandas; the worker calls :func:`measure` between
-timed batches (never inside one) and records the median per run (gilbench.measure.run_facts).
+N - 1.  The same stamps give each pinned CPU's rate while all of them ran, and so
+``speed_ratio``, the fastest CPU's rate over the slowest's: a host can run one vCPU at
+half the speed of another for minutes (a busy sibling hyperthread), and then a speedup
+against one CPU depends on which CPU the serial work ran on; capacity, which compares
+with the CPU this thread ran on alone and is clamped to N, does not show that.
+
+Pure measuring: no pyperf, no pandas; the worker calls :func:`read` between timed
+batches (never inside one) and records the medians per run (gilbench.measure.run_facts).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import statistics
 import threading
 import time
+from dataclasses import dataclass
 
 #: One update's buffer: well above hashlib's 2048-byte threshold for releasing the GIL,
 #: small enough to stay in a core's cache.
@@ -69,9 +77,11 @@ def time_alone(updates: int = UPDATES) -> float:
     return time.perf_counter() - start
 
 
-def time_together(threads: int, updates: int = UPDATES) -> float:
+def time_together(threads: int, updates: int = UPDATES, speeds: list[float] | None = None) -> float:
     """Seconds one thread's kernel takes while ``threads`` threads run it at once: from
     the work all of them completed in the window where every one of them was running.
+    With ``speeds``, each thread's rate in that window (updates per second, one per
+    pinned CPU) is appended to it (nothing where the window is too short to tell).
 
     Threads released together do not start together: waking a thread on another CPU can
     take milliseconds on a VM, as long as the whole kernel.  Timing from the release to
@@ -103,6 +113,8 @@ def time_together(threads: int, updates: int = UPDATES) -> float:
     barrier.wait()
     for worker in workers:
         worker.join()
+    if speeds is not None:
+        speeds.extend(rates_from(begun, stamps))
     return together_from(begun, stamps, updates)
 
 
@@ -119,6 +131,28 @@ def together_from(begun: list[float], stamps: list[list[float]], updates: int) -
     return threads * updates / rate if rate > 0 else float("nan")
 
 
+def rates_from(begun: list[float], stamps: list[list[float]]) -> list[float]:
+    """Each thread's updates per second in the window where every thread ran, from the
+    span between its first and last update there (an update count over the window would
+    move in steps of one update, 2 % of a 48-update kernel); [] when that window holds
+    fewer than :data:`MIN_OVERLAP_CHUNKS` updates of some thread (too short to compare
+    threads by)."""
+    if not stamps or not all(stamps):
+        return []
+    start, end = max(begun), min(s[-1] for s in stamps)
+    inside = [[stamp for stamp in s if start < stamp <= end] for s in stamps]
+    if end <= start or min(len(s) for s in inside) < MIN_OVERLAP_CHUNKS:
+        return []
+    return [(len(s) - 1) / (s[-1] - s[0]) if s[-1] > s[0] else math.inf for s in inside]
+
+
+def speed_ratio_from(rates: list[float]) -> float:
+    """The fastest rate over the slowest (NaN for fewer than two, or a rate of 0)."""
+    if len(rates) < 2 or min(rates) <= 0 or math.inf in rates:
+        return float("nan")
+    return max(rates) / min(rates)
+
+
 def capacity_from(cpus: int, alone_s: float, together_s: float) -> float:
     """``cpus x alone / together``, clamped to [0, cpus].
 
@@ -133,8 +167,19 @@ def capacity_from(cpus: int, alone_s: float, together_s: float) -> float:
     return min(float(cpus), max(0.0, cpus * alone_s / together_s))
 
 
-def measure(cpus: int | None = None, updates: int = UPDATES) -> float:
-    """The pinned CPUs' capacity now, in cores (see the module docstring).
+@dataclass(frozen=True)
+class Reading:
+    """One capacity measurement: ``cores`` (see the module docstring) and
+    ``speed_ratio``, the fastest pinned CPU's kernel rate over the slowest's while all
+    ran (NaN on one CPU, or when the window where all ran was too short)."""
+
+    cores: float
+    speed_ratio: float
+
+
+def read(cpus: int | None = None, updates: int = UPDATES) -> Reading:
+    """The pinned CPUs' capacity now, in cores, and how unequal their speeds are (see
+    the module docstring).
 
     Timed alone, together, alone: the symmetric order cancels a linear drift of the
     machine's speed over the 15 ms or so it takes.  One pinned CPU is
@@ -143,8 +188,14 @@ def measure(cpus: int | None = None, updates: int = UPDATES) -> float:
     """
     n = pinned_cpus() if cpus is None else cpus
     if n <= 1:
-        return 1.0
+        return Reading(1.0, math.nan)
     first = time_alone(updates)
-    together = time_together(n, updates)
+    speeds: list[float] = []
+    together = time_together(n, updates, speeds)
     alone = statistics.mean([first, time_alone(updates)])
-    return capacity_from(n, alone, together)
+    return Reading(capacity_from(n, alone, together), speed_ratio_from(speeds))
+
+
+def measure(cpus: int | None = None, updates: int = UPDATES) -> float:
+    """The pinned CPUs' capacity now, in cores (:func:`read`'s ``cores``)."""
+    return read(cpus, updates).cores

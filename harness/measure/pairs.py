@@ -82,7 +82,8 @@ class Pairing:
             shared, self._shared = self._shared, None
             return shared
         if index % self.capacity_every == 0:
-            run_facts.record_capacity(capacity.measure())
+            reading = capacity.read()
+            run_facts.record_capacity(reading.cores, reading.speed_ratio)
         return None
 
     def after(self) -> tuple[float, float]:

@@ -10,11 +10,12 @@ so the last teardown, and with it the run's metadata, covers the timed values on
 Schema 3 adds, per run (gilbench.metadata): ``paired_serial_s`` (each value's serial
 partner, in value order; a partner shared by two values appears twice), ``capacity``
 (median over the process: it is the machine's, so measurements taken during warmups
-count too), ``share_running``, ``share_runqueue``, ``share_blocked`` and
-``shares_excess`` (gilbench.measure.shares), and ``timed_s`` (the seconds spent
-measuring: inside timed batches, backend and serial partners, each counted once; for a
-latency point, the span of its open-loop schedule, over which every moment is measured:
-a request due at any moment in it would have been timed from then).
+count too) and, later in schema 3, ``cpu_speed_ratio`` (likewise: the fastest pinned
+CPU's rate over the slowest's while all ran), ``share_running``, ``share_runqueue``,
+``share_blocked`` and ``shares_excess`` (gilbench.measure.shares), and ``timed_s``
+(the seconds spent measuring: inside timed batches, backend and serial partners, each
+counted once; for a latency point, the span of its open-loop schedule, over which every
+moment is measured: a request due at any moment in it would have been timed from then).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ _rates: dict[str, list[float]] = {}
 _partners: list[float] = []
 _partner_seconds: list[float] = []
 _capacities: list[float] = []  # not cleared by teardown: the whole process's
+_speed_ratios: list[float] = []  # likewise (gilbench.measure.capacity.Reading)
 _shares: list[Shares] = []
 _schedule_seconds: list[float] = []  # latency points: the open-loop schedule's spans
 
@@ -138,10 +140,13 @@ def record_schedule(seconds: float) -> None:
     _schedule_seconds.append(seconds)
 
 
-def record_capacity(cores: float) -> None:
-    """Remember one measurement of the pinned CPUs' capacity (gilbench.measure.capacity)."""
+def record_capacity(cores: float, speed_ratio: float = math.nan) -> None:
+    """Remember one measurement of the pinned CPUs' capacity and of how unequal their
+    speeds were (gilbench.measure.capacity.Reading)."""
     if not math.isnan(cores):
         _capacities.append(cores)
+    if not math.isnan(speed_ratio):
+        _speed_ratios.append(speed_ratio)
 
 
 def record_shares(shares: Shares) -> None:
@@ -167,6 +172,8 @@ def _aggregate_pairs(metadata: dict[str, Any]) -> None:
         metadata["paired_serial_s"] = " ".join(f"{s:.9g}" for s in _partners)
     if _capacities:
         metadata["capacity"] = round(statistics.median(_capacities), 4)
+    if _speed_ratios:
+        metadata["cpu_speed_ratio"] = round(statistics.median(_speed_ratios), 4)
     if _shares:
         total = sum(_shares[1:], _shares[0])
         running, queued, blocked, excess = total.split()
@@ -181,8 +188,8 @@ def _aggregate_pairs(metadata: dict[str, Any]) -> None:
 
 
 #: The run metadata keys :func:`_aggregate_pairs` writes.
-PAIR_KEYS = ("paired_serial_s", "capacity", "share_running", "share_runqueue", "share_blocked",
-             "shares_excess", "timed_s")  # fmt: skip
+PAIR_KEYS = ("paired_serial_s", "capacity", "cpu_speed_ratio", "share_running",
+             "share_runqueue", "share_blocked", "shares_excess", "timed_s")  # fmt: skip
 
 
 def _aggregate_facts(metadata: dict[str, Any]) -> None:

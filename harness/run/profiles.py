@@ -222,7 +222,7 @@ PROFILES: dict[str, Profile] = {
             latency_core_sweep=False,
             settle_rounds=2,
             settle_tolerance=0.03,
-            settle_share=0.04,
+            settle_share=0.03,
             sway_tolerance=0.02,
         ),
         Profile(
