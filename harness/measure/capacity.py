@@ -12,11 +12,18 @@ thread doing the same fixed work:
     capacity = N x t_alone / t_all
 
 N CPUs that each run as fast as one alone give N; a CPU the host took away gives about
-N - 1.  The same stamps give each pinned CPU's rate while all of them ran, and so
-``speed_ratio``, the fastest CPU's rate over the slowest's: a host can run one vCPU at
-half the speed of another for minutes (a busy sibling hyperthread), and then a speedup
-against one CPU depends on which CPU the serial work ran on; capacity, which compares
-with the CPU this thread ran on alone and is clamped to N, does not show that.
+N - 1.
+
+Capacity compares with the CPU this thread ran on alone and is clamped to N, so it cannot
+say that the pinned CPUs run at different speeds, and a host can run one vCPU at half
+the speed of another for seconds at a time (on a 16-vCPU KVM guest, eight fib(23) calls
+took 26 ms at some moments and 48 to 54 ms at others on each CPU, once 48 ms on one and
+28 on another): a speedup against one CPU then depends on which CPU the serial work
+ran on.  The hashing kernel barely feels it (SHA
+instructions are not what a busy sibling hyperthread takes away from an interpreter),
+so :func:`cpu_speeds` moves this thread onto each pinned CPU in turn and times a fixed
+pure-Python loop there, the work serial partners of pure-Python points do; ``speed_ratio``
+is the fastest CPU's speed over the slowest's.
 
 Pure measuring: no pyperf, no pandas; the worker calls :func:`read` between timed
 batches (never inside one) and records the medians per run (gilbench.measure.run_facts).
@@ -77,11 +84,9 @@ def time_alone(updates: int = UPDATES) -> float:
     return time.perf_counter() - start
 
 
-def time_together(threads: int, updates: int = UPDATES, speeds: list[float] | None = None) -> float:
+def time_together(threads: int, updates: int = UPDATES) -> float:
     """Seconds one thread's kernel takes while ``threads`` threads run it at once: from
     the work all of them completed in the window where every one of them was running.
-    With ``speeds``, each thread's rate in that window (updates per second, one per
-    pinned CPU) is appended to it (nothing where the window is too short to tell).
 
     Threads released together do not start together: waking a thread on another CPU can
     take milliseconds on a VM, as long as the whole kernel.  Timing from the release to
@@ -113,8 +118,6 @@ def time_together(threads: int, updates: int = UPDATES, speeds: list[float] | No
     barrier.wait()
     for worker in workers:
         worker.join()
-    if speeds is not None:
-        speeds.extend(rates_from(begun, stamps))
     return together_from(begun, stamps, updates)
 
 
@@ -131,19 +134,40 @@ def together_from(begun: list[float], stamps: list[list[float]], updates: int) -
     return threads * updates / rate if rate > 0 else float("nan")
 
 
-def rates_from(begun: list[float], stamps: list[list[float]]) -> list[float]:
-    """Each thread's updates per second in the window where every thread ran, from the
-    span between its first and last update there (an update count over the window would
-    move in steps of one update, 2 % of a 48-update kernel); [] when that window holds
-    fewer than :data:`MIN_OVERLAP_CHUNKS` updates of some thread (too short to compare
-    threads by)."""
-    if not stamps or not all(stamps):
+#: Iterations of the pure-Python probe: about a millisecond on one CPU.
+PROBE_LOOPS = 20_000
+
+
+def python_probe(loops: int = PROBE_LOOPS) -> float:
+    """Seconds a fixed pure-Python loop takes on this thread."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(loops):
+        total += i * i % 7
+    return time.perf_counter() - start
+
+
+def cpu_speeds(loops: int = PROBE_LOOPS) -> list[float]:
+    """Each pinned CPU's pure-Python speed now, in probes per second: this thread is moved
+    onto each CPU in turn, runs a tenth of a probe to settle there (a thread that just
+    moved runs from cold caches), then the probe; its affinity is restored after.  []
+    on one CPU or where affinity cannot be set."""
+    cpus = _own_cpus()
+    if len(cpus) < 2:
         return []
-    start, end = max(begun), min(s[-1] for s in stamps)
-    inside = [[stamp for stamp in s if start < stamp <= end] for s in stamps]
-    if end <= start or min(len(s) for s in inside) < MIN_OVERLAP_CHUNKS:
+    speeds = []
+    try:
+        for cpu in cpus:
+            os.sched_setaffinity(0, {cpu})  # this thread only (Linux)
+            python_probe(loops // 10)
+            seconds = python_probe(loops)
+            speeds.append(1 / seconds if seconds > 0 else math.inf)
+    except OSError:
         return []
-    return [(len(s) - 1) / (s[-1] - s[0]) if s[-1] > s[0] else math.inf for s in inside]
+    finally:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, set(cpus))
+    return speeds
 
 
 def speed_ratio_from(rates: list[float]) -> float:
@@ -170,8 +194,8 @@ def capacity_from(cpus: int, alone_s: float, together_s: float) -> float:
 @dataclass(frozen=True)
 class Reading:
     """One capacity measurement: ``cores`` (see the module docstring) and
-    ``speed_ratio``, the fastest pinned CPU's kernel rate over the slowest's while all
-    ran (NaN on one CPU, or when the window where all ran was too short)."""
+    ``speed_ratio``, the fastest pinned CPU's pure-Python speed over the slowest's
+    (:func:`cpu_speeds`; NaN on one CPU)."""
 
     cores: float
     speed_ratio: float
@@ -190,10 +214,9 @@ def read(cpus: int | None = None, updates: int = UPDATES) -> Reading:
     if n <= 1:
         return Reading(1.0, math.nan)
     first = time_alone(updates)
-    speeds: list[float] = []
-    together = time_together(n, updates, speeds)
+    together = time_together(n, updates)
     alone = statistics.mean([first, time_alone(updates)])
-    return Reading(capacity_from(n, alone, together), speed_ratio_from(speeds))
+    return Reading(capacity_from(n, alone, together), speed_ratio_from(cpu_speeds()))
 
 
 def measure(cpus: int | None = None, updates: int = UPDATES) -> float:
