@@ -128,7 +128,7 @@ KEYS: dict[str, Key] = {
         Key(
             "cpu_speed_ratio",
             float,
-            "fastest pinned CPU's rate over the slowest's while all ran (median)",
+            "pure Python on the fastest pinned CPU over the slowest, each alone (median)",
         ),
         Key("share_running", float, "share of the workers' time in timed batches on a CPU"),
         Key("share_runqueue", float, "share of the workers' time waiting for a CPU"),

@@ -157,7 +157,8 @@ def test_points_on_cpus_of_unequal_speed_are_named() -> None:
     ]
     (line,) = speed_warnings(pd.DataFrame(rows))
     assert line.startswith(
-        "1 of 2 points ran on pinned CPUs of unequal speed (the fastest up to 1.90x"
+        "1 of 2 points ran on pinned CPUs of unequal speed (pure Python on the fastest up to "
+        "1.90x as fast"
     )
     assert "cpu.fib threads workers=2 cores=2 (1.90x)" in line
     assert speed_warnings(pd.DataFrame([_row(1.9, 2)])) == []  # an old file

@@ -179,7 +179,8 @@ def test_poisson_gaps_are_exponential_with_the_rate_as_mean() -> None:
 
 
 def test_every_latency_point_of_quick_and_default_gets_enough_requests() -> None:
-    for name, least in (("quick", 200), ("default", 1000), ("rigorous", 1000)):
+    # A p90 needs 100 requests (10 beyond it), a p99 1,000: quick keeps half again a p90's.
+    for name, least in (("quick", 150), ("default", 1000), ("rigorous", 1000)):
         profile = get_profile(name)
         assert profile.latency_values * profile.processes >= least
 

@@ -199,10 +199,10 @@ def capacity_warnings(frame: pd.DataFrame) -> list[str]:
 
 
 def speed_warnings(frame: pd.DataFrame) -> list[str]:
-    """A line naming the points whose pinned CPUs ran at unequal speeds (the fastest's
-    rate more than :data:`~gilbench.analysis.physics.UNEQUAL_SPEEDS` times the slowest's
-    while all ran: gilbench.measure.capacity): their speedups against one CPU depend on
-    which CPU the serial work ran on."""
+    """A line naming the points whose pinned CPUs ran pure Python at unequal speeds (the
+    fastest more than :data:`~gilbench.analysis.physics.UNEQUAL_SPEEDS` times the
+    slowest: gilbench.measure.capacity.cpu_speeds): their speedups against one CPU
+    depend on which CPU the serial work ran on."""
     if frame.empty or "cpu_speed_ratio" not in frame.columns:
         return []
     rows = frame[frame["cpu_speed_ratio"].notna()]
@@ -212,11 +212,11 @@ def speed_warnings(frame: pd.DataFrame) -> list[str]:
     unequal = unequal.sort_values("cpu_speed_ratio", ascending=False)
     examples = _examples(unequal, lambda r: f"{_label(r)} ({r['cpu_speed_ratio']:.2f}x)")
     return [
-        f"{len(unequal)} of {len(rows)} points ran on pinned CPUs of unequal speed (the "
-        f"fastest up to {unequal['cpu_speed_ratio'].max():.2f}x the slowest while all ran: "
-        f"{examples}): a speedup against one CPU there depends on which CPU the serial "
-        "work ran on, so read it with its interval, and a 1-worker speedup above 1 is "
-        "this, not the workload"
+        f"{len(unequal)} of {len(rows)} points ran on pinned CPUs of unequal speed (pure "
+        f"Python on the fastest up to {unequal['cpu_speed_ratio'].max():.2f}x as fast as on "
+        f"the slowest: {examples}): a speedup against one CPU there depends on which CPU "
+        "the serial work ran on, so read it with its interval, and a 1-worker speedup "
+        "above 1 is this, not the workload"
     ]
 
 

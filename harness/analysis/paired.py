@@ -19,10 +19,10 @@ Per point (one pyperf benchmark), from its runs' metadata (gilbench.measure.run_
   files) keep it as their ``speedup`` too.
 - ``capacity``: the median over the point's runs of the pinned CPUs' capacity in cores
   (gilbench.measure.capacity); ``capacity_efficiency`` = speedup / min(workers, capacity).
-- ``cpu_speed_ratio``: the median over the point's runs of the fastest pinned CPU's rate
-  over the slowest's while all ran (NaN on one CPU or in older files): well above 1, a
-  speedup against one CPU depends on which CPU the serial work ran on
-  (gilbench.analysis.noise.speed_warnings).
+- ``cpu_speed_ratio``: the median over the point's runs of the fastest pinned CPU's
+  pure-Python speed over the slowest's, each timed alone (NaN on one CPU or in older
+  files): well above 1, a speedup against one CPU depends on which CPU the serial work
+  ran on (gilbench.analysis.noise.speed_warnings).
 - ``share_running``, ``share_runqueue``, ``share_blocked``: the workers' time during the
   timed batches (gilbench.measure.shares), the runs weighted by their timed wall time;
   ``shares_excess`` the largest clipped excess of running + runqueue over the total.

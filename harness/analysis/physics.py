@@ -41,10 +41,11 @@ EFFECTIVE_CORES_TOLERANCE = 0.10
 #: How many suspect points a warning names.
 NAMED = 5
 #: Pinned CPUs whose speeds (gilbench.measure.capacity: the fastest's rate over the
-#: slowest's while all ran) are further apart than this are unequal: a speedup against
-#: one CPU then depends on which CPU the serial work ran on.  On this project's 2-core VM,
-#: in a quiet minute, 300 readings had a median of 1.07 and a 99th percentile of 1.22:
-#: a point's reading is the median of its processes' medians.
+#: slowest's, each timed alone) are further apart than this are unequal: a speedup against
+#: one CPU then depends on which CPU the serial work ran on.  On this project's 2-core VM
+#: 300 readings in a quiet minute had a median of 1.01 and a 99th percentile of 1.06
+#: (largest 1.27; a point's reading is the median of its processes' medians), and 1.7
+#: to 1.8 while the host slowed the second core.
 UNEQUAL_SPEEDS = 1.2
 
 

@@ -134,8 +134,12 @@ def together_from(begun: list[float], stamps: list[list[float]], updates: int) -
     return threads * updates / rate if rate > 0 else float("nan")
 
 
-#: Iterations of the pure-Python probe: about a millisecond on one CPU.
+#: Iterations of the pure-Python probe: about 0.6 ms on one CPU of this project's VM.
 PROBE_LOOPS = 20_000
+#: Passes over the pinned CPUs; each CPU keeps its fastest probe.  With one pass, single
+#: readings on this project's VM in a quiet minute had a 99th percentile of 1.22 and a
+#: point's median reached 1.33 where its CPUs were equal; with two, 1.06 (3 ms a reading).
+PROBE_PASSES = 2
 
 
 def python_probe(loops: int = PROBE_LOOPS) -> float:
@@ -147,27 +151,29 @@ def python_probe(loops: int = PROBE_LOOPS) -> float:
     return time.perf_counter() - start
 
 
-def cpu_speeds(loops: int = PROBE_LOOPS) -> list[float]:
+def cpu_speeds(loops: int = PROBE_LOOPS, passes: int = PROBE_PASSES) -> list[float]:
     """Each pinned CPU's pure-Python speed now, in probes per second: this thread is moved
     onto each CPU in turn, runs a tenth of a probe to settle there (a thread that just
-    moved runs from cold caches), then the probe; its affinity is restored after.  []
-    on one CPU or where affinity cannot be set."""
+    moved runs from cold caches), then the probe; ``passes`` times over the CPUs, each
+    CPU keeping its fastest probe (an interrupt lengthens a probe, nothing shortens one).
+    The thread's affinity is restored after.  [] on one CPU or where affinity cannot be
+    set."""
     cpus = _own_cpus()
     if len(cpus) < 2:
         return []
-    speeds = []
+    best = dict.fromkeys(cpus, math.inf)
     try:
-        for cpu in cpus:
-            os.sched_setaffinity(0, {cpu})  # this thread only (Linux)
-            python_probe(loops // 10)
-            seconds = python_probe(loops)
-            speeds.append(1 / seconds if seconds > 0 else math.inf)
+        for _ in range(passes):
+            for cpu in cpus:
+                os.sched_setaffinity(0, {cpu})  # this thread only (Linux)
+                python_probe(loops // 10)
+                best[cpu] = min(best[cpu], python_probe(loops))
     except OSError:
         return []
     finally:
         with contextlib.suppress(OSError):
             os.sched_setaffinity(0, set(cpus))
-    return speeds
+    return [1 / seconds if seconds > 0 else math.inf for seconds in best.values()]
 
 
 def speed_ratio_from(rates: list[float]) -> float:

@@ -11,7 +11,7 @@ Schema 3 adds, per run (gilbench.metadata): ``paired_serial_s`` (each value's se
 partner, in value order; a partner shared by two values appears twice), ``capacity``
 (median over the process: it is the machine's, so measurements taken during warmups
 count too) and, later in schema 3, ``cpu_speed_ratio`` (likewise: the fastest pinned
-CPU's rate over the slowest's while all ran), ``share_running``, ``share_runqueue``,
+CPU's pure-Python speed over the slowest's), ``share_running``, ``share_runqueue``,
 ``share_blocked`` and ``shares_excess`` (gilbench.measure.shares), and ``timed_s``
 (the seconds spent measuring: inside timed batches, backend and serial partners, each
 counted once; for a latency point, the span of its open-loop schedule, over which every

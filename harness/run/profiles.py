@@ -85,8 +85,11 @@ class Profile:
     widest_only_kinds: frozenset[str]
     point_timeout: float  # seconds before a point is killed and recorded as timed out
     # Latency (mixed) points: one request per value, at least this many per point over
-    # its processes (latency_values each), every one in its percentiles: 200 support a
+    # its processes (latency_values each), every one in its percentiles: 100 support a
     # p90, 1,000 a p99 (gilbench.analysis.latency_stats: 10 requests beyond a percentile).
+    # Quick takes 150 (15 beyond its p90): beside two pure-Python threads a request waits
+    # whole switch intervals, and its two such points took 60 to 77 s of a quick run at
+    # 200, the margin settling needed to keep quick within 8 minutes.
     latency_requests: int
     dense_load_sweep: bool  # CPU workers beside a responder: 0, 1, 2, 3 .. or 0, 1, 2, 4 ..
     load_per_core: int  # ... up to this many per core (1: K <= cores, 2: twice as many)
@@ -215,7 +218,7 @@ PROFILES: dict[str, Profile] = {
             core_sweep_kinds=frozenset({"cpu"}),
             widest_only_kinds=frozenset({"sync"}),
             point_timeout=120,
-            latency_requests=200,
+            latency_requests=150,
             dense_load_sweep=False,
             load_per_core=1,
             swept_values=2,
