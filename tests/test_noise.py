@@ -75,3 +75,11 @@ def test_a_headline_that_one_process_still_decides_is_named_with_its_sway() -> N
     # A run that recorded no sway tolerance (written before it) is not judged on sway.
     older = frame.assign(sway_tolerance=float("nan"))
     assert unsettled_warnings(older) == []
+
+
+def test_a_paired_speedup_that_did_not_settle_says_over_how_many_pairs() -> None:
+    frame = pd.DataFrame(
+        [_row("serial", 1, 2, 0.0, pairs=0), _row("threads", 4, 2, 0.07, pairs=16)]
+    )
+    (line,) = unsettled_warnings(frame)
+    assert "cpu.fib threads workers=4 cores=2 (±7% over 16 pairs)" in line

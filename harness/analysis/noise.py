@@ -107,8 +107,12 @@ def _why_unsettled(row: pd.Series) -> str:
 
 def _units(row: object) -> str:
     """What a speedup's spread is over: ``8 pairs`` (time-paired batches) or ``5 rounds``."""
-    pairs = getattr(row, "pairs", 0)
-    if isinstance(pairs, int | float) and not pd.isna(pairs) and pairs > 0:
+    # A row of a frame holds numpy numbers, which are not Python ints: read it as a float.
+    try:
+        pairs = float(getattr(row, "pairs", 0))
+    except (TypeError, ValueError):
+        pairs = 0.0
+    if pairs > 0:  # NaN is not
         return f"{int(pairs)} pairs"
     return f"{getattr(row, 'rounds', '?')} rounds"
 
