@@ -22,7 +22,7 @@ from gilbench.analysis.rounds import (
 )
 from gilbench.analysis.store import RunFile
 from gilbench.run.orchestrator import run_points
-from gilbench.run.profiles import get_profile
+from gilbench.run.profiles import Profile, get_profile
 from gilbench.run.settle import (
     SettleGroup,
     headline_names,
@@ -147,18 +147,31 @@ def test_headline_points_get_the_profiles_headline_values(tmp_path: Path) -> Non
         replace(profile, headline_values=1)
 
 
+SERIAL = Point("cpu.fib", {"n": 12}, "serial", 1, 1, 4)
+HEADLINE = Point("cpu.fib", {"n": 12}, "threads", 2, 1, 4)
+
+
+def _settling(settle_rounds: int) -> Profile:
+    """Two rounds, then up to ``settle_rounds`` extra; tolerances of 0 are never met, so
+    every headline point gets every extra round."""
+    return replace(get_profile("smoke"), name="settle", processes=2, rounds=2, values=2,
+                   settle_rounds=settle_rounds, settle_tolerance=0.0, settle_share=100.0,
+                   sway_tolerance=0.0)  # fmt: skip
+
+
+def _run_path(tmp_path: Path) -> Path:
+    path = tmp_path / "m" / "20260101T000000Z-cpython3.11.json"
+    path.parent.mkdir()
+    return path
+
+
 def test_a_run_settles_paired_headline_points_with_processes_of_their_own(
     tmp_path: Path,
 ) -> None:
-    # A tolerance of 0 is never met: every headline point gets every extra round.
-    profile = replace(get_profile("smoke"), name="settle", processes=2, rounds=2, values=2,
-                      settle_rounds=2, settle_tolerance=0.0, settle_share=100.0,
-                      sway_tolerance=0.0)  # fmt: skip
-    serial = Point("cpu.fib", {"n": 12}, "serial", 1, 1, 4)
-    headline = Point("cpu.fib", {"n": 12}, "threads", 2, 1, 4)
+    profile = _settling(settle_rounds=2)
+    serial, headline = SERIAL, HEADLINE
     other = Point("sync.lock", {"n": 100}, "threads", 2, 1, 4)
-    path = tmp_path / "m" / "20260101T000000Z-cpython3.11.json"
-    path.parent.mkdir()
+    path = _run_path(tmp_path)
     statuses: list[tuple[str, str]] = []
     outcome = run_points(
         [serial, headline, other],
@@ -185,13 +198,9 @@ def test_a_run_settles_paired_headline_points_with_processes_of_their_own(
 def test_an_old_file_without_pairs_settles_with_its_baseline_back_to_back(
     tmp_path: Path,
 ) -> None:
-    profile = replace(get_profile("smoke"), name="settle", processes=2, rounds=2, values=2,
-                      settle_rounds=0, settle_tolerance=0.0, settle_share=100.0,
-                      sway_tolerance=0.0)  # fmt: skip
-    serial = Point("cpu.fib", {"n": 12}, "serial", 1, 1, 4)
-    headline = Point("cpu.fib", {"n": 12}, "threads", 2, 1, 4)
-    path = tmp_path / "m" / "20260101T000000Z-cpython3.11.json"
-    path.parent.mkdir()
+    profile = _settling(settle_rounds=0)
+    serial, headline = SERIAL, HEADLINE
+    path = _run_path(tmp_path)
     assert not run_points([serial, headline], profile, RunFile(path), {"machine": "m"}).failures
     # As a file written before pairs (schema 2) would be: no serial partners.
     data = json.loads(path.read_text())
