@@ -17,13 +17,13 @@ N - 1.
 Capacity compares with the CPU this thread ran on alone and is clamped to N, so it cannot
 say that the pinned CPUs run at different speeds, and a host can run one vCPU at half
 the speed of another for seconds at a time (on a 16-vCPU KVM guest, eight fib(23) calls
-took 26 ms at some moments and 48 to 54 ms at others on each CPU, once 48 ms on one and
-28 on another): a speedup against one CPU then depends on which CPU the serial work
-ran on.  The hashing kernel barely feels it (SHA
-instructions are not what a busy sibling hyperthread takes away from an interpreter),
-so :func:`cpu_speeds` moves this thread onto each pinned CPU in turn and times a fixed
-pure-Python loop there, the work serial partners of pure-Python points do; ``speed_ratio``
-is the fastest CPU's speed over the slowest's.
+took 26 ms at some moments and 45 to 57 ms at others on each CPU, once 48 ms on one and
+28 on another): a speedup against one CPU then depends on which CPU the serial work ran
+on.  The hashing kernel barely feels it (SHA instructions are not what a busy sibling
+hyperthread takes away from an interpreter), so :func:`cpu_speeds` moves this thread
+onto each pinned CPU in turn and times a fixed pure-Python loop there, the work serial
+partners of pure-Python points do; ``speed_ratio`` is the fastest CPU's speed over the
+slowest's.
 
 Pure measuring: no pyperf, no pandas; the worker calls :func:`read` between timed
 batches (never inside one) and records the medians per run (gilbench.measure.run_facts).
