@@ -50,7 +50,17 @@ from typing import Any
 #       speedup before settling gives it another process), and a settled paired point
 #       has more rounds than its serial baseline (one process each).  Throughput runs
 #       on more than one CPU carry cpu_speed_ratio (gilbench.measure.capacity.Reading).
-SCHEMA_VERSION = 3
+#   4 - work per worker (docs/method.md, "Tasks per worker" and "One reference CPU"):
+#       a pool point's tasks are at least the profile's tasks_per_worker (recorded in
+#       pyperf_settings) times its workers, so the batch grows with the workers; every
+#       throughput point carries serial_tasks, the fixed sample its serial partner times,
+#       and paired_serial_s is that sample's time scaled to the batch (sample seconds x
+#       tasks / serial_tasks: a rate); serial batches and partners are split evenly over
+#       the CPUs the backend ran on; a pool with fewer workers than CPUs is pinned one
+#       worker per CPU (worker_cpus); pool runs carry share_tail (the share of the usable
+#       workers idle while a batch's last tasks ran).  Schema 3 files read as version 4
+#       with serial_tasks = tasks (their partner timed the whole batch).
+SCHEMA_VERSION = 4
 SCHEMA_KEY = "gilbench_schema"
 
 
@@ -95,6 +105,7 @@ KEYS: dict[str, Key] = {
         ),
         Key("cores", int, "CPUs the measured process was allowed (affinity)"),
         Key("tasks", int, "tasks per batch; every value is one batch"),
+        Key("serial_tasks", int, "tasks the serial partner times: a fixed sample (rates)"),
         Key("ops_per_task", int, "operations one task performs (for per-operation costs)"),
         Key("interpreter", str, "interpreter tag, e.g. cpython3.14t"),
         Key("free_threaded", int, "1 on a free-threaded build"),
@@ -134,6 +145,16 @@ KEYS: dict[str, Key] = {
         Key("share_runqueue", float, "share of the workers' time waiting for a CPU"),
         Key("share_blocked", float, "share of the workers' time blocked (GIL, locks, I/O)"),
         Key("shares_excess", float, "how far running + runqueue exceeded the time (clipped)"),
+        Key(
+            "share_tail",
+            float,
+            "share of the usable pool workers idle while a batch's last tasks finished",
+        ),
+        Key(
+            "worker_cpus",
+            str,
+            "CPUs a pool with fewer workers than CPUs was pinned to, one worker each",
+        ),
         Key("timed_s", float, "seconds measuring: batches, partners or a latency schedule", "s"),
         # Schema 3, pinning and the GIL (gilbench.measure.pinning, gilbench.measure.gil_watch):
         Key("cpu_list", str, "CPUs the point ran on, read back in its pool's workers, e.g. 0-1"),

@@ -188,6 +188,12 @@ class Point:
     checked inside the pool's workers; empty where the OS has no affinity API or the
     point was built by hand (the worker then chooses).  They are where the point runs,
     not what it is: not part of its name, and not compared.
+
+    ``tasks`` is the point's batch: for a pool backend at least the profile's tasks per
+    worker times ``workers`` (gilbench.run.matrix), so it grows with the workers.
+    ``serial_tasks`` is the fixed sample its serial partner times (the workload's own
+    batch); speedups compare rates, tasks per second, so the two may differ.  None
+    (points built by hand, older plans) means the whole batch.
     """
 
     workload: str
@@ -201,6 +207,7 @@ class Point:
     load_in: str | None = None
     load_workers: int | None = None
     cpus: tuple[int, ...] = field(default=(), compare=False)
+    serial_tasks: int | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # Frozen means frozen: nobody can change a point's parameters after the fact.
@@ -209,6 +216,8 @@ class Point:
         if self.cpus and len(set(self.cpus)) != self.cores:
             raise ValueError(f"a point with cores={self.cores} runs on {self.cores} CPUs, "
                              f"not {list(self.cpus)}")  # fmt: skip
+        if self.serial_tasks is not None and self.serial_tasks < 1:
+            raise ValueError("a serial partner needs at least one task")
         if (self.load_in is None) != (self.load_workers is None):
             raise ValueError("a latency point needs both load_in and load_workers")
         if self.load_workers is not None and self.load_workers < 0:
@@ -293,10 +302,11 @@ POINT_KEY = [
     "tasks",
 ]
 #: A point's speedup divides the serial point that shares all of these: the same context,
-#: workload, batch and cores, measured by the same run (never another run's baseline: a
-#: slice or a patch upgrade under the same interpreter tag measures its own; files
-#: without a run id count as one run each, see gilbench.analysis.baselines).
-BASELINE_KEY = [*CONTEXT_KEY, *WORKLOAD_KEY, "tasks", "cores", "run_id"]
+#: workload and cores, measured by the same run (never another run's baseline: a slice
+#: or a patch upgrade under the same interpreter tag measures its own; files without a
+#: run id count as one run each, see gilbench.analysis.baselines).  Not the batch size:
+#: a pool's batch grows with its workers, and the two are compared as rates.
+BASELINE_KEY = [*CONTEXT_KEY, *WORKLOAD_KEY, "cores", "run_id"]
 
 
 # -- headline points -------------------------------------------------------------------------

@@ -164,6 +164,33 @@ def test_csv_export_has_the_documented_columns_and_sane_numbers(
         assert float(row["speedup"]) > 0
 
 
+def test_pool_points_record_their_tail_sample_and_pinned_workers(
+    tiny_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """Work per worker through real pyperf workers: the CSV has tasks per worker, the
+    tail share and the beyond-limit mark; a pool with fewer workers than CPUs records the
+    CPU each worker was pinned to; the serial partner's sample is recorded."""
+    root, _ = tiny_run
+    out = gilbench("export", "results", "--format", "csv", cwd=root)
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert {"tasks_per_worker", "serial_tasks", "share_tail", "speedup_ci_beyond_limit"} <= set(
+        rows[0]
+    )
+    pools = [r for r in rows if r["backend"] in ("threads", "processes")]
+    assert pools
+    for row in pools:
+        assert float(row["tasks_per_worker"]) == 8 / int(row["workers"])
+        assert 0.0 <= float(row["share_tail"]) <= 1.0
+        assert row["serial_tasks"] == "8"
+    suite = pyperf.BenchmarkSuite.load(str(_result_file(root)))
+    cores = {int(b.get_metadata()["cores"]) for b in suite.get_benchmarks()}
+    for bench in suite.get_benchmarks():
+        meta = bench.get_metadata()
+        one_each = meta["backend"] in ("threads", "processes") and meta["workers"] < meta["cores"]
+        assert ("worker_cpus" in meta) == one_each, bench.get_name()
+    assert cores  # on one CPU every pool has as many workers as CPUs: nothing pinned each
+
+
 def test_report_shows_a_plot_per_workload_and_the_csv_numbers(
     tiny_run: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -131,25 +130,3 @@ def test_the_t_interval_covers_another_run_more_often_than_the_bootstrap() -> No
         boot_hits += low <= other <= high
     assert t_hits / trials >= 0.85
     assert t_hits > boot_hits
-
-
-def test_a_pure_python_speedups_interval_stops_at_what_its_cores_allow() -> None:
-    """A t interval over 3 processes, symmetric in logs, can reach above min(workers,
-    cores): for pure Python it stops there (or at the estimate, if that is above); a
-    GIL-releasing point, which physics does not bound here, keeps its upper end."""
-    ratios = [[1.70, 1.72], [1.95, 1.97], [1.40, 1.42]]
-    rows = [
-        {"kind": kind, "backend": "processes", "workers": workers, "cores": 2,
-         "cpu_list": "0-1", "speedup": speedup, "capacity": 2.0, "load_in": "",
-         "_unit_ratios": ratios, "_unit_values": [[0.05, 0.05]] * 3, "tasks": 32,
-         "throughput": 640.0}
-        for kind, workers, speedup in (("cpu", 4, 1.71), ("cpu-released", 4, 1.71),
-                                       ("cpu", 1, 1.05))
-    ]  # fmt: skip
-    out = intervals.add_intervals(pd.DataFrame(rows), [None, None, None])
-    unbounded = process_t_interval(ratios, 1.71)[1]
-    assert unbounded > 2.0
-    assert out.loc[0, "speedup_ci_high"] == 2.0
-    assert out.loc[1, "speedup_ci_high"] == pytest.approx(unbounded)
-    assert out.loc[2, "speedup_ci_high"] == 1.05  # 1 worker: the limit is 1, the estimate above
-    assert out.loc[0, "efficiency_ci_high"] == 1.0

@@ -98,7 +98,7 @@ def test_subinterpreters_get_the_task_once_per_worker(model_pool: None) -> None:
         (pool,) = ModelInterpreterPool.created
         assert isinstance(pool.initializer, functools.partial)
         assert pool.initializer.func is _warm.install_task
-        assert pool.initializer.args == (FIB.call,)
+        assert pool.initializer.args == (FIB.stamped_call,)
         assert pool.initargs == ()
         calls: list[object] = []
         real_map = pool.map

@@ -22,7 +22,7 @@ def test_worker_sweep_is_wider_for_io_than_for_cpu() -> None:
     assert default_workers("io", 2, get_profile("rigorous")) == [1, 2, 4, 8, 16, 32, 64, 128, 256]
 
 
-def test_quick_matrix_has_the_pipeline_points_and_one_batch_per_workload() -> None:
+def test_quick_matrix_has_the_pipeline_points_and_one_sample_per_workload() -> None:
     fib, sleep = get_workload("cpu.fib"), get_workload("io.sleep")
     points = build_matrix(
         [fib, sleep],
@@ -38,17 +38,20 @@ def test_quick_matrix_has_the_pipeline_points_and_one_batch_per_workload() -> No
     assert [p.workers for p in fib_asyncio] == [4]
     assert len({p.name for p in points}) == len(points)
     for name in ("cpu.fib", "io.sleep"):
-        assert len({p.tasks for p in points if p.workload == name}) == 1  # strong scaling
-    assert {p.tasks for p in points if p.workload == "io.sleep"} == {32}
+        # One serial sample per workload; every pool batch gives each worker 8 tasks.
+        assert len({p.serial_tasks for p in points if p.workload == name}) == 1
+        assert all(p.tasks >= 8 * p.workers for p in points if p.workload == name)
+    assert {p.tasks for p in points if p.workload == "io.sleep"} == {32, 128}
     serial = [p for p in points if p.backend == "serial"]
     assert all(p.workers == 1 for p in serial)
     assert all(p.start_method for p in points if p.backend == "processes")
 
 
-def test_batch_grows_to_the_widest_worker_count() -> None:
+def test_batch_grows_with_each_points_workers() -> None:
+    """Work per worker, not per batch: 64 workers get 8 tasks each (quick), not one."""
     fib = get_workload("cpu.fib")
     points = build_matrix([fib], ["threads"], get_profile("quick"), 2, cores=[2], workers=[1, 64])
-    assert {p.tasks for p in points} == {64}
+    assert {p.tasks for p in points if p.backend == "threads"} == {32, 512}
 
 
 def test_point_json_round_trip_and_name() -> None:

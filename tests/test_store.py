@@ -106,8 +106,8 @@ def test_loader_never_crashes_on_mutated_files(tmp_path: Path, data: st.DataObje
     tidy(loaded)  # rows that do load must convert, or be skipped with a reason
 
 
-def test_schema_3_is_current() -> None:
-    assert SCHEMA_VERSION == 3
+def test_schema_4_is_current() -> None:
+    assert SCHEMA_VERSION == 4
 
 
 def test_a_version_1_file_is_converted_on_read_and_renders(tmp_path: Path) -> None:

@@ -29,8 +29,10 @@ from gilbench.analysis.store import load_results
 from gilbench.analysis.tidy import tidy_report
 from gilbench.vocabulary import CONTEXT_KEY, POINT_KEY, backend_label, top_cores
 
-# A point's coordinates within its context: what two sides are matched on.
-COORDINATES = [column for column in POINT_KEY if column not in CONTEXT_KEY]
+# A point's coordinates within its context: what two sides are matched on.  Not the
+# batch size: a pool's grows with the profile's tasks per worker, and throughputs are
+# rates (tasks per second), comparable across batch sizes.
+COORDINATES = [column for column in POINT_KEY if column not in (*CONTEXT_KEY, "tasks")]
 #: Columns of the comparison for latency points: where their CPU load ran, how many workers.
 LOAD_COLUMNS = {"load_in": "CPU work in", "load_workers": "CPU workers"}
 SIDE_DIMENSIONS = ("machine", "interpreter")

@@ -9,22 +9,21 @@ batch timed beside it: gilbench.analysis.paired) pooled over processes.
 **Speedups: Student's t over the processes.**  Each process gives one number, the median
 of its pair ratios; the interval is the speedup times exp(± t(0.975, m - 1) x s / sqrt(m)),
 s being the standard deviation of the logs of those m per-process medians.  With the 3
-processes of quick and default, no resampling can see how far apart processes fall:
-the two-level bootstrap this replaced (resample processes, then pairs within them) held
-run 2's speedup inside run 1's interval on 71 to 85 % of the headline points of three
-A/A pairs of quick runs; the t interval, 90 to 93 %, about twice as wide (even a
-calibrated 95 % interval holds another run's estimate only about 83 % of the time, that
-estimate having its own error).  compare tests the same units with Welch's t
-(gilbench.analysis.significance).  A pure-Python speedup cannot exceed min(workers,
-cores) (gilbench.analysis.physics), so its interval's upper end stops there (or at the
-estimate, should that be above it): a t interval over 3 processes, symmetric in logs,
-would otherwise read e.g. [1.41, 2.21] on 2 cores.
+processes of quick and default, no resampling can see how far apart processes fall
+(docs/statistics.md, "Intervals over three processes"): the t interval is the one that
+covers as often as it says.  compare tests the same units with Welch's t
+(gilbench.analysis.significance).
 
-**Throughput: a two-level (hierarchical) bootstrap**: resample the processes with
-replacement, then the timed values within each chosen process, and take the pooled
-median of each resample; the 2.5 and 97.5 percentiles of those medians are the interval.
-scipy.stats.bootstrap resamples one level only, so the two-level resampling is done here
-with numpy (vectorised, seeded: the same file gives the same interval).  Points without
+**An interval is shown as measured, never cut.**  A pure-Python speedup cannot exceed
+min(workers, cores) (gilbench.analysis.physics), but an interval that reaches past that
+limit says how uncertain the point is, which is what a reader must see: it is kept whole
+and marked (``speedup_ci_beyond_limit``), and the tables and figures mark it.
+
+**Throughput: the same t interval over the processes**, on the logs of each process's
+median batch time (a throughput is tasks over it, so the interval is tasks over the
+time interval's ends).  The two-level bootstrap it replaced (resample the processes,
+then the values within them: :func:`hierarchical_median_interval`, kept for reference)
+cannot see the spread between processes from three of them either.  Points without
 pairs (older files) estimate their speedup from per-round ratios: those rounds are the
 units, and scipy.stats.bootstrap (percentile) gives the interval of their median.
 
@@ -32,7 +31,8 @@ Fewer than :data:`MIN_UNITS` units give no interval: the cells stay empty and a 
 (``speedup_ci_note``, ``throughput_ci_note``) says how many units there were, never a
 spread computed from two.
 
-Columns: ``speedup_ci_low/high``, ``efficiency_ci_low/high`` and
+Columns: ``speedup_ci_low/high``, ``speedup_ci_beyond_limit`` (True where the speedup's
+interval reaches past the physical limit), ``efficiency_ci_low/high`` and
 ``capacity_efficiency_ci_low/high`` (the speedup's interval over the same divisor as the
 figure), ``throughput_ci_low/high``, ``ci_units`` (processes, or rounds for an unpaired
 speedup), and the two notes.
@@ -61,6 +61,7 @@ NAN = float("nan")
 INTERVAL_COLUMNS = [
     "speedup_ci_low",
     "speedup_ci_high",
+    "speedup_ci_beyond_limit",
     "efficiency_ci_low",
     "efficiency_ci_high",
     "capacity_efficiency_ci_low",
@@ -198,7 +199,8 @@ def _throughput_interval(row: Mapping[Hashable, Any]) -> tuple[float, float, str
     groups = row.get("_unit_values")
     if not isinstance(groups, list):
         return NAN, NAN, ""
-    low_s, high_s = hierarchical_median_interval(groups)
+    median_s = float(row["tasks"]) / float(row["throughput"])
+    low_s, high_s = process_t_interval(groups, median_s)
     if math.isnan(low_s):
         return NAN, NAN, too_few(len(groups), "processes")
     tasks = float(row["tasks"])
@@ -230,9 +232,10 @@ def add_intervals(
         speed.append(_speedup_interval(row, base))
         thru.append(_throughput_interval(row))
     out["speedup_ci_low"] = [s[0] for s in speed]
-    out["speedup_ci_high"] = [
-        min(s[1], max(limit, speedup)) if not math.isnan(s[1]) else s[1]
-        for s, limit, speedup in zip(speed, _limits(out), out["speedup"], strict=True)
+    out["speedup_ci_high"] = [s[1] for s in speed]  # as measured: never cut at the limit
+    out["speedup_ci_beyond_limit"] = [
+        bool(high > limit)  # NaN compares False: no interval, nothing beyond
+        for high, limit in zip(out["speedup_ci_high"], _limits(out), strict=True)
     ]
     out["ci_units"] = pd.array([s[2] for s in speed], dtype="Int64")
     out["speedup_ci_note"] = [s[3] for s in speed]
@@ -246,6 +249,20 @@ def add_intervals(
         out[f"{name}_ci_low"] = out["speedup_ci_low"] / divisor
         out[f"{name}_ci_high"] = out["speedup_ci_high"] / divisor
     return out
+
+
+#: The mark of a speedup interval that reaches past the physical limit (shown whole).
+BEYOND_MARK = "\u2020"
+
+
+def is_beyond(flag: object) -> bool:
+    """Whether a ``speedup_ci_beyond_limit`` cell says yes (numpy's bool too; NaN: no)."""
+    return isinstance(flag, bool | np.bool_) and bool(flag)
+
+
+def beyond_mark(row: Mapping[Hashable, Any] | pd.Series) -> str:
+    """:data:`BEYOND_MARK` for a row whose speedup interval reaches past its limit."""
+    return BEYOND_MARK if is_beyond(row.get("speedup_ci_beyond_limit")) else ""
 
 
 def interval_text(

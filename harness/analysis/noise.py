@@ -52,6 +52,8 @@ def noise_warnings(frame: pd.DataFrame) -> list[str]:
     warnings.extend(baseline_warnings(frame))
     warnings.extend(capacity_warnings(frame))
     warnings.extend(speed_warnings(frame))
+    warnings.extend(tail_warnings(frame))
+    warnings.extend(limit_warnings(frame))
     warnings.extend(shares_warnings(frame))
     warnings.extend(queue_warnings(frame))
     warnings.extend(pairs_warnings(frame))
@@ -218,9 +220,60 @@ def speed_warnings(frame: pd.DataFrame) -> list[str]:
     return [
         f"{len(unequal)} of {len(rows)} points ran on pinned CPUs of unequal speed (pure "
         f"Python on the fastest up to {unequal['cpu_speed_ratio'].max():.2f}x as fast as on "
-        f"the slowest: {examples}): a speedup against one CPU there depends on which CPU "
-        "the serial work ran on, so read it with its interval, and a 1-worker speedup "
-        "above 1 is this, not the workload"
+        f"the slowest: {examples}): the serial reference ran on each of them in turn, so "
+        "speedups hold against an average CPU of the set, but pairs and processes that "
+        "ran while the speeds moved disagree more: read those points with their intervals"
+    ]
+
+
+#: A point whose pool workers sat idle for more than this share of a batch while its
+#: last tasks finished: the batch, not the work, limits its speedup.
+TAIL_SHARE_ABOVE = 0.10
+
+
+def tail_warnings(frame: pd.DataFrame) -> list[str]:
+    """A line naming the points whose pool batches left more than
+    :data:`TAIL_SHARE_ABOVE` of their usable workers idle while the last tasks finished
+    (``share_tail``: gilbench.measure.tail): too few tasks per worker for those tasks'
+    spread, which caps the speedup whatever the work."""
+    if frame.empty or "share_tail" not in frame.columns:
+        return []
+    rows = frame[frame["share_tail"].notna()]
+    long = rows[rows["share_tail"] > TAIL_SHARE_ABOVE].sort_values("share_tail", ascending=False)
+    if long.empty:
+        return []
+    examples = _examples(
+        long,
+        lambda r: (
+            f"{_label(r)}: {r['share_tail']:.0%} idle, {r['tasks_per_worker']:.0f} tasks per worker"
+        ),
+    )
+    return [
+        f"{len(long)} of {len(rows)} pool points spent more than {TAIL_SHARE_ABOVE:.0%} of "
+        f"their workers' time idle waiting for a batch's last tasks ({examples}): the batch "
+        "limits their speedup, not the work; --tasks-per-worker gives each worker more"
+    ]
+
+
+def limit_warnings(frame: pd.DataFrame) -> list[str]:
+    """A line counting the pure-Python speedups whose 95 % interval reaches past what
+    their cores allow (``speedup_ci_beyond_limit``): shown whole, marked, never cut."""
+    if frame.empty or "speedup_ci_beyond_limit" not in frame.columns:
+        return []
+    beyond = frame[frame["speedup_ci_beyond_limit"].fillna(False).astype(bool)]
+    if beyond.empty:
+        return []
+    examples = _examples(
+        beyond,
+        lambda r: (
+            f"{_label(r)}: {r['speedup']:.2f}x "
+            f"[{r['speedup_ci_low']:.2f}, {r['speedup_ci_high']:.2f}]"
+        ),
+    )
+    return [
+        f"{len(beyond)} pure-Python speedup interval{'s' if len(beyond) != 1 else ''} reach "
+        f"past min(workers, cores), which no speedup can pass ({examples}): shown whole and "
+        "marked \u2020; such a point is less certain than its estimate looks"
     ]
 
 

@@ -26,6 +26,8 @@ Per point (one pyperf benchmark), from its runs' metadata (gilbench.measure.run_
 - ``share_running``, ``share_runqueue``, ``share_blocked``: the workers' time during the
   timed batches (gilbench.measure.shares), the runs weighted by their timed wall time;
   ``shares_excess`` the largest clipped excess of running + runqueue over the total.
+- ``share_tail``: the share of the usable pool workers idle while each batch's last
+  tasks finished (gilbench.measure.tail), the runs weighted by their timed wall time.
 - ``timed_s``: seconds inside timed batches, backend and serial partners, over the
   point's runs (the share of a run's wall time spent measuring: gilbench.run.selfbench).
 
@@ -56,6 +58,7 @@ PAIR_COLUMNS = [
     "share_runqueue",
     "share_blocked",
     "shares_excess",
+    "share_tail",
     "timed_s",
 ]
 SHARE_KEYS = ("share_running", "share_runqueue", "share_blocked")
@@ -93,6 +96,8 @@ def pair_facts(bench: pyperf.Benchmark) -> dict[str, Any]:
         for key in SHARE_KEYS
     }
     excess = [e for e in (_number(m, "shares_excess") for m in runs) if not math.isnan(e)]
+    tails = [(t, w) for t, w in ((_number(m, "share_tail"), w) for m, w in zip(runs, weights,
+             strict=True)) if not math.isnan(t)]  # fmt: skip
     timed = [t for t in (_number(m, "timed_s") for m in runs) if not math.isnan(t)]
     sway = process_sway(bench) if ratios else NAN
     return {
@@ -104,6 +109,7 @@ def pair_facts(bench: pyperf.Benchmark) -> dict[str, Any]:
         "cpu_speed_ratio": statistics.median(speed_ratios) if speed_ratios else NAN,
         **shares,
         "shares_excess": max(excess) if excess else NAN,
+        "share_tail": _weighted(tails) if tails else NAN,
         "timed_s": sum(timed) if timed else NAN,
     }
 

@@ -241,10 +241,17 @@ def _v2_to_v3(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _v3_to_v4(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Schema 3 -> 4: a schema 3 point's serial partner timed its whole batch, so its
+    sample (``serial_tasks``) is the batch; its other new keys are simply absent."""
+    return {"serial_tasks": int(metadata["tasks"])} if "tasks" in metadata else {}
+
+
 #: Schema version -> the metadata that brings a benchmark of that version to the next.
 _UPGRADES: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
+    3: _v3_to_v4,
 }
 
 

@@ -4,10 +4,15 @@ Statistics come from pyperf (median, mean, standard deviation of the values, eac
 being one batch); derived figures follow DESIGN.md's vocabulary:
 
 - throughput = tasks / median batch time (tasks per second)
-- speedup = serial time / time.  Schema 3 points measure it in time-paired batches: the
-  median of the per-pair ratios (each backend batch's serial partner, timed beside it in
-  the same worker, over it), over every process and round (gilbench.analysis.paired,
-  with ``pairs``, ``paired_rounds``, ``capacity``, ``capacity_efficiency`` and the
+- tasks_per_worker = tasks / workers: a pool's batch holds at least the profile's
+  (gilbench.run.matrix.batch_tasks); serial_tasks = the serial partner's fixed sample
+- share_tail = the share of the usable pool workers left idle while a batch's last
+  tasks finished (gilbench.measure.tail; NaN for backends without a pool)
+- speedup = serial time / time, per task (a rate: a pool's batch grows with its
+  workers, the serial side times a fixed sample of the same tasks).  Schema 3 and later
+  points measure it in time-paired batches: the median of the per-pair ratios (each
+  backend batch's serial partner, timed beside it in the same worker, over it), over
+  every process and round (gilbench.analysis.paired, with ``pairs``, ``paired_rounds``, ``capacity``, ``capacity_efficiency`` and the
   shares).  Points without pairs (serial points, older files) divide the serial point of
   the same machine, interpreter, workload, params, batch size, cores and run: the median
   over rounds of the ratio of the two round medians (rounds are interleaved passes over
@@ -98,6 +103,8 @@ COLUMNS = [
     "load_in",
     "load_workers",
     "tasks",
+    "tasks_per_worker",
+    "serial_tasks",
     "median_s",
     "mean_s",
     "stdev_s",
@@ -247,6 +254,8 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
     if load_in and "load_workers" not in meta:
         raise ValueError(f"latency point in {load_in!r} without load_workers")
     rounds = {r: statistics.median(values) for r, values in by_round.items()}
+    # Per task: a speedup divides rates (a pool's batch grows with its workers).
+    per_task = {r: median / meta["tasks"] for r, median in rounds.items()}
     return {
         "machine": meta.get("machine", machine),
         "interpreter": meta.get("interpreter", ""),
@@ -262,6 +271,8 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "load_in": load_in,
         "load_workers": meta["load_workers"] if load_in else None,
         "tasks": meta["tasks"],
+        "tasks_per_worker": meta["tasks"] / max(1, int(meta["workers"])),
+        "serial_tasks": meta.get("serial_tasks", meta["tasks"]),
         "median_s": median,
         "mean_s": mean,
         "stdev_s": stdev,
@@ -272,7 +283,7 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "rsd": within_round_rsd(by_round),
         "rounds": len(rounds),
         "round_drift": max(rounds.values()) / min(rounds.values()) - 1,
-        "_round_medians": rounds,
+        "_round_medians": per_task,
         "ops_per_task": ops,
         "op_cost_us": median / (meta["tasks"] * ops) * 1e6,
         "backends_skipped": meta.get("backends_skipped", ""),
@@ -300,7 +311,8 @@ def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
     """Add throughput, speedup and efficiency columns (see the module docstring).
 
     Speedup pairs the point with its serial baseline round by round when both carry
-    per-round medians (``_round_medians``), else it divides the overall medians.  The
+    per-round medians per task (``_round_medians``), else it divides the overall medians
+    per task.  The
     baseline is the serial point of the same run (gilbench.analysis.baselines); a point
     whose run has none gets no speedup and a ``speedup_note`` saying why.
     """
@@ -316,8 +328,8 @@ def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
             speedups.append(paired_speedup(base["_round_medians"], row["_round_medians"]))
             ratios = paired_ratios(base["_round_medians"], row["_round_medians"])
             spread = ratio_spread(ratios) if len(ratios) > 1 else float("nan")
-        else:
-            speedups.append(base["median_s"] / row["median_s"])
+        else:  # rates: each side's time per task
+            speedups.append((base["median_s"] / base["tasks"]) / (row["median_s"] / row["tasks"]))
         spreads.append(spread)
     out["speedup"] = speedups
     out["speedup_spread"] = spreads

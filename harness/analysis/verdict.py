@@ -2,9 +2,16 @@
 core count, and what limits threads, with the evidence (and the speedups' intervals).
 
 The rule (:data:`RULE_TEXT`, shown in the report; tested in tests/test_verdict.py) is
-applied at the highest core count k measured, to each backend's best point with at
-least k workers (fewer workers could not use every core), leaving out suspect points
-(gilbench.analysis.physics: faster than physics allows; the evidence names them).
+applied at the highest core count k measured, to one point per backend chosen by a rule
+fixed before looking at the numbers: among its points with at least k workers (fewer
+could not use every core; a backend without one is not judged on scaling), the one with
+the **fewest workers that reach the plateau**, i.e. whose speedup interval reaches the
+highest speedup any of them shows (without intervals: within
+:data:`PLATEAU_TOLERANCE`).  Picking the highest of several noisy estimates would pick
+the luckiest (the winner's curse) and report its interval as if it had been chosen
+blind; the plateau point is chosen for being *enough*, and is what a user should run.
+Suspect points (gilbench.analysis.physics: faster than physics allows) are left out and
+the evidence names them.
 Thresholds scale with k: "few cores busy" is at most max(1.2, 0.35 k) effective cores
 (1.2 of 2, 2.8 of 8, 5.6 of 16: a partly held GIL still lets threads overlap a little).
 "Another backend beats threads" needs that backend above 1x and ahead of the threads
@@ -12,6 +19,8 @@ by more than both 95 % intervals (gilbench.analysis.intervals); where either has
 interval (too few processes), it needs the older factors instead: an efficiency of at
 least 0.8, 1.5 times the threads' speedup, or 0.75 k effective cores with 1.2 times it.
 
+- Efficiency in the rule is speedup / k, the cores, whatever the workers: a point with
+  fewer workers than cores has not shown that the work uses them all.
 - CPU work (every headline kind but io), k >= 2: threads **scale** at an efficiency
   (speedup / k; the low end of its interval where it has one) of at least 0.6.
   Otherwise, with the GIL on, they are **GIL-bound** when few cores are busy and
@@ -26,6 +35,12 @@ least 0.8, 1.5 times the threads' speedup, or 0.75 k effective cores with 1.2 ti
   path) when the GIL is on and asyncio beats them; **CPU-bound** when they keep at
   least 0.75 k cores busy; else **limited (not the GIL)**.
 - CPU work with k = 1: nothing can run in parallel; the verdict only names the fastest.
+- Threads measured only with fewer than k workers: **unclear (fewer workers than
+  cores)**.  A "limited" threads point whose pool left more than
+  gilbench.analysis.noise.TAIL_SHARE_ABOVE of its workers idle waiting for a batch's
+  last tasks is **limited by the batch's tail**: the harness's batch, not the work
+  (measure it with more tasks per worker); the evidence names the tail share and, where
+  the pinned CPUs ran at unequal speeds, that too.
 """
 
 from __future__ import annotations
@@ -35,8 +50,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gilbench.analysis.intervals import interval_text
-from gilbench.analysis.physics import suspect_mask
+from gilbench.analysis.intervals import beyond_mark, interval_text
+from gilbench.analysis.noise import TAIL_SHARE_ABOVE
+from gilbench.analysis.physics import UNEQUAL_SPEEDS, suspect_mask
 from gilbench.vocabulary import CONTEXT_KEY, HEADLINE_KINDS, WORKLOAD_KEY, backend_label
 
 GIL_EFFICIENCY_BELOW = 0.6
@@ -47,6 +63,9 @@ OTHER_SPEEDUP_FACTOR = 1.5
 OTHER_BUSY_CORES_SHARE = 0.75
 OTHER_BUSY_SPEEDUP_FACTOR = 1.2
 CPU_BOUND_SHARE = 0.75
+#: Without an interval, a point within this share of a backend's highest speedup has
+#: reached its plateau.
+PLATEAU_TOLERANCE = 0.05
 
 GIL_BOUND = "GIL-bound"
 SCALES = "scales"
@@ -55,12 +74,17 @@ LOCKS = "limited by locks or contention (GIL off)"
 CPU_BOUND = "CPU-bound"
 UNCLEAR = "unclear (intervals too wide)"
 NOTHING_TO_COMPARE = "unclear (no other backend to compare)"
+TOO_FEW_WORKERS = "unclear (fewer workers than cores)"
+TAIL_BOUND = "limited by the batch's tail (too few tasks per worker)"
 
 RULE_TEXT = (
-    f"At the highest core count k, taking each backend's best point with at least k "
-    f"workers (suspect points left out): threads scale when their efficiency (speedup / "
-    f"k, the low end of its 95 % interval where it has one) is at least "
-    f"{GIL_EFFICIENCY_BELOW}. Below that, for CPU work with k >= 2 and the "
+    f"At the highest core count k, each backend is judged on one point with at least k "
+    f"workers, chosen before comparing: the fewest workers whose 95 % interval reaches "
+    f"the backend's highest speedup (the plateau; without intervals, within "
+    f"{PLATEAU_TOLERANCE:.0%} of it); suspect points are left out, and threads measured "
+    f"only with fewer than k workers are '{TOO_FEW_WORKERS}'. Threads scale when their "
+    f"efficiency (speedup / k, the low end of its 95 % interval where it has one) is at "
+    f"least {GIL_EFFICIENCY_BELOW}. Below that, for CPU work with k >= 2 and the "
     f"GIL on, threads are GIL-bound when they keep few cores busy (at most "
     f"max({BUSY_CORES_AT_MOST}, {BUSY_SHARE_AT_MOST} k) effective cores) and another "
     f"backend beats them: it is above 1x and ahead by more than both 95 % intervals (without "
@@ -69,7 +93,9 @@ RULE_TEXT = (
     f"effective cores with {OTHER_BUSY_SPEEDUP_FACTOR} times it); '{NOTHING_TO_COMPARE}' "
     f"when they keep few cores busy but no other backend was measured with at least k "
     f"workers; otherwise they are "
-    f"limited by something other than the GIL. With the GIL off, threads below "
+    f"limited by something other than the GIL, or '{TAIL_BOUND}' where their workers sat "
+    f"idle more than {TAIL_SHARE_ABOVE:.0%} of a batch waiting for its last tasks. With "
+    f"the GIL off, threads below "
     f"{GIL_EFFICIENCY_BELOW} are limited by locks or contention. io work, at any k: "
     f"GIL-bound when the GIL is on and asyncio beats the threads (the GIL in the dispatch "
     f"path), CPU-bound when threads keep at least {CPU_BOUND_SHARE} k cores busy, else "
@@ -127,13 +153,43 @@ def _label(row: pd.Series) -> str:
 
 
 def _efficiency(row: pd.Series, cores: int) -> float:
-    return float(row["speedup"]) / max(1, min(int(row["workers"]), cores))
+    """Speedup over the cores k (not min(workers, k)): what the rule asks of a point is
+    that it uses the machine, and fewer workers than cores cannot show that."""
+    return float(row["speedup"]) / max(1, cores)
 
 
-def _best_using_all_cores(rows: pd.DataFrame, cores: int) -> pd.Series | None:
-    """The best point with at least ``cores`` workers, else the best point at all."""
+def plateau(rows: pd.DataFrame) -> pd.Series | None:
+    """Of one backend's points, the fewest workers whose speedup interval reaches the
+    highest speedup among them (without an interval: within :data:`PLATEAU_TOLERANCE`
+    of it); None where none has a speedup.  See the module docstring."""
+    rows = rows.dropna(subset=["speedup"])
+    if rows.empty:
+        return None
+    top = float(rows["speedup"].max())
+    for _, row in rows.sort_values("workers", kind="stable").iterrows():
+        high = _ci(row)[1]
+        reach = float(row["speedup"]) * (1 + PLATEAU_TOLERANCE) if math.isnan(high) else high
+        if reach >= top:
+            return row
+    return _best(rows)  # unreachable: the top point reaches itself
+
+
+def _using_all_cores(rows: pd.DataFrame, cores: int) -> pd.Series | None:
+    """The plateau point among those with at least ``cores`` workers, or None."""
+    return plateau(rows[rows["workers"] >= cores])
+
+
+def _best_of_backends(rows: pd.DataFrame, cores: int) -> pd.Series | None:
+    """The fastest of each backend's plateau point (:func:`plateau`) among its points
+    with at least ``cores`` workers (where no backend has one: among all its points)."""
+    keys = ["backend", "start_method"] if "start_method" in rows.columns else ["backend"]
     wide = rows[rows["workers"] >= cores]
-    return _best(wide) if not wide.empty else _best(rows)
+    pool = wide if not wide.empty else rows
+    chosen = [plateau(group) for _, group in pool.groupby(keys, sort=True, dropna=False)]
+    found = [row for row in chosen if row is not None]
+    if not found:
+        return None
+    return max(found, key=lambda row: float(row["speedup"]))
 
 
 def _left_out(rows: pd.DataFrame) -> str:
@@ -153,7 +209,7 @@ def _ci(row: pd.Series) -> tuple[float, float]:
 
 
 def _speedup_text(row: pd.Series) -> str:
-    return interval_text(float(row["speedup"]), *_ci(row), unit="x")
+    return interval_text(float(row["speedup"]), *_ci(row), unit="x") + beyond_mark(row)
 
 
 def beats(other: pd.Series | None, threads: pd.Series, cores: int) -> bool:
@@ -220,7 +276,24 @@ def _status(
         return GIL_BOUND
     if busy <= busy_limit(cores) and other is None:
         return NOTHING_TO_COMPARE
-    return LIMITED
+    return TAIL_BOUND if _tail(threads) > TAIL_SHARE_ABOVE else LIMITED
+
+
+def _tail(row: pd.Series) -> float:
+    """A point's tail share (NaN where unknown)."""
+    value = row.get("share_tail", math.nan)
+    return math.nan if pd.isna(value) else float(value)
+
+
+def _explained(row: pd.Series) -> str:
+    """What the evidence adds about a point's tail and CPU speeds where they matter."""
+    notes = []
+    if _tail(row) > TAIL_SHARE_ABOVE:
+        notes.append(f"workers idle {_tail(row):.0%} of a batch waiting for its last tasks")
+    ratio = row.get("cpu_speed_ratio", math.nan)
+    if pd.notna(ratio) and float(ratio) > UNEQUAL_SPEEDS:
+        notes.append(f"its CPUs ran at speeds {float(ratio):.2f}x apart")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def judge(rows: pd.DataFrame) -> Verdict | None:
@@ -232,25 +305,31 @@ def judge(rows: pd.DataFrame) -> Verdict | None:
         return None
     cores = int(rows["cores"].max())
     top = rows[rows["cores"] == cores]
-    best = _best(top[top["backend"] != "serial"]) if (top["backend"] != "serial").any() else None
+    best = _best_of_backends(top[top["backend"] != "serial"], cores)
     best = best if best is not None else _best(top)
     if best is None:
         return None
     first = rows.iloc[0]
     io = str(first["kind"]) == "io"
-    threads = _best_using_all_cores(top[top["backend"] == "threads"], cores)
-    other = _best_using_all_cores(top[~top["backend"].isin(["threads", "serial"])], cores)
-    asyncio = _best_using_all_cores(top[top["backend"] == "asyncio"], cores)
-    if threads is None:
+    all_threads = top[top["backend"] == "threads"]
+    threads = _using_all_cores(all_threads, cores)
+    others = top[~top["backend"].isin(["threads", "serial"])]
+    other = _best_of_backends(others, cores)
+    asyncio = _using_all_cores(top[top["backend"] == "asyncio"], cores)
+    if threads is None and not all_threads.empty:
+        widest = int(all_threads["workers"].max())
+        status = TOO_FEW_WORKERS
+        evidence = f"threads measured with at most {widest} workers on {cores} cores"
+    elif threads is None:
         status, evidence = "not measured", "no threads point"
     else:
         t_cores = float(threads["effective_cores"])
         evidence = (
             f"threads: {_speedup_text(threads)} at {cores} cores ({threads['workers']} "
-            f"workers), effective cores {t_cores:.2f}"
+            f"workers), effective cores {t_cores:.2f}{_explained(threads)}"
         )
         if other is not None:
-            evidence += f"; {_label(other)}: {_speedup_text(other)}"
+            evidence += f"; {_label(other)}: {_speedup_text(other)}{_explained(other)}"
         if cores < 2 and not io:
             status = "1 core"
         else:
@@ -278,6 +357,7 @@ def judge(rows: pd.DataFrame) -> Verdict | None:
 VERDICT_COLUMNS = [
     *CONTEXT_KEY, *WORKLOAD_KEY, "kind", "backend", "start_method", "workers", "cores",
     "speedup", "speedup_ci_low", "speedup_ci_high", "effective_cores", "suspect",
+    "speedup_ci_beyond_limit", "share_tail", "cpu_speed_ratio",
 ]  # fmt: skip
 
 

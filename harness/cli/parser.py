@@ -38,6 +38,16 @@ def _worker_list(text: str) -> list[int]:
     return _int_list(text, minimum=0)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -225,7 +235,18 @@ def _add_matrix_options(parser: argparse.ArgumentParser) -> None:
         help="override a workload parameter, e.g. cpu.fib:n=20",
     )
     parser.add_argument(
-        "--tasks", type=int, metavar="N", help="tasks per batch (default: per workload)"
+        "--tasks",
+        type=_positive_int,
+        metavar="N",
+        help="tasks in a serial batch and in the serial partner's sample (default: per "
+        "workload); a pool's batch also has at least --tasks-per-worker per worker",
+    )
+    parser.add_argument(
+        "--tasks-per-worker",
+        type=_positive_int,
+        metavar="N",
+        help="at least N tasks per worker in every pool batch (default: the profile's: "
+        "2 smoke, 8 quick, 16 default, 32 rigorous)",
     )
     parser.add_argument("--results", default="results", metavar="DIR", help="results folder")
     parser.add_argument("--reports", default="reports", metavar="DIR", help="reports folder")

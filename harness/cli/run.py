@@ -36,6 +36,7 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         cores=args.cores,
         params=tuple(args.param),
         tasks=args.tasks,
+        tasks_per_worker=args.tasks_per_worker,
         results=args.results,
         machine=getattr(args, "machine", None),
         resume=args.resume,

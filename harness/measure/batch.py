@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
@@ -53,6 +54,23 @@ def run_task(func: Callable[..., Any], params: dict[str, Any], index: int) -> Ta
     return index, func(**params)
 
 
+#: A pool task's result with the moment it finished (``time.perf_counter``: on Linux one
+#: monotonic clock for every process, so a pool process's stamps compare with the parent's).
+StampedResult = tuple[int, Any, float]
+
+
+def run_stamped(func: Callable[..., Any], params: dict[str, Any], index: int) -> StampedResult:
+    """Call one task and stamp when it finished: a pool batch's finishing times give the
+    share of its workers left idle while the last tasks ran (gilbench.measure.tail)."""
+    result = func(**params)
+    return index, result, time.perf_counter()
+
+
+def unstamped(results: Sequence[StampedResult]) -> tuple[list[TaskResult], list[float]]:
+    """Stamped results as ``(index, result)`` pairs, and their finishing times apart."""
+    return [(index, result) for index, result, _ in results], [end for *_, end in results]
+
+
 async def run_task_async(
     func: Callable[..., Awaitable[Any]], params: dict[str, Any], index: int
 ) -> TaskResult:
@@ -93,6 +111,11 @@ class Batch:
     def call(self) -> Callable[[int], TaskResult]:
         """The picklable sync task: ``call(index) -> (index, result)``."""
         return functools.partial(run_task, self.workload.func, self.task_kwargs)
+
+    @functools.cached_property
+    def stamped_call(self) -> Callable[[int], StampedResult]:
+        """The picklable sync task with its finishing time: ``(index, result, end)``."""
+        return functools.partial(run_stamped, self.workload.func, self.task_kwargs)
 
     @functools.cached_property
     def acall(self) -> Callable[[int], Awaitable[TaskResult]] | None:

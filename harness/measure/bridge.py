@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -34,12 +35,14 @@ import pyperf
 from gilbench.benchmarks import get_workload
 from gilbench.measure import pinning, run_facts
 from gilbench.measure.backends import Backend, ExecutorBackend, get_backend
+from gilbench.measure.backends.serial import SerialBackend
 from gilbench.measure.batch import Batch, enter_setup
 from gilbench.measure.interpreter import InterpreterInfo, gil_enabled_now
 from gilbench.measure.machine import allowed_cpus, choose_cpus, cpu_cores
 from gilbench.measure.pairs import Pairing, wants_pairs
 from gilbench.measure.pinning import affinity_supported
 from gilbench.measure.shares import ShareClock
+from gilbench.measure.tail import tail_share
 from gilbench.metadata import SCHEMA_KEY, SCHEMA_VERSION
 from gilbench.vocabulary import Point, format_cpu_list
 
@@ -110,20 +113,38 @@ class Measurement:
         self.backend: Backend | None = None
         #: The GIL state written into the metadata; checked again once the pool exists.
         self.gil_recorded: bool | None = None
-        #: Serial partners for the backend's batches (gilbench.measure.pairs).
-        self.pairing = Pairing(self.batch, wants_pairs(self.workload, point.backend))
+        self.cpus = list(point.cpus) or sorted(pinning.thread_cpus())
+        pool = issubclass(get_backend(point.backend), ExecutorBackend)
+        #: With fewer pool workers than CPUs, the CPUs they are pinned to, one each.
+        self.worker_cpus = pinning.worker_cpus(point.workers, self.cpus) if pool else []
+        #: Workers that can run at once: what the batch's tail leaves idle (measure.tail).
+        self.slots = min(point.workers, len(self.cpus) or point.workers)
+        #: Serial partners for the backend's batches (gilbench.measure.pairs): a fixed
+        #: sample, on the CPUs the pool's workers ran on (where the work runs in this
+        #: thread, asyncio, in this thread where it is).
+        self.pairing = Pairing(
+            self.batch,
+            wants_pairs(self.workload, point.backend),
+            sample=point.serial_tasks,
+            cpus=(self.worker_cpus or self.cpus) if pool else (),
+        )
 
     def _started_backend(self) -> Backend:
         if self.backend is None:
             # Pinned again before the pool exists (pyperf's start-up pins this thread
             # too), and read back inside the pool's workers before anything is timed.
-            cpus = list(self.point.cpus) or sorted(pinning.thread_cpus())
+            cpus = self.cpus
             pinning.pin(cpus)
             backend = get_backend(self.point.backend)(self.point.workers, self.point.start_method)
             self._stack.callback(backend.close)
             backend.start(self.batch)
             self.backend = backend
-            pinning.check_workers(self.point.backend, backend.worker_affinities(), cpus)
+            if isinstance(backend, SerialBackend):
+                backend.rotate_over(cpus)  # the serial point: an average pinned CPU
+            pinning.pin_workers(backend.worker_threads(), self.worker_cpus)
+            pinning.check_workers(
+                self.point.backend, backend.worker_affinities(), cpus, self.worker_cpus
+            )
             # One whole batch through a pool, untimed: its start warmed each worker with
             # one task, and a first batch after that still ran 5-15 % slower than the next
             # (caches, the specialising interpreter, CPUs that idled) in every worker
@@ -168,6 +189,8 @@ class Measurement:
             cpu_used = clock.stop()
             # Outside the timed region, for every batch:
             self.batch.verify(results)
+            ends = backend.finish_times
+            tail = tail_share(start, ends, self.slots) if ends else math.nan
             if partner is None:
                 partner, timed = pairing.after()
                 partner_time += timed
@@ -175,6 +198,7 @@ class Measurement:
             batch_facts = facts([result for _, result in results]) if facts else None
             run_facts.record(cpu_used, elapsed, batch_facts)
             run_facts.record_shares(shares.stop(spent, elapsed, cpu_used))
+            run_facts.record_tail(tail, elapsed)
             total += elapsed
         if pairing.enabled:
             run_facts.record_pair(partners, loops, timed_s=partner_time)
@@ -191,17 +215,20 @@ def point_metadata(
     info: InterpreterInfo,
     cpus: Sequence[int] = (),
     gil_reenabled_by: str | None = None,
+    worker_cpus: Sequence[int] = (),
 ) -> dict[str, Any]:
     """The coordinates and interpreter facts stored with every run of the point.
 
     ``cpus``: the CPUs the worker and its pool's workers were found pinned to;
     ``gil_reenabled_by``: the start-up step (and extension modules) that turned the GIL
-    on in a free-threaded worker with PYTHON_GIL unset (gilbench.measure.gil_watch).
+    on in a free-threaded worker with PYTHON_GIL unset (gilbench.measure.gil_watch);
+    ``worker_cpus``: the CPUs a pool with fewer workers than CPUs was pinned to, one each.
     """
     workload = get_workload(point.workload)
     found = {
         **({"cpu_list": format_cpu_list(list(cpus))} if cpus else {}),
         **({"gil_reenabled_by": gil_reenabled_by} if gil_reenabled_by else {}),
+        **({"worker_cpus": format_cpu_list(list(worker_cpus))} if worker_cpus else {}),
     }
     return {
         SCHEMA_KEY: SCHEMA_VERSION,
@@ -217,6 +244,8 @@ def point_metadata(
         **({} if point.load_workers is None else {"load_workers": point.load_workers}),
         "cores": point.cores,
         "tasks": point.tasks,
+        # Schema 4: the serial partner's fixed sample (speedups compare rates).
+        "serial_tasks": point.serial_tasks or point.tasks,
         "ops_per_task": workload.ops_per_task(point.params),
         "interpreter": info.tag,
         "free_threaded": int(info.free_threaded),
@@ -285,7 +314,10 @@ def start_worker(point: Point, calls: int | None = None) -> WorkerStart:
         verify_gil(point, info, found_on)
         measurement.gil_recorded = info.gil_enabled
         reenabled = found_on if point.gil_requested is None else None
-        metadata = point_metadata(point, info, cpus, gil_reenabled_by=reenabled)
+        pinned_each = measurement.worker_cpus if isinstance(measurement, Measurement) else []
+        metadata = point_metadata(
+            point, info, cpus, gil_reenabled_by=reenabled, worker_cpus=pinned_each
+        )
     except BaseException:
         measurement.close()
         raise

@@ -26,6 +26,21 @@ times go into run metadata (``paired_serial_s``, one per value, a shared one twi
 where pyperf's tools ignore them and gilbench.analysis.tidy reads them: the backend's
 batches stay the benchmark's values.
 
+**A fixed sample, compared as a rate.**  A pool's batch grows with its workers (at
+least the profile's tasks per worker each: gilbench.run.matrix.batch_tasks); its serial
+partner times a fixed sample of the same tasks (``Point.serial_tasks``), and the time
+recorded is the sample's scaled to the batch (sample seconds x batch / sample tasks):
+the serial time of the batch at the sample's rate, valid because the tasks are
+identical.  So a partner costs the same at 2 workers as at 128.
+
+**On the CPUs the backend used.**  The partner's tasks are split evenly over the CPUs
+the backend's workers ran on, this thread moved onto each in turn
+(gilbench.measure.backends.serial): all the pinned CPUs, or, with fewer workers than
+CPUs, the ones the workers were pinned to one each (gilbench.measure.pinning.
+worker_cpus).  A speedup is then the backend's rate over the rate of an average CPU of
+that set, whatever CPU this thread happened to be on.  Backends whose work runs in this
+thread (asyncio) get their partner where they ran, in this thread, unmoved.
+
 Between pairs (never inside one, never between a batch and its partner) the pinned CPUs'
 capacity is measured now and then (gilbench.measure.capacity): before batch 0 and
 before every :data:`CAPACITY_EVERY` batches after it.
@@ -34,6 +49,7 @@ before every :data:`CAPACITY_EVERY` batches after it.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from gilbench.benchmarks import Workload
 from gilbench.measure import capacity, run_facts
@@ -58,14 +74,25 @@ class Pairing:
     """One worker process's pairing state: where the next backend batch's partner comes
     from, and when capacity is due.  ``enabled`` False makes every method a no-op."""
 
-    def __init__(self, batch: Batch, enabled: bool, capacity_every: int = CAPACITY_EVERY) -> None:
+    def __init__(
+        self,
+        batch: Batch,
+        enabled: bool,
+        capacity_every: int = CAPACITY_EVERY,
+        *,
+        sample: int | None = None,
+        cpus: Sequence[int] = (),
+    ) -> None:
         if capacity_every < 2 or capacity_every % 2:
             raise ValueError("capacity is measured between pairs: every 2, 4, ... batches")
         self.batch = batch
+        #: The partner's tasks: ``sample`` of the batch's (all of them by default).
+        self.sample = batch.resized(min(sample, batch.size)) if sample else batch
         self.enabled = enabled
         self.capacity_every = capacity_every
         self.batches = 0  # backend batches begun in this process, warmups included
         self._serial = SerialBackend(1)
+        self._serial.rotate_over(cpus)
         self._shared: float | None = None  # the serial batch just timed, for the next pair
 
     def before(self) -> float | None:
@@ -77,7 +104,7 @@ class Pairing:
         if not self.enabled:
             return None
         if index == 0:
-            self._serial.start(self.batch)  # one task: the serial path's first call, untimed
+            self._serial.start(self.sample)  # one task: the serial path's first call, untimed
         if index % 2:
             shared, self._shared = self._shared, None
             return shared
@@ -88,18 +115,19 @@ class Pairing:
 
     def after(self) -> tuple[float, float]:
         """Call after a backend batch whose :meth:`before` returned None: time its
-        partner now and keep it for the next batch.  Returns (the partner's seconds, the
-        seconds newly timed): (0, 0) when pairs are off."""
+        partner now and keep it for the next batch.  Returns (the partner's seconds
+        scaled to the batch, the seconds newly timed): (0, 0) when pairs are off."""
         if not self.enabled:
             return 0.0, 0.0
-        self._shared = self.partner()
-        return self._shared, self._shared
+        timed = self.partner()
+        self._shared = timed * self.batch.size / self.sample.size
+        return self._shared, timed
 
     def partner(self) -> float:
-        """Time one serial batch of the same tasks in this thread; check its results
-        (outside the timing) and return its seconds."""
+        """Time the serial sample of the same tasks in this thread (over the CPUs it
+        rotates over); check its results (outside the timing) and return its seconds."""
         start = time.perf_counter()
-        results = self._serial.run(self.batch)
+        results = self._serial.run(self.sample)
         elapsed = time.perf_counter() - start
-        self.batch.verify(results)
+        self.sample.verify(results)
         return elapsed

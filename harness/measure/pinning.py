@@ -61,14 +61,48 @@ def report_affinity(hold_s: float) -> tuple[int, int, frozenset[int]]:
     return os.getpid(), threading.get_ident(), thread_cpus()
 
 
-def check_workers(backend: str, affinities: Iterable[frozenset[int]], cpus: Sequence[int]) -> None:
+def worker_cpus(workers: int, cpus: Sequence[int]) -> list[int]:
+    """The CPUs a pool's workers are pinned to, one each: the highest ``workers`` of
+    ``cpus`` (CPU 0, which takes most interrupts, last) when there are fewer workers
+    than CPUs, else none ([]: every worker may run on every CPU, and the kernel
+    balances them).
+
+    With fewer workers than CPUs the kernel places them where it likes, and on CPUs of
+    unequal speed (a VM's vCPUs, one of them slowed by its host) a one-worker speedup
+    would then depend on where the worker landed; pinned, the serial partner runs on the
+    same CPUs (gilbench.measure.pairs) and the ratio compares like with like."""
+    return sorted(cpus)[-workers:] if 0 < workers < len(cpus) else []
+
+
+def pin_workers(threads: Sequence[tuple[int, int]], cpus: Sequence[int]) -> None:
+    """Pin each pool worker (``(process id, thread id)``, as Backend.worker_threads gives
+    them) to one CPU of ``cpus``, in order; Linux pins a thread by its id."""
+    if not cpus or not affinity_supported():
+        return
+    for (_, tid), cpu in zip(threads, cpus, strict=False):
+        os.sched_setaffinity(tid, {cpu})
+
+
+def check_workers(
+    backend: str,
+    affinities: Iterable[frozenset[int]],
+    cpus: Sequence[int],
+    one_each: Sequence[int] = (),
+) -> None:
     """Raise AffinityError, naming the backend and the CPUs, unless every pool worker may
-    run on exactly ``cpus`` (nothing to check where the OS has no affinity API)."""
+    run on exactly ``cpus`` or, given ``one_each`` (:func:`worker_cpus`), each runs on
+    its own one of those (nothing to check where the OS has no affinity API)."""
     wanted = frozenset(cpus)
     if not wanted or not affinity_supported():
         return
     found = list(affinities)
-    wrong = sorted({format_cpu_list(sorted(a)) for a in found if a != wanted})
+    if one_each:
+        singles = sorted(next(iter(a)) for a in found if len(a) == 1)
+        if singles == sorted(one_each) and len(found) == len(one_each):
+            return
+        wrong = sorted({format_cpu_list(sorted(a)) for a in found})
+    else:
+        wrong = sorted({format_cpu_list(sorted(a)) for a in found if a != wanted})
     if wrong:
         raise AffinityError(
             f"the {backend} pool's workers run on CPUs {', '.join(wrong)}, not on the "

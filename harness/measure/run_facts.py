@@ -44,6 +44,7 @@ _partner_seconds: list[float] = []
 _capacities: list[float] = []  # not cleared by teardown: the whole process's
 _speed_ratios: list[float] = []  # likewise (gilbench.measure.capacity.Reading)
 _shares: list[Shares] = []
+_tails: list[tuple[float, float]] = []  # (tail share, batch seconds): gilbench.measure.tail
 _schedule_seconds: list[float] = []  # latency points: the open-loop schedule's spans
 
 
@@ -154,6 +155,13 @@ def record_shares(shares: Shares) -> None:
     _shares.append(shares)
 
 
+def record_tail(share: float, wall_s: float) -> None:
+    """Remember the tail share of one timed pool batch (gilbench.measure.tail) and its
+    seconds (the weight of its share); a NaN share (no pool) is left out."""
+    if not math.isnan(share):
+        _tails.append((share, wall_s))
+
+
 def record_rate(key: str, count: float, seconds: float) -> None:
     """Add ``count`` events over ``seconds`` to rate fact ``key`` (total count / total time:
     a mean of per-value rates would overweight short values)."""
@@ -182,6 +190,11 @@ def _aggregate_pairs(metadata: dict[str, Any]) -> None:
             metadata["share_runqueue"] = round(queued, 4)
         metadata["share_blocked"] = round(blocked, 4)
         metadata["shares_excess"] = round(excess, 4)
+    if _tails:
+        weight = sum(w for _, w in _tails)
+        mean = sum(s * w for s, w in _tails) / weight if weight > 0 else math.nan
+        if not math.isnan(mean):
+            metadata["share_tail"] = round(mean, 4)
     if _times or _schedule_seconds:
         measuring = sum(w for _, w in _times) + sum(_partner_seconds) + sum(_schedule_seconds)
         metadata["timed_s"] = round(measuring, 6)
@@ -189,7 +202,8 @@ def _aggregate_pairs(metadata: dict[str, Any]) -> None:
 
 #: The run metadata keys :func:`_aggregate_pairs` writes.
 PAIR_KEYS = ("paired_serial_s", "capacity", "cpu_speed_ratio", "share_running",
-             "share_runqueue", "share_blocked", "shares_excess", "timed_s")  # fmt: skip
+             "share_runqueue", "share_blocked", "shares_excess", "share_tail",
+             "timed_s")  # fmt: skip
 
 
 def _aggregate_facts(metadata: dict[str, Any]) -> None:
@@ -232,4 +246,5 @@ class RunFactsHook:
         _partners.clear()
         _partner_seconds.clear()
         _shares.clear()
+        _tails.clear()
         _schedule_seconds.clear()

@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from gilbench.analysis.intervals import interval_text
+from gilbench.analysis.intervals import beyond_mark, interval_text
 from gilbench.vocabulary import LATENCY_KIND, backend_label
 
 
@@ -67,7 +67,8 @@ def summary_table(frame: pd.DataFrame) -> Table:
             escape(label),
             interval_text(
                 best["speedup"], best.get("speedup_ci_low"), best.get("speedup_ci_high"), unit="x"
-            ),  # 1.71x [1.62, 1.80]
+            )
+            + beyond_mark(best),  # 1.71x [1.62, 1.80], and a mark where past the limit
             str(best["workers"]),
             _fmt(best["efficiency"]),
             _fmt(best["effective_cores"]),

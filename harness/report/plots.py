@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from gilbench.analysis.intervals import BEYOND_MARK
 from gilbench.analysis.physics import suspect_mask
 
 # One colour per backend, the same in every figure.
@@ -74,6 +75,11 @@ def _interval_bars(ax: Axes, rows: pd.DataFrame, colour: str | None) -> None:
     above = (has["speedup_ci_high"] - has["speedup"]).clip(lower=0)
     ax.errorbar(has["workers"], has["speedup"], yerr=[below, above], fmt="none",
                 ecolor=colour, elinewidth=1, capsize=3)  # fmt: skip
+    # An interval past what the cores allow is drawn whole and marked, never cut.
+    if "speedup_ci_beyond_limit" in has:
+        for _, row in has[has["speedup_ci_beyond_limit"].fillna(False).astype(bool)].iterrows():
+            ax.annotate(BEYOND_MARK, (row["workers"], row["speedup_ci_high"]), color=colour,
+                        fontsize=9, ha="center", va="bottom")  # fmt: skip
 
 
 def speedup_vs_workers(points: pd.DataFrame, title: str) -> str:

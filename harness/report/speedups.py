@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from markupsafe import Markup
 
+from gilbench.analysis.intervals import BEYOND_MARK, is_beyond
 from gilbench.analysis.physics import suspect_mask
 from gilbench.report.figure_pool import LazySvg
 from gilbench.report.figures import Figure, anchor, html_table
@@ -61,8 +62,9 @@ def spread_text(spreads: pd.Series) -> pd.Series:
 
 
 def marked_speedups(rows: pd.DataFrame) -> pd.Series:
-    """Speedups with their 95 % intervals ("1.710 [1.62, 1.80]": whole processes
-    resampled, gilbench.analysis.intervals) and suspect ones marked ("1.480 ⚠ suspect":
+    """Speedups with their 95 % intervals ("1.710 [1.62, 1.80]": over whole processes,
+    gilbench.analysis.intervals; "[1.41, 2.21]\u2020" where it reaches past what the cores
+    allow, shown whole) and suspect ones marked ("1.480 ⚠ suspect":
     beyond physics, not a result; gilbench.analysis.physics); the numbers unchanged
     where neither applies."""
     suspect = suspect_mask(rows)
@@ -72,8 +74,11 @@ def marked_speedups(rows: pd.DataFrame) -> pd.Series:
     if not suspect.any() and not has_interval.any():
         return rows["speedup"]
     text = rows["speedup"].map(lambda v: "–" if pd.isna(v) else f"{v:,.3f}")
-    ranges = [f" [{lo:.2f}, {hi:.2f}]" if ok else "" for lo, hi, ok in zip(low, high, has_interval,
-                                                                          strict=True)]  # fmt: skip
+    beyond = rows.get("speedup_ci_beyond_limit", pd.Series(False, index=rows.index))
+    ranges = [
+        f" [{lo:.2f}, {hi:.2f}]{BEYOND_MARK if is_beyond(far) else ''}" if ok else ""
+        for lo, hi, ok, far in zip(low, high, has_interval, beyond, strict=True)
+    ]
     text = text + pd.Series(ranges, index=rows.index, dtype=object)
     return text.where(~suspect, text + " ⚠ suspect")
 

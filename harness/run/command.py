@@ -54,6 +54,7 @@ class RunOptions:
     cores: Sequence[int] | None = None
     params: Sequence[str] = ()
     tasks: int | None = None
+    tasks_per_worker: int | None = None
     results: str = "results"
     machine: str | None = None
     resume: bool = False
@@ -154,6 +155,7 @@ def plan_run(options: RunOptions) -> RunPlan:
             workers=options.workers,
             param_overrides=overrides,
             tasks=options.tasks,
+            tasks_per_worker=options.tasks_per_worker,
             gil_requested=gil_requested,
         )
     except ValueError as exc:  # a parameter override of the wrong type

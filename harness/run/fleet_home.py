@@ -93,6 +93,8 @@ def run_arguments(options: RunOptions) -> list[str]:
         args += ["--param", param]
     if options.tasks is not None:
         args += ["--tasks", str(options.tasks)]
+    if options.tasks_per_worker is not None:
+        args += ["--tasks-per-worker", str(options.tasks_per_worker)]
     if options.point_timeout is not None:
         args += ["--point-timeout", repr(float(options.point_timeout))]
     return args
@@ -100,7 +102,16 @@ def run_arguments(options: RunOptions) -> list[str]:
 
 def matrix_options(options: RunOptions) -> dict[str, Any]:
     """The options that choose the matrix, as JSON data (for the probe and the log)."""
-    names = ("profile", "workloads", "backends", "workers", "cores", "params", "tasks")
+    names = (
+        "profile",
+        "workloads",
+        "backends",
+        "workers",
+        "cores",
+        "params",
+        "tasks",
+        "tasks_per_worker",
+    )
     data = {name: getattr(options, name) for name in (*names, "point_timeout")}
     return {k: list(v) if isinstance(v, tuple | list) else v for k, v in data.items()}
 

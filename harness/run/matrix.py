@@ -146,6 +146,20 @@ def _latency_points(
     return points
 
 
+def batch_tasks(base: int, workers: int, per_worker: int, single_worker: bool) -> int:
+    """A point's batch: ``base`` tasks (the workload's, or ``--tasks``) for a backend that
+    runs one task at a time, else at least ``per_worker`` tasks for each of ``workers``.
+
+    A batch fixed per workload gives each of 16 workers two tasks and each of 64 none
+    to spare: the workers idle while the last tasks finish (the tail) then decide the
+    speedup, whatever the work.  Enough tasks per worker keep that share small at any
+    worker count (docs/method.md, "Tasks per worker"); the serial partner times ``base``
+    tasks and speedups compare rates (tasks per second) of identical tasks."""
+    if single_worker:
+        return base
+    return max(base, per_worker * workers)
+
+
 def build_matrix(
     workloads: Sequence[Workload],
     backends: Sequence[str],
@@ -156,12 +170,15 @@ def build_matrix(
     workers: Sequence[int] | None = None,
     param_overrides: Mapping[str, Mapping[str, str]] | None = None,
     tasks: int | None = None,
+    tasks_per_worker: int | None = None,
     gil_requested: str | None = None,
 ) -> list[Point]:
     """Every point to measure, in a stable order (workload, params, cores, backend, workers).
 
-    The batch size is fixed per workload (strong scaling): at least the workload's own
-    ``tasks`` and at least the widest worker count, so no worker of any point idles.
+    Work per worker, not per batch: a serial point's batch is ``tasks`` (else the
+    workload's own), a throughput pool point's at least ``tasks_per_worker`` (else the
+    profile's) tasks per worker (:func:`batch_tasks`), and its serial partner times the
+    serial batch (``Point.serial_tasks``).
     Latency (mixed) points time one request per value; for them ``workers`` are the
     counts of CPU workers beside the responder (their ``load_workers``), see
     :func:`_latency_points`.  A throughput workload whose ``backends`` lack serial gets
@@ -192,12 +209,14 @@ def build_matrix(
             continue
         runs_on = with_serial_baseline(wl, runs_on)
         sweeps = {k: _worker_counts(wl, k, profile, workers) for k in core_counts}
-        parallel = any(not b.single_worker for b in runs_on)
-        widest = max(max(s) for s in sweeps.values()) if parallel else 1
-        batch = tasks if tasks is not None else max(wl.tasks, widest)
+        base = tasks if tasks is not None else wl.tasks
+        per_worker = tasks_per_worker if tasks_per_worker is not None else profile.tasks_per_worker
         for params in grids:
             for k in core_counts:
                 for backend in runs_on:
+                    # Probes count events per batch (lost updates, deadlocks): their
+                    # batch stays the workload's.
+                    single_batch = backend.single_worker or wl.kind not in THROUGHPUT_KINDS
                     for method in _variants(backend, profile):
                         for count in _backend_counts(backend, wl, sweeps[k]):
                             points.append(
@@ -207,9 +226,10 @@ def build_matrix(
                                     backend=backend.name,
                                     workers=count,
                                     cores=k,
-                                    tasks=batch,
+                                    tasks=batch_tasks(base, count, per_worker, single_batch),
                                     start_method=method,
                                     gil_requested=gil_requested,
+                                    serial_tasks=base,
                                 )
                             )
     return points

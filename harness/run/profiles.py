@@ -112,6 +112,11 @@ class Profile:
     # process's pairs out moves it by more than sway_tolerance (gilbench.analysis.rounds.
     # process_sway).  Each extra round is then one more process of the point alone.
     sway_tolerance: float
+    # Work per worker, not per batch (docs/method.md, "Tasks per worker"): a pool point's
+    # batch holds at least this many tasks per worker, so that the workers left idle
+    # while the batch's last tasks finish are a small share of it at any worker count.
+    # The serial partner times a fixed sample and speedups compare rates.
+    tasks_per_worker: int = 8
 
     def __post_init__(self) -> None:
         if self.rounds < 1 or self.processes % self.rounds:
@@ -138,7 +143,7 @@ class Profile:
             f"headline_values={self.headline_values} warmups={self.warmups} "
             f"loops={loops} min_time={self.min_time} latency_values={self.latency_values} "
             f"settle_rounds={self.settle_rounds} settle_tolerance={self.settle_tolerance} "
-            f"sway_tolerance={self.sway_tolerance}"
+            f"sway_tolerance={self.sway_tolerance} tasks_per_worker={self.tasks_per_worker}"
         )
 
     def values_for(self, latency: bool = False, headline: bool = False) -> int:
@@ -195,6 +200,7 @@ PROFILES: dict[str, Profile] = {
             settle_tolerance=1.0,
             settle_share=0.0,
             sway_tolerance=1.0,
+            tasks_per_worker=2,
         ),
         Profile(
             "quick",
@@ -227,6 +233,7 @@ PROFILES: dict[str, Profile] = {
             settle_tolerance=0.03,
             settle_share=0.03,
             sway_tolerance=0.02,
+            tasks_per_worker=8,
         ),
         Profile(
             "default",
@@ -259,6 +266,7 @@ PROFILES: dict[str, Profile] = {
             settle_tolerance=0.02,
             settle_share=0.05,
             sway_tolerance=0.02,
+            tasks_per_worker=16,
         ),
         Profile(
             "rigorous",
@@ -287,6 +295,7 @@ PROFILES: dict[str, Profile] = {
             settle_tolerance=0.01,
             settle_share=0.5,
             sway_tolerance=0.01,
+            tasks_per_worker=32,
         ),
     )
 }

@@ -56,7 +56,8 @@ class SettleGroup:
 
 
 def _baseline_key(point: Point) -> tuple[object, ...]:
-    return (point.workload, point.params_text, point.tasks, point.cores, point.gil_requested)
+    # Not the batch: a pool point's grows with its workers (gilbench.run.matrix.batch_tasks).
+    return (point.workload, point.params_text, point.cores, point.gil_requested)
 
 
 def _top_cores(points: Sequence[Point]) -> dict[tuple[str, str], int]:

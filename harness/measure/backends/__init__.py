@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 from types import TracebackType
 from typing import ClassVar
 
-from gilbench.measure.batch import Batch, TaskResult
+from gilbench.measure.batch import Batch, TaskResult, unstamped
 from gilbench.measure.pinning import report_affinity, thread_cpus
 from gilbench.vocabulary import backend_label
 
@@ -56,6 +56,9 @@ class Backend(ABC):
             raise ValueError("workers must be >= 1")
         self.workers = workers
         self.start_method = start_method
+        #: When each task of the last batch finished (``time.perf_counter``), where the
+        #: backend's workers stamp it (pools): the batch's tail (gilbench.measure.tail).
+        self.finish_times: list[float] = []
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -115,7 +118,10 @@ class ExecutorBackend(Backend):
 
     def run(self, batch: Batch) -> Sequence[TaskResult]:
         assert self._pool is not None, "start() first"
-        return list(self._pool.map(batch.call, range(batch.size)))
+        results, self.finish_times = unstamped(
+            list(self._pool.map(batch.stamped_call, range(batch.size)))
+        )
+        return results
 
     def close(self) -> None:
         if self._pool is not None:

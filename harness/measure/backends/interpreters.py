@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from gilbench.measure.backends import ExecutorBackend
 from gilbench.measure.backends._warm import hold_worker, install_task, run_installed
-from gilbench.measure.batch import Batch, TaskResult
+from gilbench.measure.batch import Batch, TaskResult, unstamped
 
 
 class InterpretersBackend(ExecutorBackend):
@@ -48,7 +48,7 @@ class InterpretersBackend(ExecutorBackend):
     def start(self, batch: Batch) -> None:
         pool_class = concurrent.futures.InterpreterPoolExecutor  # type: ignore[attr-defined]
         # A partial, never install_task itself: see the module docstring.
-        install = functools.partial(install_task, batch.call)
+        install = functools.partial(install_task, batch.stamped_call)
         self._pool = pool_class(
             max_workers=self.workers, thread_name_prefix="gilbench-interp", initializer=install
         )
@@ -65,4 +65,7 @@ class InterpretersBackend(ExecutorBackend):
     def run(self, batch: Batch) -> Sequence[TaskResult]:
         assert self._pool is not None, "start() first"
         # Each subinterpreter holds this batch's task since start(): only indices travel.
-        return list(self._pool.map(run_installed, range(batch.size)))
+        results, self.finish_times = unstamped(
+            list(self._pool.map(run_installed, range(batch.size)))
+        )
+        return results

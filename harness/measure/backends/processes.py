@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from gilbench.measure.backends import ExecutorBackend
 from gilbench.measure.backends._warm import hold_worker, install_task, run_installed
-from gilbench.measure.batch import Batch, TaskResult
+from gilbench.measure.batch import Batch, TaskResult, unstamped
 
 # Preference order for the default: forkserver is CPython 3.14's default on Linux and
 # safe with threads; fork is fastest to start but unsafe once threads exist.
@@ -34,7 +34,7 @@ class ProcessesBackend(ExecutorBackend):
         context = multiprocessing.get_context(method)
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=context,
-            initializer=install_task, initargs=(batch.call,),
+            initializer=install_task, initargs=(batch.stamped_call,),
         )  # fmt: skip
         module = batch.workload.func.__module__
         # The executor spawns a process per submit while none is idle; holding each
@@ -51,7 +51,10 @@ class ProcessesBackend(ExecutorBackend):
     def run(self, batch: Batch) -> Sequence[TaskResult]:
         assert self._pool is not None, "start() first"
         # The workers hold this batch's task since start(): only indices travel.
-        return list(self._pool.map(run_installed, range(batch.size)))
+        results, self.finish_times = unstamped(
+            list(self._pool.map(run_installed, range(batch.size)))
+        )
+        return results
 
     def worker_threads(self) -> list[tuple[int, int]]:
         """Each pool process's main thread (tid == pid), which runs its tasks."""

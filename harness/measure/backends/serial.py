@@ -1,12 +1,32 @@
-"""serial: the baseline every speedup is measured against."""
+"""serial: the baseline every speedup is measured against.
+
+A serial batch stands for one *average* CPU of the point's pinned set: where it is given
+CPUs to rotate over (:meth:`SerialBackend.rotate_over`), its tasks are split evenly
+over them, this thread moved onto each in turn.  On CPUs of unequal speed (a VM whose
+host slows one vCPU for seconds at a time) a batch left wherever the thread happened to
+run would make every speedup carry the speed of that one CPU (docs/method.md, "One
+reference CPU").
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from gilbench.measure.backends import Backend
 from gilbench.measure.batch import Batch, InOrder, TaskResult
+from gilbench.measure.pinning import affinity_supported, thread_cpus
+
+
+def spread(tasks: int, cpus: Sequence[int], first: int = 0) -> list[tuple[int, int]]:
+    """(CPU, tasks) for ``tasks`` split as evenly as they go over ``cpus``, starting at
+    ``cpus[first]``: the CPUs that get one task more (or, for fewer tasks than CPUs, the
+    only ones that get any) move on with ``first`` from one batch to the next."""
+    count = len(cpus)
+    order = [cpus[(first + i) % count] for i in range(count)]
+    shares = [tasks // count + (1 if i < tasks % count else 0) for i in range(count)]
+    return [(cpu, share) for cpu, share in zip(order, shares, strict=True) if share]
 
 
 class SerialBackend(Backend):
@@ -15,13 +35,44 @@ class SerialBackend(Backend):
     name = "serial"
     single_worker: ClassVar[bool] = True
 
+    def __init__(self, workers: int, start_method: str | None = None) -> None:
+        super().__init__(workers, start_method)
+        self._cpus: tuple[int, ...] = ()
+        self._home: frozenset[int] = frozenset()
+        self._first = 0
+
+    def rotate_over(self, cpus: Sequence[int]) -> None:
+        """Split every batch from now on over ``cpus`` (where the OS lets a thread choose
+        its CPU; otherwise, or where ``cpus`` is the one CPU this thread has anyway, the
+        batch runs where the thread is).  The thread returns to its CPUs after each."""
+        if not cpus or not affinity_supported():
+            return
+        home = thread_cpus()
+        if len(cpus) >= 2 or frozenset(cpus) != home:
+            self._cpus, self._home = tuple(sorted(cpus)), home
+
     def start(self, batch: Batch) -> None:
         batch.call(0)  # import and warm the workload's code path outside the timing
 
     def run(self, batch: Batch) -> Sequence[TaskResult]:
+        if not self._cpus:
+            return InOrder(self._calls(batch, batch.size))
+        results: list[Any] = []
+        plan = spread(batch.size, self._cpus, self._first)
+        self._first = (self._first + batch.size) % len(self._cpus)
+        try:
+            for cpu, tasks in plan:
+                os.sched_setaffinity(0, {cpu})  # this thread only (Linux)
+                results += self._calls(batch, tasks)
+        finally:
+            os.sched_setaffinity(0, self._home)
+        return InOrder(results)
+
+    @staticmethod
+    def _calls(batch: Batch, tasks: int) -> list[Any]:
         # Per task, only the call: the function and its arguments are bound once, and the
         # results are paired with their indices when checked, not here.
-        func, kwargs, tasks = batch.workload.func, batch.task_kwargs, range(batch.size)
+        func, kwargs = batch.workload.func, batch.task_kwargs
         if kwargs:
-            return InOrder([func(**kwargs) for _ in tasks])
-        return InOrder([func() for _ in tasks])
+            return [func(**kwargs) for _ in range(tasks)]
+        return [func() for _ in range(tasks)]
