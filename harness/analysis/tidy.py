@@ -12,8 +12,8 @@ being one batch); derived figures follow DESIGN.md's vocabulary:
   workers, the serial side times a fixed sample of the same tasks).  Schema 3 and later
   points measure it in time-paired batches: the median of the per-pair ratios (each
   backend batch's serial partner, timed beside it in the same worker, over it), over
-  every process and round (gilbench.analysis.paired, with ``pairs``, ``paired_rounds``, ``capacity``, ``capacity_efficiency`` and the
-  shares).  Points without pairs (serial points, older files) divide the serial point of
+  every process and round (gilbench.analysis.paired, with ``pairs``, ``paired_rounds``,
+  ``capacity``, ``capacity_efficiency`` and the shares).  Points without pairs (serial points, older files) divide the serial point of
   the same machine, interpreter, workload, params, batch size, cores and run: the median
   over rounds of the ratio of the two round medians (rounds are interleaved passes over
   the matrix; pairing them cancels slow drift).  That estimate stays as
