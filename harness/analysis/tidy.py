@@ -13,10 +13,11 @@ being one batch); derived figures follow DESIGN.md's vocabulary:
   points measure it in time-paired batches: the median of the per-pair ratios (each
   backend batch's serial partner, timed beside it in the same worker, over it), over
   every process and round (gilbench.analysis.paired, with ``pairs``, ``paired_rounds``,
-  ``capacity``, ``capacity_efficiency`` and the shares).  Points without pairs (serial points, older files) divide the serial point of
-  the same machine, interpreter, workload, params, batch size, cores and run: the median
-  over rounds of the ratio of the two round medians (rounds are interleaved passes over
-  the matrix; pairing them cancels slow drift).  That estimate stays as
+  ``capacity``, ``capacity_efficiency`` and the shares).  Points without pairs (serial
+  points, older files) divide the serial point of the same machine, interpreter,
+  workload, params, cores and run: the median over rounds of the ratio of the two round
+  medians per task (rounds are interleaved passes over the matrix; pairing them cancels
+  slow drift).  That estimate stays as
   ``baseline_speedup``, a cross-check, for every point.
 - speedup_note = why ``speedup`` or ``baseline_speedup`` is empty, "" where neither is:
   no serial point in the point's own run ("no serial baseline in run 20261126T184920Z";
