@@ -66,7 +66,7 @@ def test_one_serial_batch_partners_the_batch_before_and_the_batch_after_it(
     # after the backend's in one pair and before it in the next (ABBA).
     assert order == ["B0", "S", "B1", "B2", "S", "B3", "B4", "S", "B5", "B6", "S", "B7", "B8", "S"]
     assert partners == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0, 5.0]
-    assert len(measured) == 3  # before batches 0, 4 and 8: between pairs, never inside one
+    assert len(measured) == 3  # before batch 0, before the partner of batch 4, before batch 8
     assert run_facts._capacities == [2.0, 2.0, 2.0]
     assert run_facts._speed_ratios == [1.1, 1.1, 1.1]
     with pytest.raises(ValueError, match="between pairs"):

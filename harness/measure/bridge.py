@@ -44,7 +44,7 @@ from gilbench.measure.pinning import affinity_supported
 from gilbench.measure.shares import ShareClock
 from gilbench.measure.tail import tail_share
 from gilbench.metadata import SCHEMA_KEY, SCHEMA_VERSION
-from gilbench.vocabulary import Point, format_cpu_list
+from gilbench.vocabulary import THROUGHPUT_KINDS, Point, format_cpu_list
 
 if TYPE_CHECKING:
     from gilbench.measure.latency import LatencyMeasurement
@@ -127,6 +127,7 @@ class Measurement:
             wants_pairs(self.workload, point.backend),
             sample=point.serial_tasks,
             cpus=(self.worker_cpus or self.cpus) if pool else (),
+            capacity_only=self.workload.kind in THROUGHPUT_KINDS,
         )
 
     def _started_backend(self) -> Backend:

@@ -41,9 +41,11 @@ worker_cpus).  A speedup is then the backend's rate over the rate of an average 
 that set, whatever CPU this thread happened to be on.  Backends whose work runs in this
 thread (asyncio) get their partner where they ran, in this thread, unmoved.
 
-Between pairs (never inside one, never between a batch and its partner) the pinned CPUs'
-capacity is measured now and then (gilbench.measure.capacity): before batch 0 and
-before every :data:`CAPACITY_EVERY` batches after it.
+The pinned CPUs' capacity is measured now and then (gilbench.measure.capacity), never
+inside a pair's two batches' span: every :data:`CAPACITY_EVERY` batches, alternately
+just before a backend batch and just before a serial partner, so that the readings
+describe the moments of both sides alike.  A serial point (no partners) reads it before
+its batches the same way, so its CPUs' capacity and speeds are known too.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class Pairing:
         *,
         sample: int | None = None,
         cpus: Sequence[int] = (),
+        capacity_only: bool = False,
     ) -> None:
         if capacity_every < 2 or capacity_every % 2:
             raise ValueError("capacity is measured between pairs: every 2, 4, ... batches")
@@ -89,7 +92,10 @@ class Pairing:
         #: The partner's tasks: ``sample`` of the batch's (all of them by default).
         self.sample = batch.resized(min(sample, batch.size)) if sample else batch
         self.enabled = enabled
+        #: Pairs off but capacity on: a serial point's batches.
+        self.capacity_only = capacity_only and not enabled
         self.capacity_every = capacity_every
+        self._capacity_due = False  # a reading owed just before the next partner
         self.batches = 0  # backend batches begun in this process, warmups included
         self._serial = SerialBackend(1)
         self._serial.rotate_over(cpus)
@@ -101,6 +107,8 @@ class Pairing:
         batches), else None (its partner comes after it: :meth:`after`)."""
         index = self.batches
         self.batches += 1
+        if self.capacity_only and index % self.capacity_every == 0:
+            self._read_capacity()
         if not self.enabled:
             return None
         if index == 0:
@@ -109,9 +117,17 @@ class Pairing:
             shared, self._shared = self._shared, None
             return shared
         if index % self.capacity_every == 0:
-            reading = capacity.read()
-            run_facts.record_capacity(reading.cores, reading.speed_ratio)
+            # Alternately before this backend batch and before its partner (after()).
+            if (index // self.capacity_every) % 2 == 0:
+                self._read_capacity()
+            else:
+                self._capacity_due = True
         return None
+
+    @staticmethod
+    def _read_capacity() -> None:
+        reading = capacity.read()
+        run_facts.record_capacity(reading.cores, reading.speed_ratio)
 
     def after(self) -> tuple[float, float]:
         """Call after a backend batch whose :meth:`before` returned None: time its
@@ -119,6 +135,9 @@ class Pairing:
         scaled to the batch, the seconds newly timed): (0, 0) when pairs are off."""
         if not self.enabled:
             return 0.0, 0.0
+        if self._capacity_due:
+            self._capacity_due = False
+            self._read_capacity()
         timed = self.partner()
         self._shared = timed * self.batch.size / self.sample.size
         return self._shared, timed
