@@ -59,7 +59,9 @@ from typing import Any
 #       the CPUs the backend ran on; a pool with fewer workers than CPUs is pinned one
 #       worker per CPU (worker_cpus); pool runs carry share_tail (the share of the usable
 #       workers idle while a batch's last tasks ran).  Schema 3 files read as version 4
-#       with serial_tasks = tasks (their partner timed the whole batch).
+#       with serial_tasks = tasks (their partner timed the whole batch).  The two files
+#       of an interleaved A/B run (gilbench run --python A,B) carry ab_run, ab_side and
+#       ab_partner on every benchmark.
 SCHEMA_VERSION = 4
 SCHEMA_KEY = "gilbench_schema"
 
@@ -155,6 +157,10 @@ KEYS: dict[str, Key] = {
             str,
             "CPUs a pool with fewer workers than CPUs was pinned to, one worker each",
         ),
+        # Schema 4, interleaved A/B runs (gilbench.run.sides), on every benchmark:
+        Key("ab_run", str, "the interleaved A/B run (its id) both sides' files belong to"),
+        Key("ab_side", str, "A or B: this file's side of an interleaved A/B run"),
+        Key("ab_partner", str, "the other side's interpreter tag in an interleaved A/B run"),
         Key("timed_s", float, "seconds measuring: batches, partners or a latency schedule", "s"),
         # Schema 3, pinning and the GIL (gilbench.measure.pinning, gilbench.measure.gil_watch):
         Key("cpu_list", str, "CPUs the point ran on, read back in its pool's workers, e.g. 0-1"),

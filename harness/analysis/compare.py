@@ -7,7 +7,19 @@ whatever they share is matched point by point.  Throughputs and speedups are bot
 compared (speedups are the figure that stays meaningful between machines whose absolute
 speeds differ), each as a ratio B/A with its 95 % interval, tested on the points' worker
 processes (gilbench.analysis.significance: Welch on log unit figures, Benjamini-Hochberg
-over every test of the comparison, marked only beyond the noise the runs measured).
+over every test of the comparison, marked only beyond a noise floor).  A latency point is
+compared on its p90 (p50 where too few requests support a p90): each process's
+percentile is a unit.
+
+The noise floor depends on how the sides were measured.  Two separate runs were measured
+minutes or days apart on a machine whose speed drifts, which no test on one run's
+processes can see, so a difference must also exceed the runs' own intervals.  Two sides
+of an interleaved A/B run (``gilbench run --python A,B``: both measured in the same
+minutes, round by round) share that drift: only :data:`MIN_CHANGE` is asked of them.
+
+Every compared point also says what it could have found (gilbench.analysis.power): the
+smallest change its test would flag with 80 % power after the correction, or the floor
+where that is larger (``detectable_pct``; the header gives the median point's).
 """
 
 from __future__ import annotations
@@ -20,11 +32,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyperf
 
+from gilbench.analysis.power import detectable_change, paired_log_sd, pooled_log_sd
 from gilbench.analysis.rounds import run_pair_ratios
-from gilbench.analysis.significance import adjust, log_welch, marked, noise_floor
+from gilbench.analysis.significance import (
+    ALPHA,
+    Difference,
+    adjust,
+    log_paired,
+    log_welch,
+    marked,
+    noise_floor,
+)
 from gilbench.analysis.store import load_results
 from gilbench.analysis.tidy import tidy_report
 from gilbench.vocabulary import CONTEXT_KEY, POINT_KEY, backend_label, top_cores
@@ -36,6 +58,11 @@ COORDINATES = [column for column in POINT_KEY if column not in (*CONTEXT_KEY, "t
 #: Columns of the comparison for latency points: where their CPU load ran, how many workers.
 LOAD_COLUMNS = {"load_in": "CPU work in", "load_workers": "CPU workers"}
 SIDE_DIMENSIONS = ("machine", "interpreter")
+#: The smallest change named between two interleaved sides (they share the machine's
+#: drift; below this a difference is too small to act on).
+MIN_CHANGE = 0.02
+#: The benchmark metadata that ties the two sides of an interleaved A/B run together.
+AB_KEY = "ab_run"
 
 
 class CompareError(ValueError):
@@ -49,8 +76,25 @@ class Side:
     label: str
     frame: pd.DataFrame
     # (machine, interpreter, name) -> per-process figures: median batch times, speedups
-    units: dict[tuple[str, str, str], tuple[list[float], list[float]]]
+    # and, for a latency point, each process's p90 latency (seconds)
+    units: dict[tuple[str, str, str], Units]
     skipped: list[tuple[Path, str]]  # files the loader could not use, and why
+    #: The interleaved A/B runs the side's files belong to (benchmark metadata ab_run).
+    ab_runs: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Units:
+    """One point's independent units: per process, its median batch time, its median
+    per-pair speedup (processes without pairs give none) and its 90th percentile of
+    request latency (latency points only)."""
+
+    times: list[float]
+    speedups: list[float]
+    p90s: list[float]
+
+
+NO_UNITS = Units([], [], [])
 
 
 def load_side(spec: str, results_dir: Path) -> Side:
@@ -65,6 +109,10 @@ def load_side(spec: str, results_dir: Path) -> Side:
          str(b.get_metadata().get("interpreter", "")), b.get_name()): process_units(b)
         for s in loaded.suites for b in s.suite.get_benchmarks()
     }  # fmt: skip
+    ab_runs = frozenset(
+        str(b.get_metadata()[AB_KEY])
+        for s in loaded.suites for b in s.suite.get_benchmarks() if AB_KEY in b.get_metadata()
+    )  # fmt: skip
     if not path.exists():
         frame = frame[(frame["interpreter"] == spec) | (frame["machine"] == spec)]
         if frame.empty:
@@ -76,7 +124,7 @@ def load_side(spec: str, results_dir: Path) -> Side:
             )
     if frame.empty:
         raise CompareError(f"{spec}: no usable results")
-    return Side(spec, frame, units, loaded.skipped)
+    return Side(spec, frame, units, loaded.skipped, ab_runs)
 
 
 def _compared_dimensions(a: pd.DataFrame, b: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -93,21 +141,27 @@ def _whole_machine(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["cores"] == top_cores(frame)]
 
 
-def process_units(bench: pyperf.Benchmark) -> tuple[list[float], list[float]]:
-    """One benchmark's independent units: each worker process's median batch time, and
-    the median of its per-pair speedups (processes without pairs give none)."""
+def process_units(bench: pyperf.Benchmark) -> Units:
+    """One benchmark's independent units (:class:`Units`)."""
     runs = [run for run in bench.get_runs() if run.values]
     ratios = (run_pair_ratios(run) for run in runs)
-    return (
+    latency = bench.get_metadata().get("load_in", "-") not in ("-", "")
+    return Units(
         [statistics.median(run.values) for run in runs],
         [statistics.median(r) for r in ratios if r],
+        [float(np.percentile(run.values, 90)) for run in runs] if latency else [],
     )
 
 
-def _units(side: Side, row: dict[Hashable, Any], suffix: str) -> tuple[list[float], list[float]]:
+def _units(side: Side, row: dict[Hashable, Any], suffix: str) -> Units:
     """The units behind one side of a merged row (shared columns lack a suffix)."""
     machine, interpreter = (str(row.get(c + suffix, row.get(c))) for c in SIDE_DIMENSIONS)
-    return side.units.get((machine, interpreter, str(row["name" + suffix])), ([], []))
+    return side.units.get((machine, interpreter, str(row["name" + suffix])), NO_UNITS)
+
+
+def interleaved(a: Side, b: Side) -> bool:
+    """Whether the two sides were measured in one interleaved A/B run."""
+    return bool(a.ab_runs) and a.ab_runs == b.ab_runs
 
 
 def _interval(row: dict[Hashable, Any], figure: str, suffix: str) -> tuple[float, float, float]:
@@ -116,28 +170,94 @@ def _interval(row: dict[Hashable, Any], figure: str, suffix: str) -> tuple[float
     )
 
 
-def _tests(a: Side, b: Side, row: dict[Hashable, Any]) -> dict[str, Any]:
+def _latency_figure(row: dict[Hashable, Any]) -> str:
+    """What a latency row is compared on: its p90 where both sides have enough requests
+    for one, else its p50, else the median of what requests there are."""
+    for figure in ("p90_ms", "p50_ms"):
+        if all(pd.notna(row.get(f"{figure}{s}")) for s in ("_a", "_b")):
+            return figure
+    return "median_s"
+
+
+def _tests(a: Side, b: Side, row: dict[Hashable, Any], together: bool) -> dict[str, Any]:
     """Both figures' ratios B/A with intervals and raw p-values (throughput: the
-    inverse of the median batch times' ratio), and each figure's noise floor."""
-    (times_a, speed_a), (times_b, speed_b) = _units(a, row, "_a"), _units(b, row, "_b")
-    slower = log_welch(times_a, times_b)  # B's time over A's: throughput is its inverse
-    speed = log_welch(speed_a, speed_b)
+    inverse of the median batch times' ratio; a latency point: its percentile's ratio),
+    each figure's noise floor, and the pooled spread of the units behind each test."""
+    ua, ub = _units(a, row, "_a"), _units(b, row, "_b")
+    latency = bool(row.get("load_in"))
+    figure = _latency_figure(row) if latency else "throughput"
+    # Tested as B's time over A's; shown inverted, so that above 1 means B is faster (a
+    # higher throughput, a shorter latency).
+    if latency:  # each process's p90 (p50: its median request)
+        units_a, units_b = (ua.p90s, ub.p90s) if figure == "p90_ms" else (ua.times, ub.times)
+        shown = float(row[f"{figure}_a"]) / float(row[f"{figure}_b"])
+    else:
+        units_a, units_b = ua.times, ub.times
+        shown = row["throughput_b"] / row["throughput_a"]
+    slower = _test(units_a, units_b, together)
+    low, high = 1 / slower.high, 1 / slower.low
+    speed = _test(ua.speedups, ub.speedups, together)
     floor = {
-        f: noise_floor(_interval(row, f, "_a"), _interval(row, f, "_b"))
-        for f in ("throughput", "speedup")
+        f: MIN_CHANGE if together else noise_floor(_interval(row, f, "_a"), _interval(row, f, "_b"))
+        for f in (figure, "speedup")
     }
     return {
-        "B/A low": 1 / slower.high, "B/A high": 1 / slower.low, "p": slower.p,
+        "compared": {"p90_ms": "p90 latency", "p50_ms": "p50 latency",
+                     "median_s": "median latency"}.get(figure, "throughput"),
+        "B/A": shown, "B/A low": low, "B/A high": high, "p": slower.p,
         "speedup B/A low": speed.low, "speedup B/A high": speed.high, "speedup p": speed.p,
-        "_floor": floor["throughput"], "_speedup_floor": floor["speedup"],
+        "_floor": floor[figure], "_speedup_floor": floor["speedup"],
+        "_sd": _spread(units_a, units_b, together), "_units": (len(units_a), len(units_b)),
+        "_speedup_sd": _spread(ua.speedups, ub.speedups, together),
+        "_speedup_units": (len(ua.speedups), len(ub.speedups)),
+        "_paired": together and _pairable(units_a, units_b),
     }  # fmt: skip
+
+
+def _pairable(a: list[float], b: list[float]) -> bool:
+    return len(a) == len(b) and len(a) >= 2
+
+
+def _test(a: list[float], b: list[float], together: bool) -> Difference:
+    """Interleaved sides pair their processes in the order they ran (round by round, the
+    i-th of A beside the i-th of B: gilbench.run.orchestrator.run_points_ab); separate
+    runs are two independent samples."""
+    return log_paired(a, b) if together and _pairable(a, b) else log_welch(a, b)
+
+
+def _spread(a: list[float], b: list[float], together: bool) -> float:
+    return paired_log_sd(a, b) if together and _pairable(a, b) else pooled_log_sd(a, b)
+
+
+def _detectable(
+    sd: float, units: tuple[int, int], level: float, floor: float, paired: bool
+) -> float:
+    """The smallest change one test could flag, in percent: its power's (see
+    gilbench.analysis.power) or its floor's, whichever is larger."""
+    change = detectable_change(units[0], units[1], sd, level, paired=paired)
+    if math.isnan(change):
+        return math.nan
+    return 100 * max(change, floor if not math.isnan(floor) else 0.0)
 
 
 def _mark(out: pd.DataFrame) -> pd.DataFrame:
     """Adjust every p-value of the comparison together (Benjamini-Hochberg) and mark
-    the differences that are significant after it and beyond the noise floor."""
+    the differences that are significant after it and beyond the noise floor; say what
+    each test could have found (at the level one changed point among them must reach)."""
     adjusted = adjust([*out["p"], *out["speedup p"]])
     out["p adj"], out["speedup p adj"] = adjusted[: len(out)], adjusted[len(out) :]
+    tests = int(pd.notna(out["p"]).sum() + pd.notna(out["speedup p"]).sum())
+    level = ALPHA / max(1, tests)
+    out["detectable_pct"] = [
+        _detectable(sd, n, level, f, paired)
+        for sd, n, f, paired in zip(out["_sd"], out["_units"], out["_floor"], out["_paired"],
+                                    strict=True)
+    ]  # fmt: skip
+    out["speedup_detectable_pct"] = [
+        _detectable(sd, n, level, f, paired)
+        for sd, n, f, paired in zip(out["_speedup_sd"], out["_speedup_units"],
+                                    out["_speedup_floor"], out["_paired"], strict=True)
+    ]  # fmt: skip
     for prefix, floor, name in (
         ("", "_floor", "throughput significant"),
         ("speedup ", "_speedup_floor", "speedup significant"),
@@ -148,7 +268,9 @@ def _mark(out: pd.DataFrame) -> pd.DataFrame:
         ]
     # The point's verdict in one column (the last): either figure marked.
     out["significant"] = out["throughput significant"] | out["speedup significant"]
-    return out.drop(columns=["_floor", "_speedup_floor"])
+    hidden = ["_floor", "_speedup_floor", "_sd", "_units", "_speedup_sd", "_speedup_units",
+              "_paired"]  # fmt: skip
+    return out.drop(columns=hidden)
 
 
 def compare(a: Side, b: Side) -> pd.DataFrame:
@@ -175,8 +297,9 @@ def compare(a: Side, b: Side) -> pd.DataFrame:
     rows = []
     # Latency points (a load_in) say where their CPU load ran and how many workers it had.
     loads = LOAD_COLUMNS if merged["load_in"].astype(bool).any() else {}
+    together = interleaved(a, b)
     for row in merged.to_dict("records"):
-        tests = _tests(a, b, row)
+        tests = _tests(a, b, row, together)
         rows.append({
             "workload": f"{row['workload']}({row['params']})",
             "backend": backend_label(str(row["backend"]), row["start_method"]),
@@ -186,13 +309,14 @@ def compare(a: Side, b: Side) -> pd.DataFrame:
                else {"A cores": row["cores_a"], "B cores": row["cores_b"]}),
             **{column: row[column] for column in shared},
             "A tasks/s": row["throughput_a"], "B tasks/s": row["throughput_b"],
-            "B/A": row["throughput_b"] / row["throughput_a"],
+            "compared": tests["compared"], "B/A": tests["B/A"],
             "B/A low": tests["B/A low"], "B/A high": tests["B/A high"], "p": tests["p"],
             "A speedup": row["speedup_a"], "B speedup": row["speedup_b"],
             "speedup B/A": row["speedup_b"] / row["speedup_a"],
             **{k: v for k, v in tests.items() if k.startswith(("speedup", "_"))},
         })  # fmt: skip
     out = _mark(pd.DataFrame(rows))
+    out.attrs["interleaved"] = together
     if loads:  # counts stay whole numbers, with gaps for throughput points
         out[LOAD_COLUMNS["load_workers"]] = out[LOAD_COLUMNS["load_workers"]].astype("Int64")
     order = ["workload", "backend", "workers", *loads.values()]
@@ -201,21 +325,55 @@ def compare(a: Side, b: Side) -> pd.DataFrame:
 
 #: What the marks mean, printed under the header of the text and Markdown tables.
 LEGEND = (
-    "B/A: B's throughput over A's (above 1: B is faster), with its 95 % interval; speedup "
-    "B/A compares scaling, not speed.  Each is tested on the points' worker processes "
-    "(Welch on log per-process figures); p adj: Benjamini-Hochberg over every test here. "
-    "significant (*): p adj < 0.05 and the ratio further from 1 than the noise the runs "
-    "measured (their own intervals); '–': fewer than 3 processes a side, no test."
+    "B/A: B's throughput over A's, or for a latency point A's p90 over B's (above 1: B is "
+    "faster), with its 95 % interval; speedup B/A compares scaling, not speed.  Each is "
+    "tested on the points' worker processes (Welch on log per-process figures); p adj: "
+    "Benjamini-Hochberg over every test here. significant (*): p adj < 0.05 and the ratio "
+    "further from 1 than the noise floor; detectable: the smallest change the point's "
+    "test would have flagged (80 % power); '–': fewer than 3 processes a side, no test."
 )
 
 
-def header(a: Side, b: Side) -> str:
-    """What A and B are, in one line each, and what the marks mean."""
+def _floor_text(together: bool) -> str:
+    if together:
+        return (
+            f"interleaved A/B run: both sides measured in the same minutes, round by round; "
+            f"each process of B is paired with the process of A that ran beside it (a paired "
+            f"t-test on their log ratios); noise floor {MIN_CHANGE:.0%}"
+        )
+    return (
+        "separate runs: the machine's drift between them is invisible to a test on one "
+        "run's processes, so a difference must also exceed the runs' own intervals "
+        "(measure both sides in one run, --python A,B, to find smaller ones)"
+    )
+
+
+def summary(table: pd.DataFrame) -> str:
+    """One line: what the comparison can detect on its median point."""
+    found = table["detectable_pct"].dropna() if "detectable_pct" in table else pd.Series()
+    speed = table.get("speedup_detectable_pct", pd.Series(dtype=float)).dropna()
+    if found.empty:
+        return "this comparison cannot detect anything: fewer than 3 processes a side"
+    text = (
+        f"this comparison can detect changes of {found.median():.0f} % or more on the median "
+        f"point ({found.min():.0f} to {found.max():.0f} % over its {len(found)} points)"
+    )
+    if not speed.empty:
+        text += f"; speedups: {speed.median():.0f} % or more"
+    return text + f"; {int(table['significant'].sum())} of {len(table)} points differ"
+
+
+def header(a: Side, b: Side, table: pd.DataFrame | None = None) -> str:
+    """What A and B are, in one line each, how they were measured, what the comparison
+    can detect (given its ``table``), and what the marks mean."""
     lines = []
     for name, side in (("A", a), ("B", b)):
         machines = ", ".join(sorted(side.frame["machine"].astype(str).unique()))
         interpreters = ", ".join(sorted(side.frame["interpreter"].astype(str).unique()))
         lines.append(f"{name}: {side.label} ({machines}; {interpreters})")
+    lines.append(_floor_text(interleaved(a, b)))
+    if table is not None:
+        lines.append(summary(table))
     return "\n".join([*lines, LEGEND])
 
 
@@ -245,9 +403,11 @@ def render(table: pd.DataFrame, fmt: str) -> str:
         shown[column] = shown[column].map(lambda v: "–" if pd.isna(v) else f"{v:.2f}")
     for column in ("p adj", "speedup p adj"):
         shown[column] = shown[column].map(lambda v: "–" if pd.isna(v) else f"{v:.3f}")
+    shown["detectable"] = shown["detectable_pct"].map(lambda v: "–" if pd.isna(v) else f"{v:.0f}%")
     shown["significant"] = shown["significant"].map(lambda v: "*" if v else "")
     hidden = ["B/A low", "B/A high", "speedup B/A low", "speedup B/A high", "p", "speedup p",
-              "throughput significant", "speedup significant"]  # fmt: skip
+              "throughput significant", "speedup significant", "detectable_pct",
+              "speedup_detectable_pct"]  # fmt: skip
     shown = shown.drop(columns=hidden)
     for column in LOAD_COLUMNS.values():
         if column in shown:  # throughput points have no CPU load beside them

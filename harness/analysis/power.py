@@ -23,11 +23,12 @@ comparison's own rule applied (docs/statistics.md, "What a comparison can find")
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 from scipy import stats
 
-from gilbench.analysis.significance import ALPHA, adjust, beyond_noise, log_welch
+from gilbench.analysis.significance import ALPHA
 
 #: The power a detectable change is quoted at.
 POWER = 0.8
@@ -46,15 +47,34 @@ def pooled_log_sd(a: list[float], b: list[float]) -> float:
 
 
 def detectable_change(
-    units_a: int, units_b: int, log_sd: float, level: float = ALPHA, power: float = POWER
+    units_a: int,
+    units_b: int,
+    log_sd: float,
+    level: float = ALPHA,
+    power: float = POWER,
+    *,
+    paired: bool = False,
 ) -> float:
     """The smallest relative change (B/A - 1) flagged with probability ``power`` at the
-    two-sided ``level`` (see the module docstring); NaN without enough units or spread."""
+    two-sided ``level`` (see the module docstring); NaN without enough units or spread.
+    ``paired``: ``log_sd`` is the spread of the pairs' log differences, and the test the
+    paired one of interleaved sides (n - 1 degrees of freedom, standard error sd / sqrt n)."""
     if units_a < 2 or units_b < 2 or math.isnan(log_sd) or not 0 < level < 1:
         return math.nan
-    dof = units_a + units_b - 2
+    if paired:
+        dof, error = units_a - 1, log_sd / math.sqrt(units_a)
+    else:
+        dof, error = units_a + units_b - 2, log_sd * math.sqrt(1 / units_a + 1 / units_b)
     margin = float(stats.t.ppf(1 - level / 2, dof) + stats.t.ppf(power, dof))
-    return math.expm1(margin * log_sd * math.sqrt(1 / units_a + 1 / units_b))
+    return math.expm1(margin * error)
+
+
+def paired_log_sd(a: list[float], b: list[float]) -> float:
+    """The standard deviation of the pairs' log differences (NaN for fewer than two pairs,
+    unequal sides or a non-positive figure)."""
+    if len(a) != len(b) or len(a) < 2 or min(a + b) <= 0:
+        return math.nan
+    return float(np.std(np.log(b) - np.log(a), ddof=1))
 
 
 def detection_rate(
@@ -70,20 +90,39 @@ def detection_rate(
     """(share of trials whose changed point was flagged, mean share of the unchanged
     points flagged): ``points`` points of ``units`` processes a side, each process's log
     figure drawn with sd ``spread``, one point's B side scaled by ``1 + change``, every
-    point tested with Welch on the logs, Benjamini-Hochberg over all of them, and a
-    ratio further from 1 than ``floor`` needed."""
+    point tested with Welch's t on the logs (as gilbench.analysis.significance.log_welch,
+    vectorised), Benjamini-Hochberg over all of them, and a ratio further from 1 than
+    ``floor`` needed."""
     rng = np.random.default_rng(seed)
-    found = 0
-    false = 0.0
-    for _ in range(trials):
-        a = rng.normal(0.0, spread, (points, units))
-        b = rng.normal(0.0, spread, (points, units))
-        b[0] += math.log1p(change)
-        tests = [log_welch(np.exp(a[i]).tolist(), np.exp(b[i]).tolist()) for i in range(points)]
-        adjusted = adjust([t.p for t in tests])
-        flagged = [
-            p < ALPHA and beyond_noise(t.ratio, floor) for p, t in zip(adjusted, tests, strict=True)
-        ]
-        found += flagged[0]
-        false += sum(flagged[1:]) / (points - 1)
-    return found / trials, false / trials
+    a = rng.normal(0.0, spread, (trials, points, units))
+    b = rng.normal(0.0, spread, (trials, points, units))
+    b[:, 0, :] += math.log1p(change)
+    p = stats.ttest_ind(b, a, axis=2, equal_var=False).pvalue
+    adjusted = stats.false_discovery_control(p, axis=1, method="bh")
+    shift = np.abs(b.mean(axis=2) - a.mean(axis=2))
+    flagged = (adjusted < ALPHA) & (shift > math.log1p(floor))
+    return float(flagged[:, 0].mean()), float(flagged[:, 1:].mean())
+
+
+def detection_table(
+    changes: tuple[float, ...] = (0.05, 0.10, 0.20),
+    units: tuple[int, ...] = (3, 6, 12),
+    spread: float = 0.04,
+    points: int = 100,
+    trials: int = 300,
+) -> list[tuple[int, list[float], float]]:
+    """Per units a side: the detection rate of each change, and the A/A false rate."""
+    rows = []
+    for n in units:
+        rates = [detection_rate(c, units=n, spread=spread, points=points, trials=trials)
+                 for c in changes]  # fmt: skip
+        rows.append((n, [found for found, _ in rates], max(false for _, false in rates)))
+    return rows
+
+
+def observed_spread(units: Iterable[list[float]]) -> float:
+    """The median, over points with at least three processes, of the standard deviation
+    of the logs of their per-process figures: the spread a run's processes show, which
+    :func:`detection_rate` simulates (NaN for no such point)."""
+    spreads = [float(np.std(np.log(u), ddof=1)) for u in units if len(u) >= 3 and min(u) > 0]
+    return float(np.median(spreads)) if spreads else math.nan

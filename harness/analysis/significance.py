@@ -66,6 +66,25 @@ def log_welch(a: Sequence[float], b: Sequence[float]) -> Difference:
     )
 
 
+def log_paired(a: Sequence[float], b: Sequence[float]) -> Difference:
+    """A paired t-test of log(b) - log(a), unit by unit: the two sides of an interleaved
+    A/B run, whose i-th processes ran in the same minutes (gilbench.run.sides), so the
+    machine's drift between rounds cancels in each difference.  NaN for fewer than
+    :data:`MIN_UNITS` pairs or unequal sides."""
+    if len(a) != len(b) or len(a) < MIN_UNITS:
+        return Difference(NAN, NAN, NAN, NAN)
+    diffs = np.log(np.asarray(b, dtype=float)) - np.log(np.asarray(a, dtype=float))
+    shift = float(diffs.mean())
+    if float(diffs.var()) == 0.0:
+        ratio = math.exp(shift)
+        return Difference(ratio, ratio, ratio, 1.0 if shift == 0 else 0.0)
+    result = stats.ttest_1samp(diffs, 0.0)
+    interval = result.confidence_interval(CONFIDENCE)
+    return Difference(
+        math.exp(shift), math.exp(interval.low), math.exp(interval.high), float(result.pvalue)
+    )
+
+
 def adjust(p_values: Sequence[float]) -> list[float]:
     """Benjamini-Hochberg adjusted p-values over every test that has one (NaN stays)."""
     ps = np.asarray(p_values, dtype=float)

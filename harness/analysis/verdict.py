@@ -319,7 +319,8 @@ def judge(rows: pd.DataFrame) -> Verdict | None:
     if threads is None and not all_threads.empty:
         widest = int(all_threads["workers"].max())
         status = TOO_FEW_WORKERS
-        evidence = f"threads measured with at most {widest} workers on {cores} cores"
+        plural = "s" if widest != 1 else ""
+        evidence = f"threads measured with at most {widest} worker{plural} on {cores} cores"
     elif threads is None:
         status, evidence = "not measured", "no threads point"
     else:

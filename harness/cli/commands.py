@@ -123,7 +123,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for path, reason in dict.fromkeys(a.skipped + b.skipped):
         console.print(f"[yellow]skipped[/] {escape(str(path))}: {escape(reason)}")
     if args.format != "csv":
-        print(header(a, b) + "\n")  # the header explains the ratios and the marks
+        print(header(a, b, table) + "\n")  # how measured, what it can find, the marks
     sys.stdout.write(render(table, args.format))
     return 0
 

@@ -66,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="add the missing points to this machine and interpreter's latest run",
     )
     run.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    run.add_argument(
+        "--python",
+        type=_csv_list,
+        default=[],
+        metavar="A,B",
+        help="measure two interpreters interleaved in one run, point by point and round by "
+        "round (3.14, 3.14t, 3.14t-gil, a tag or a path), then compare them",
+    )
     _add_workloads_from(run)
     run.set_defaults(func=cmd_run)
 
@@ -247,6 +255,14 @@ def _add_matrix_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="at least N tasks per worker in every pool batch (default: the profile's: "
         "2 smoke, 8 quick, 16 default, 32 rigorous)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=_positive_int,
+        metavar="N",
+        help="pyperf processes per point, spread over the profile's rounds (default: the "
+        "profile's; a comparison that should find a 10%% change on one point needs about 12: "
+        "docs/statistics.md)",
     )
     parser.add_argument("--results", default="results", metavar="DIR", help="results folder")
     parser.add_argument("--reports", default="reports", metavar="DIR", help="reports folder")

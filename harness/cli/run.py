@@ -10,6 +10,7 @@ import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 
+from gilbench.analysis.compare import compare, header, load_side, render
 from gilbench.analysis.noise import noise_warnings
 from gilbench.analysis.physics import suspect_lines
 from gilbench.analysis.run_notes import run_notes
@@ -37,6 +38,8 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         params=tuple(args.param),
         tasks=args.tasks,
         tasks_per_worker=args.tasks_per_worker,
+        processes=args.processes,
+        pythons=tuple(getattr(args, "python", ())),
         results=args.results,
         machine=getattr(args, "machine", None),
         resume=args.resume,
@@ -67,7 +70,37 @@ def run_and_summarise(args: argparse.Namespace, console: Console) -> int:
             progress.update(bar, advance=1, point=escape(f"{status}: {point.name}"))
 
         outcome = run_plan(plan, notify, advance)
+    if plan.sides:
+        return summarise_ab(plan, outcome, console, Path(args.reports), not args.no_report)
     return summarise(plan, outcome, console, reports=Path(args.reports), report=not args.no_report)
+
+
+def summarise_ab(
+    plan: RunPlan, outcome: RunOutcome, console: Console, reports: Path, report: bool
+) -> int:
+    """An interleaved A/B run's end: the comparison of its two sides, their result files
+    and one report over both; the exit status."""
+    paths = [s.run_file.path for s in plan.sides if s.run_file.path.exists()]
+    console.print(outcome.summary())
+    if len(paths) == 2:
+        side_a, side_b = (load_side(str(path), plan.results_dir) for path in paths)
+        table = compare(side_a, side_b)
+        out = Console(highlight=False, width=max(Console().width, 120))
+        out.print(escape(header(side_a, side_b, table)), "\n")
+        out.print(escape(render(table, "text")))
+    for path in paths:
+        console.print(f"results: {escape(str(path))}")
+    if report and paths:
+        found = load_results(*paths)
+        tidied = tidy_report(found)
+        title = f"gilbench A/B run {plan.run_id} on {plan.machine}"
+        page = render_report(tidied.frame, tidied.report_with_skipped(found),
+                             reports / f"{plan.machine}-{plan.run_id}-ab", title)  # fmt: skip
+        console.print(f"report: {escape(str(page))}")
+    if outcome.interrupted:
+        console.print("[yellow]interrupted:[/] completed points are saved")
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED_POINTS if outcome.failures else 0
 
 
 #: Suspect points named one per line in the terminal; the rest are counted.

@@ -14,6 +14,9 @@ worker takes the next task when it finishes one.  Three things keep its efficien
   mean time): the parent hands tasks out one at a time, so no task starts before the
   ones before it were handed out; with many workers and short tasks that, not the
   tail, is the limit.
+- **wake-up** (``wake``: the time from a batch's start until its workers run, over a
+  task's mean time): a pool's idle workers are woken for every batch, which on a VM can
+  take a millisecond or more; a batch of few tasks per worker pays it in full.
 
 :func:`simulate` draws batches (task times lognormal with mean 1 and the given spread)
 and schedules them greedily, as an executor does; :func:`efficiency_table` gives the
@@ -46,11 +49,13 @@ class Simulated:
     share_tail: float
 
 
-def schedule(times: Sequence[float], workers: int, dispatch: float = 0.0) -> tuple[float, float]:
+def schedule(
+    times: Sequence[float], workers: int, dispatch: float = 0.0, wake: float = 0.0
+) -> tuple[float, float]:
     """(span, idle slot time after the queue emptied) of one batch: tasks in order, each
     to the first free worker, none starting before it was handed out (``dispatch`` per
-    task, one after another)."""
-    free = [0.0] * workers
+    task, one after another) or before the workers woke (``wake``)."""
+    free = [wake] * workers
     ends = []
     for index, task in enumerate(times):
         start = max(heapq.heappop(free), (index + 1) * dispatch)
@@ -69,6 +74,7 @@ def simulate(
     spread: float,
     dispatch: float = 0.0,
     *,
+    wake: float = 0.0,
     trials: int = 200,
     seed: int = 1,
 ) -> Simulated:
@@ -80,7 +86,7 @@ def simulate(
     efficiency = tail = 0.0
     for _ in range(trials):
         times = rng.lognormal(-(sigma**2) / 2, sigma, tasks) if spread > 0 else np.ones(tasks)
-        span, idle = schedule(times.tolist(), workers, dispatch)
+        span, idle = schedule(times.tolist(), workers, dispatch, wake)
         efficiency += float(times.sum()) / (workers * span)
         tail += idle / (workers * span)
     return Simulated(efficiency / trials, tail / trials)

@@ -31,7 +31,13 @@ from gilbench.measure.machine import (
 )
 from gilbench.measure.pinning import affinity_supported
 from gilbench.run.matrix import build_matrix
-from gilbench.run.orchestrator import RunOutcome, run_points, write_machine_facts
+from gilbench.run.orchestrator import (
+    RunOutcome,
+    SideRun,
+    run_points,
+    run_points_ab,
+    write_machine_facts,
+)
 from gilbench.run.profiles import Profile, get_profile
 from gilbench.run.selection import (
     UsageError,
@@ -40,6 +46,7 @@ from gilbench.run.selection import (
     select_workloads,
     skipped_backends,
 )
+from gilbench.run.sides import Side, prepare_sides
 from gilbench.vocabulary import Point, format_cpu_list
 
 
@@ -55,10 +62,23 @@ class RunOptions:
     params: Sequence[str] = ()
     tasks: int | None = None
     tasks_per_worker: int | None = None
+    processes: int | None = None
+    #: Two interpreters measured interleaved in one run (gilbench.run.sides): A, B.
+    pythons: Sequence[str] = ()
     results: str = "results"
     machine: str | None = None
     resume: bool = False
     point_timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class SidePlan:
+    """One side of an interleaved A/B run as planned: its interpreter, its points (the
+    plan's, with its PYTHON_GIL) and its result file."""
+
+    side: Side
+    points: list[Point]
+    run_file: RunFile
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,8 @@ class RunPlan:
     run_id: str
     #: Why the core sweep stops below the allowed CPUs (a cgroup quota), else None.
     cores_note: str | None = None
+    #: An interleaved A/B run's sides, each with its points and result file; () else.
+    sides: tuple[SidePlan, ...] = ()
 
     @property
     def cpu_choice(self) -> str:
@@ -94,12 +116,24 @@ class RunPlan:
         cores = ",".join(map(str, sorted({p.cores for p in self.points})))
         # A slice without serial measures its own baselines (gilbench.run.matrix).
         added = "serial" not in self.backends and any(p.backend == "serial" for p in self.points)
+        who = f"{self.info.tag} ({self.info.version})"
+        if self.sides:
+            who = "interleaved A/B: " + ", ".join(
+                f"{s.side.label} {s.side.tag} ({s.side.version})" for s in self.sides
+            )
         return (
             f"gilbench: {len(self.points)} points ({len(self.workloads)} workloads, "
             f"{len(self.backends)} backends{' + serial baselines' if added else ''}, "
             f"cores {cores} of {self.available}), profile "
-            f"{self.profile.name}, {self.info.tag} ({self.info.version}), machine {self.machine}"
+            f"{self.profile.name}, {who}, machine {self.machine}"
         )
+
+
+def with_processes(profile: Profile, processes: int) -> Profile:
+    """``profile`` with at least ``processes`` pyperf processes per point, as many in each
+    of its rounds (rounded up to a multiple of the rounds)."""
+    per_round = -(-processes // profile.rounds)
+    return dataclasses.replace(profile, processes=per_round * profile.rounds)
 
 
 def _interpreter(gil_requested: str | None) -> InterpreterInfo:
@@ -120,6 +154,8 @@ def plan_run(options: RunOptions) -> RunPlan:
         if options.point_timeout <= 0:
             raise UsageError("--point-timeout must be a positive number of seconds")
         profile = dataclasses.replace(profile, point_timeout=options.point_timeout)
+    if options.processes is not None:
+        profile = with_processes(profile, options.processes)
     workloads = select_workloads(options.workloads)
     backends = select_backends(options.backends)
     overrides = parse_param_overrides(options.params)
@@ -163,6 +199,26 @@ def plan_run(options: RunOptions) -> RunPlan:
     if not points:
         raise UsageError("the selection matches no matrix point")
     points = pinned(points, allowed)
+
+    if options.pythons:
+        if options.resume:
+            raise UsageError("--resume does not apply to an interleaved A/B run (--python)")
+        run_id = run_id_now()
+        sides = prepare_sides(options.pythons, results_dir / machine / f"{run_id}-ab-setup.log")
+        cannot = {name for side in sides for name, why in side.unavailable.items() if why}
+        points = [p for p in points if p.backend not in cannot]
+        if not points:
+            raise UsageError("the selection matches no point both interpreters can run")
+        plans = tuple(
+            SidePlan(side, [dataclasses.replace(p, gil_requested=side.gil_requested)
+                            for p in points],
+                     RunFile(result_path(results_dir, machine, run_id, side.tag)))
+            for side in sides
+        )  # fmt: skip
+        return RunPlan(
+            options, profile, workloads, backends, points, machine, info, available,
+            plans[0].run_file, run_id, cores_note, plans,
+        )  # fmt: skip
 
     path = None
     if options.resume:
@@ -220,6 +276,30 @@ def run_plan(
     if skipped:
         run_metadata["backends_skipped"] = skipped
         notify(f"skipped backends: {skipped}")
+    if plan.sides:
+        return run_sides(plan, run_metadata, on_point_done)[0]
     outcome = run_points(plan.points, plan.profile, plan.run_file, run_metadata, on_point_done)
     plan.run_file.update_all({"load_after": outcome.load_after})
     return outcome
+
+
+def run_sides(
+    plan: RunPlan,
+    run_metadata: dict[str, str | int | float],
+    on_point_done: Callable[[Point, str], None],
+) -> list[RunOutcome]:
+    """Measure an A/B plan's sides interleaved (gilbench.run.orchestrator.run_points_ab),
+    each benchmark saying which run, side and partner it belongs to."""
+    tags = [s.side.tag for s in plan.sides]
+    runs = [
+        SideRun(s.side, s.points, s.run_file, {
+            **run_metadata, "ab_run": plan.run_id, "ab_side": s.side.label,
+            "ab_partner": tags[1 - i],
+        })
+        for i, s in enumerate(plan.sides)
+    ]  # fmt: skip
+    seed = int(plan.run_id.replace("T", "").rstrip("Z")) if plan.run_id[:8].isdigit() else 0
+    outcomes = run_points_ab(runs, plan.profile, on_point_done, seed=seed)
+    for s, outcome in zip(plan.sides, outcomes, strict=True):
+        s.run_file.update_all({"load_after": outcome.load_after})
+    return outcomes

@@ -95,6 +95,8 @@ def run_arguments(options: RunOptions) -> list[str]:
         args += ["--tasks", str(options.tasks)]
     if options.tasks_per_worker is not None:
         args += ["--tasks-per-worker", str(options.tasks_per_worker)]
+    if options.processes is not None:
+        args += ["--processes", str(options.processes)]
     if options.point_timeout is not None:
         args += ["--point-timeout", repr(float(options.point_timeout))]
     return args
@@ -111,6 +113,7 @@ def matrix_options(options: RunOptions) -> dict[str, Any]:
         "params",
         "tasks",
         "tasks_per_worker",
+        "processes",
     )
     data = {name: getattr(options, name) for name in (*names, "point_timeout")}
     return {k: list(v) if isinstance(v, tuple | list) else v for k, v in data.items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -41,6 +42,7 @@ from gilbench.run.settle import (
     settle_groups,
     settle_need,
 )
+from gilbench.run.sides import Side
 from gilbench.vocabulary import Point, format_cpu_list
 
 # Rule 6 of DESIGN.md: BLAS/OpenMP pools pinned to one thread, so a numeric library's
@@ -98,25 +100,36 @@ class RunOutcome:
 _WORKER_ENV_KEYS = ("PATH", "HOME", "TEMP", "PYTHONPATH", "PYTHON_CPU_COUNT", "PYTHON_GIL")
 
 
-def worker_environment() -> dict[str, str]:
+def worker_environment(side_env: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a pyperf worker, as pyperf's manager builds it (only PATH, HOME
-    and the variables that change what is measured), with thread pools pinned."""
+    and the variables that change what is measured), with thread pools pinned.  An A/B
+    run's side sets its own PYTHON_GIL (``side_env``; gilbench.run.sides)."""
     env = {k: os.environ[k] for k in (*_WORKER_ENV_KEYS, *INHERITED_ENVIRON) if k in os.environ}
+    if side_env is not None:
+        env.pop("PYTHON_GIL", None)
+        env.update(side_env)
     env.update(PINNED_THREADS)
     return env
 
 
 def worker_command(
-    point: Point, profile: Profile, output: Path, loops: int | None, headline: bool = False
+    point: Point,
+    profile: Profile,
+    output: Path,
+    loops: int | None,
+    headline: bool = False,
+    *,
+    python: str = sys.executable,
 ) -> list[str]:
     """The command line of one pyperf worker process for ``point``, writing its run to
     ``output``; ``loops`` None asks the worker to calibrate the loops (pyperf's first,
     value-less run); a ``headline`` point gets the profile's ``headline_values``.  The
     point's CPUs go to pyperf as ``--affinity``: without it, pyperf's worker start-up
-    would pin itself to a tuned host's isolated CPUs."""
+    would pin itself to a tuned host's isolated CPUs.  ``python`` runs it: another
+    interpreter's environment for a side of an A/B run."""
     affinity = [f"--affinity={format_cpu_list(list(point.cpus))}"] if point.cpus else []
     return [
-        sys.executable,
+        python,
         *PROGRAM_ARGS,
         "--worker",
         "--worker-task=0",
@@ -164,7 +177,13 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _run_worker(command: list[str], output: Path, deadline: float, limit: float) -> pyperf.Run:
+def _run_worker(
+    command: list[str],
+    output: Path,
+    deadline: float,
+    limit: float,
+    side_env: dict[str, str] | None = None,
+) -> pyperf.Run:
     """Run one pyperf worker process in its own process group and return its one run.
 
     However this ends (a result, a failure, a timeout, an interrupt), the group is
@@ -179,7 +198,7 @@ def _run_worker(command: list[str], output: Path, deadline: float, limit: float)
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
-                env=worker_environment(),
+                env=worker_environment(side_env),
                 start_new_session=True,  # its own process group: one kill reaches children
             )
         try:
@@ -203,6 +222,8 @@ def measure_point(
     scratch: Path,
     loops: dict[str, int] | None = None,
     headline: bool = False,
+    *,
+    side: Side | None = None,
 ) -> pyperf.Benchmark:
     """Measure one point for one round: ``profile.processes_per_round`` pyperf worker
     processes (after a calibration process when the profile calibrates loops and
@@ -213,8 +234,11 @@ def measure_point(
 
     ``loops`` maps point names to calibrated loop counts, filled in here and reused by
     later rounds.  Raises PointError on failure or when the whole round takes longer
-    than ``profile.point_timeout``; the point's processes are gone either way.
+    than ``profile.point_timeout``; the point's processes are gone either way.  A
+    ``side`` of an A/B run measures with its own interpreter and PYTHON_GIL.
     """
+    python = side.python if side is not None else sys.executable
+    side_env = side.env if side is not None else None
     known = {} if loops is None else loops
     output = scratch / "worker.json"
     deadline = time.monotonic() + profile.point_timeout
@@ -222,14 +246,16 @@ def measure_point(
     fixed = 1 if point.is_latency else profile.loops
     point_loops = fixed or known.get(point.name)
     if point_loops is None:
-        command = worker_command(point, profile, output, loops=None)
-        calibration = _run_worker(command, output, deadline, profile.point_timeout)
+        command = worker_command(point, profile, output, loops=None, python=python)
+        calibration = _run_worker(command, output, deadline, profile.point_timeout, side_env)
         runs.append(calibration)  # kept, as pyperf keeps it: a run with warmups only
         point_loops = int(calibration.get_metadata()["calibrate_loops"])
         known[point.name] = point_loops
-    command = worker_command(point, profile, output, loops=point_loops, headline=headline)
+    command = worker_command(
+        point, profile, output, loops=point_loops, headline=headline, python=python
+    )
     for _ in range(profile.processes_per_round):
-        runs.append(_run_worker(command, output, deadline, profile.point_timeout))
+        runs.append(_run_worker(command, output, deadline, profile.point_timeout, side_env))
     bench = pyperf.Benchmark(runs)
     bench.update_metadata({"values_per_process": profile.values_for(point.is_latency, headline)})
     return bench
@@ -315,6 +341,80 @@ def run_points(
     )
 
 
+@dataclass(frozen=True)
+class SideRun:
+    """One side of an interleaved A/B run: its interpreter, its points (the same matrix
+    as the other side's, point for point, with its own PYTHON_GIL) and its result file."""
+
+    side: Side
+    points: Sequence[Point]
+    run_file: RunFile
+    run_metadata: dict[str, str | int | float]
+
+
+def run_points_ab(
+    sides: Sequence[SideRun],
+    profile: Profile,
+    on_point_done: Callable[[Point, str], None] = lambda point, status: None,
+    seed: int = 0,
+) -> list[RunOutcome]:
+    """Measure both sides' points interleaved: in every round, point by point, each side
+    once, in an order drawn at random (``seed``) for each point, so that neither side
+    always runs first after the other and both see the same minutes of the machine
+    (randomised multiple interleaved trials).  Saved after each point, per side.
+
+    No settling: it would give one side's points extra processes in minutes the other
+    side did not see.  A comparison's power comes from the processes both sides got
+    (``--processes``) and from pairing them round by round.
+    """
+    if len({len(s.points) for s in sides}) != 1:
+        raise ValueError("the sides of an A/B run measure the same points")
+    load_before = load_average()
+    rng = random.Random(seed)
+    kind = lambda name: get_workload(name).kind  # noqa: E731 - a one-line lookup
+    states = [
+        _RunState(profile, s.run_file, s.run_metadata, on_point_done,
+                  headline_names(s.points, kind), side=s.side)
+        for s in sides
+    ]  # fmt: skip
+    resumed: list[list[Point]] = [[] for _ in sides]
+    interrupted = False
+    per_round = profile.processes_per_round
+    with tempfile.TemporaryDirectory(prefix="gilbench-") as scratch:
+        for state in states:
+            state.scratch = Path(scratch)
+        try:
+            for round_index in range(profile.rounds):
+                status = f"round {round_index + 1}/{profile.rounds}"
+                for points in zip(*(s.points for s in sides), strict=True):
+                    order = list(range(len(sides)))
+                    rng.shuffle(order)
+                    for i in order:
+                        point, state = points[i], states[i]
+                        if state.run_file.value_runs(point.name) >= (round_index + 1) * per_round:
+                            if round_index == 0:
+                                resumed[i].append(point)
+                            on_point_done(point, "resumed")
+                            continue
+                        state.measure(point, round_index + 1, f"{status} {sides[i].side.label}")
+        except KeyboardInterrupt:
+            interrupted = True
+    load_after = load_average()
+    return [
+        RunOutcome(
+            path=s.run_file.path,
+            planned=len(s.points),
+            measured=tuple(state.measured.values()),
+            resumed=tuple(done),
+            failures=tuple(state.failures),
+            interrupted=interrupted,
+            load_before=load_before,
+            load_after=load_after,
+        )
+        for s, state, done in zip(sides, states, resumed, strict=True)
+    ]
+
+
 @dataclass
 class _RunState:
     """What measuring one point needs to know and update, for rounds and settling alike."""
@@ -329,6 +429,7 @@ class _RunState:
     failures: list[PointFailure] = field(default_factory=list)
     measured: dict[str, Point] = field(default_factory=dict)
     loops: dict[str, int] = field(default_factory=dict)
+    side: Side | None = None  # a side of an A/B run: its interpreter measures
 
     def measure(self, point: Point, round_number: int, status: str) -> bool:
         """Measure ``point`` for one round and save it; False if it failed (now or before)."""
@@ -337,7 +438,12 @@ class _RunState:
             return False
         try:
             bench = measure_point(
-                point, self.profile, self.scratch, self.loops, point.name in self.headline
+                point,
+                self.profile,
+                self.scratch,
+                self.loops,
+                point.name in self.headline,
+                side=self.side,
             )
         except PointError as exc:
             self.failed.add(point.name)
