@@ -61,7 +61,9 @@ from typing import Any
 #       workers idle while a batch's last tasks ran).  Schema 3 files read as version 4
 #       with serial_tasks = tasks (their partner timed the whole batch).  The two files
 #       of an interleaved A/B run (gilbench run --python A,B) carry ab_run, ab_side and
-#       ab_partner on every benchmark.
+#       ab_partner on every benchmark.  Throughput runs carry memory_uss_mib and
+#       memory_pss_mib (the largest reading of the process and its pool's children,
+#       gilbench.measure.memory).
 SCHEMA_VERSION = 4
 SCHEMA_KEY = "gilbench_schema"
 
@@ -152,6 +154,8 @@ KEYS: dict[str, Key] = {
             float,
             "share of the usable pool workers idle while a batch's last tasks finished",
         ),
+        Key("memory_uss_mib", float, "unique memory of the process and its pool's children", "MiB"),
+        Key("memory_pss_mib", float, "proportional memory of the process and its pool", "MiB"),
         Key(
             "worker_cpus",
             str,

@@ -8,6 +8,8 @@ being one batch); derived figures follow DESIGN.md's vocabulary:
   (gilbench.run.matrix.batch_tasks); serial_tasks = the serial partner's fixed sample
 - share_tail = the share of the usable pool workers left idle while a batch's last
   tasks finished (gilbench.measure.tail; NaN for backends without a pool)
+- memory_mib, memory_per_worker_mib = the unique memory a backend adds over the serial
+  point, and what each extra worker adds (gilbench.analysis.memory)
 - speedup = serial time / time, per task (a rate: a pool's batch grows with its
   workers, the serial side times a fixed sample of the same tasks).  Schema 3 and later
   points measure it in time-paired batches: the median of the per-pair ratios (each
@@ -73,6 +75,7 @@ import pyperf
 from gilbench.analysis.baselines import find_baselines, speedup_notes
 from gilbench.analysis.intervals import INTERVAL_COLUMNS, add_intervals, interval_facts
 from gilbench.analysis.latency_stats import LATENCY_COLUMNS, benchmark_latency_columns
+from gilbench.analysis.memory import MEMORY_COLUMNS, add_memory, memory_facts
 from gilbench.analysis.paired import PAIR_COLUMNS, add_paired, pair_facts
 from gilbench.analysis.physics import suspect_reasons
 from gilbench.analysis.rounds import paired_ratios, ratio_spread, values_by_round
@@ -121,6 +124,7 @@ COLUMNS = [
     "karp_flatt",
     *INTERVAL_COLUMNS,  # 95 % intervals from whole processes (analysis.intervals)
     *PAIR_COLUMNS,  # pairs, capacity, shares (gilbench.analysis.paired)
+    *MEMORY_COLUMNS,  # memory per backend and per worker (gilbench.analysis.memory)
     "profile_pairs",  # pairs and rounds the run's profile asks for (analysis.settings)
     "profile_rounds",
     "cpu_time_s",
@@ -303,6 +307,7 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "file": str(path),
         **_facts(bench),
         **pair_facts(bench),
+        **memory_facts(bench),
         **interval_facts(bench),  # per-process units for the intervals
         **profile_pairs(meta),
     }
@@ -340,6 +345,7 @@ def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
     parallelism = out[["workers", "cores"]].min(axis=1).clip(lower=1)
     out["efficiency"] = out["speedup"] / parallelism
     out["karp_flatt"] = [karp_flatt(s, p) for s, p in zip(out["speedup"], parallelism, strict=True)]
+    add_memory(out, baselines)  # memory per backend and worker (gilbench.analysis.memory)
     return add_intervals(out, baselines)  # 95 % intervals (gilbench.analysis.intervals)
 
 

@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print every table (best speedups, latency, verdicts) and each warning in full",
+    )
+    run.add_argument(
         "--python",
         type=_csv_list,
         default=[],

@@ -16,7 +16,15 @@ from gilbench.analysis.physics import suspect_lines
 from gilbench.analysis.run_notes import run_notes
 from gilbench.analysis.store import LoadReport, load_results
 from gilbench.analysis.tidy import tidy_report
-from gilbench.report.console import latency_table, make_progress, summary_table, verdict_table
+from gilbench.report.console import (
+    decision_table,
+    fold_warning,
+    latency_lines,
+    latency_table,
+    make_progress,
+    summary_table,
+    verdict_table,
+)
 from gilbench.report.page import render_report
 from gilbench.run.command import RunOptions, RunPlan, plan_run, run_plan
 from gilbench.run.orchestrator import RunOutcome
@@ -72,7 +80,14 @@ def run_and_summarise(args: argparse.Namespace, console: Console) -> int:
         outcome = run_plan(plan, notify, advance)
     if plan.sides:
         return summarise_ab(plan, outcome, console, Path(args.reports), not args.no_report)
-    return summarise(plan, outcome, console, reports=Path(args.reports), report=not args.no_report)
+    return summarise(
+        plan,
+        outcome,
+        console,
+        reports=Path(args.reports),
+        report=not args.no_report,
+        verbose=getattr(args, "verbose", False),
+    )
 
 
 def summarise_ab(
@@ -107,11 +122,14 @@ def summarise_ab(
 SUSPECT_LINES = 3
 
 
-def print_guards(frame: pd.DataFrame, loaded: LoadReport | None, console: Console) -> None:
-    """Points beyond physics (a red line each, the first few, then the count: they are
-    left out of verdicts) and the run's notes (a quota cap, a GIL turned back on)."""
+def print_guards(
+    frame: pd.DataFrame, loaded: LoadReport | None, console: Console, verbose: bool = True
+) -> None:
+    """Points beyond physics (with ``verbose`` a red line each, the first few; always the
+    count: they are left out of verdicts) and the run's notes (a quota cap, a GIL turned
+    back on)."""
     lines = suspect_lines(frame)
-    for line in lines[:SUSPECT_LINES]:
+    for line in lines[:SUSPECT_LINES] if verbose else []:
         console.print(f"[red]suspect:[/] {escape(line)}")
     if lines:
         console.print(
@@ -123,9 +141,17 @@ def print_guards(frame: pd.DataFrame, loaded: LoadReport | None, console: Consol
 
 
 def summarise(
-    plan: RunPlan, outcome: RunOutcome, console: Console, reports: Path, report: bool
+    plan: RunPlan,
+    outcome: RunOutcome,
+    console: Console,
+    reports: Path,
+    report: bool,
+    *,
+    verbose: bool = False,
 ) -> int:
-    """Print the tables, failures, warnings and paths; write the report; exit status."""
+    """Print the decision first, the latency headline, failures, one line per kind of
+    warning, and the paths last (``verbose``: every table and warning in full); write the
+    report; return the exit status."""
     out = Console(highlight=False, width=max(Console().width, 120))
     path = outcome.path
     loaded = None
@@ -135,20 +161,33 @@ def summarise(
         tidied = tidy_report(found)
         loaded, frame = tidied.report_with_skipped(found), tidied.frame
     if not frame.empty:
+        if verbose:
+            if (frame["kind"] != LATENCY_KIND).any():
+                out.print(summary_table(frame))
+            latency = latency_table(frame)
+            if latency is not None:
+                out.print(latency)
+            out.print(verdict_table(frame))
         if (frame["kind"] != LATENCY_KIND).any():
-            out.print(summary_table(frame))
-        latency = latency_table(frame)
-        if latency is not None:
-            out.print(latency)
-        out.print(verdict_table(frame))
+            out.print(decision_table(frame))
+        for line in latency_lines(frame):
+            out.print(f"latency: {escape(line)}")
     for failure in outcome.failures:
         detail = escape(failure.detail.replace("\n", "\n  "))
-        console.print(f"[red]{failure.reason}:[/] {escape(failure.point.name)}\n  {detail}")
+        if verbose:
+            console.print(f"[red]{failure.reason}:[/] {escape(failure.point.name)}\n  {detail}")
+        else:
+            console.print(f"[red]{failure.reason}:[/] {escape(failure.point.name)}")
     console.print(outcome.summary())
     if not frame.empty:
-        for warning in noise_warnings(frame):
-            console.print(f"[yellow]warning:[/] {escape(warning)}")
-    print_guards(frame, loaded, console)
+        warnings = noise_warnings(frame)
+        for warning in warnings:
+            text = warning if verbose else fold_warning(warning)
+            out.print(f"[yellow]warning:[/] {escape(text)}")
+        if warnings and not verbose:
+            out.print("  (each warning in full, with the points it names: the report's "
+                      "'Noise' section, or --verbose)")  # fmt: skip
+    print_guards(frame, loaded, console, verbose)
     if path.exists():
         console.print(f"results: {escape(str(path))}")
         if report and loaded is not None:

@@ -33,7 +33,7 @@ from gilbench.measure.gil_watch import GilWatch
 import pyperf
 
 from gilbench.benchmarks import get_workload
-from gilbench.measure import pinning, run_facts
+from gilbench.measure import memory, pinning, run_facts
 from gilbench.measure.backends import Backend, ExecutorBackend, get_backend
 from gilbench.measure.backends.serial import SerialBackend
 from gilbench.measure.batch import Batch, enter_setup
@@ -201,6 +201,11 @@ class Measurement:
             run_facts.record_shares(shares.stop(spent, elapsed, cpu_used))
             run_facts.record_tail(tail, elapsed)
             total += elapsed
+        # Once per call (a value), after its batches: the pool is alive and holds what the
+        # batches needed.  A millisecond or so a process, outside every timed region.
+        reading = memory.read(exclude=self.helper_pids)
+        if reading is not None:
+            run_facts.record_memory(reading.uss_mib, reading.pss_mib)
         if pairing.enabled:
             run_facts.record_pair(partners, loops, timed_s=partner_time)
         return total

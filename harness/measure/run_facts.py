@@ -45,6 +45,7 @@ _capacities: list[float] = []  # not cleared by teardown: the whole process's
 _speed_ratios: list[float] = []  # likewise (gilbench.measure.capacity.Reading)
 _shares: list[Shares] = []
 _tails: list[tuple[float, float]] = []  # (tail share, batch seconds): gilbench.measure.tail
+_memory: list[tuple[float, float]] = []  # (USS, PSS) in MiB: gilbench.measure.memory
 _schedule_seconds: list[float] = []  # latency points: the open-loop schedule's spans
 
 
@@ -162,6 +163,11 @@ def record_tail(share: float, wall_s: float) -> None:
         _tails.append((share, wall_s))
 
 
+def record_memory(uss_mib: float, pss_mib: float) -> None:
+    """Remember one reading of the process tree's memory (gilbench.measure.memory)."""
+    _memory.append((uss_mib, pss_mib))
+
+
 def record_rate(key: str, count: float, seconds: float) -> None:
     """Add ``count`` events over ``seconds`` to rate fact ``key`` (total count / total time:
     a mean of per-value rates would overweight short values)."""
@@ -195,6 +201,11 @@ def _aggregate_pairs(metadata: dict[str, Any]) -> None:
         mean = sum(s * w for s, w in _tails) / weight if weight > 0 else math.nan
         if not math.isnan(mean):
             metadata["share_tail"] = round(mean, 4)
+    if _memory:
+        metadata["memory_uss_mib"] = round(max(uss for uss, _ in _memory), 3)
+        pss = [p for _, p in _memory if not math.isnan(p)]
+        if pss:
+            metadata["memory_pss_mib"] = round(max(pss), 3)
     if _times or _schedule_seconds:
         measuring = sum(w for _, w in _times) + sum(_partner_seconds) + sum(_schedule_seconds)
         metadata["timed_s"] = round(measuring, 6)
@@ -203,7 +214,7 @@ def _aggregate_pairs(metadata: dict[str, Any]) -> None:
 #: The run metadata keys :func:`_aggregate_pairs` writes.
 PAIR_KEYS = ("paired_serial_s", "capacity", "cpu_speed_ratio", "share_running",
              "share_runqueue", "share_blocked", "shares_excess", "share_tail",
-             "timed_s")  # fmt: skip
+             "memory_uss_mib", "memory_pss_mib", "timed_s")  # fmt: skip
 
 
 def _aggregate_facts(metadata: dict[str, Any]) -> None:
@@ -247,4 +258,5 @@ class RunFactsHook:
         _partner_seconds.clear()
         _shares.clear()
         _tails.clear()
+        _memory.clear()
         _schedule_seconds.clear()

@@ -159,3 +159,80 @@ def verdict_table(frame: pd.DataFrame) -> Table:
             escape(row.evidence),
         )
     return table
+
+
+def _mib(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.1f} MiB"
+
+
+def _ms(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.1f} ms"
+
+
+def decision_table(frame: pd.DataFrame) -> Table:
+    """The answer first: per workload, what to use on this machine (rule:
+    gilbench.analysis.decision), what it costs and why the others lose."""
+    from gilbench.analysis.decision import decisions
+
+    table = Table(title="gilbench decision: what to use for each workload on this machine")
+    for column in ("workload", "use", "speedup [95 %]", "per worker", "start-up",
+                   "the others"):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    interpreters = frame["interpreter"].nunique() if not frame.empty else 0
+    for d in decisions(frame):
+        name = f"{d.workload}({d.params})" + (f" {d.interpreter}" if interpreters > 1 else "")
+        use = d.choice if d.choice in ("serial",) or d.choice.startswith("unclear") \
+            else f"{d.choice} x{d.workers}"  # fmt: skip
+        if d.note:
+            use += f" ({d.note})"
+        others = d.alternatives + (f"; {d.free_threaded}" if d.free_threaded else "")
+        table.add_row(
+            escape(name),
+            escape(use),
+            interval_text(d.speedup, d.ci_low, d.ci_high, unit="x"),
+            _mib(d.memory_per_worker_mib),
+            _ms(d.startup_ms),
+            escape(others),
+        )
+    return table
+
+
+def latency_lines(frame: pd.DataFrame) -> list[str]:
+    """The latency headline, one line per responder and place of its CPU load: the p90
+    (else p50) beside the most CPU workers measured, against the responder alone."""
+    rows = frame[frame["kind"] == LATENCY_KIND] if not frame.empty else frame
+    lines = []
+    for (workload, params, interpreter), group in rows.groupby(
+        ["workload", "params", "interpreter"], sort=True
+    ):
+        alone = group[group["load_workers"] == 0]
+        base = _percentile(alone.iloc[0]) if not alone.empty else (math.nan, "")
+        parts = []
+        for place, placed in group[group["load_workers"] > 0].groupby("load_in", sort=True):
+            top = placed[placed["load_workers"] == placed["load_workers"].max()].iloc[0]
+            value, name = _percentile(top)
+            parts.append(f"{place} K={int(top['load_workers'])}: {name} {value:,.1f} ms")
+        head = f"{workload}({params}) {interpreter}: alone {base[1]} {base[0]:,.2f} ms"
+        lines.append(head + ("; " + "; ".join(parts) if parts else ""))
+    return lines
+
+
+def _percentile(row: pd.Series) -> tuple[float, str]:
+    for column, name in (("p90_ms", "p90"), ("p50_ms", "p50")):
+        value = row.get(column)
+        if value is not None and pd.notna(value):
+            return float(value), name
+    return float(row["median_s"]) * 1e3, "median"
+
+
+#: The longest a folded warning line gets (the terminal is 120 columns).
+WARNING_WIDTH = 110
+
+
+def fold_warning(text: str) -> str:
+    """A warning's first clause, at most :data:`WARNING_WIDTH` characters: the count and
+    what it is; the examples and the explanation are in the report (and --verbose)."""
+    head = text.split(" (", 1)[0].split(": ", 1)[0].split("; ", 1)[0]
+    if len(head) > WARNING_WIDTH:
+        head = head[: WARNING_WIDTH - 1].rsplit(" ", 1)[0] + "…"
+    return head

@@ -16,11 +16,14 @@ import pandas as pd
 from markupsafe import Markup
 
 from gilbench import __version__
+from gilbench.analysis.decision import DECISION_RULE, decisions
+from gilbench.analysis.intervals import interval_text
 from gilbench.analysis.noise import noise_warnings
 from gilbench.analysis.physics import physics_warnings
 from gilbench.analysis.run_notes import run_notes
 from gilbench.analysis.store import LoadReport
 from gilbench.analysis.verdict import RULE_TEXT, judge_all
+from gilbench.report.console import fold_warning
 from gilbench.report.figure_pool import draw_all
 from gilbench.report.figures import anchor, html_table
 from gilbench.report.sections import build_families
@@ -159,6 +162,26 @@ def verdict_matrix(verdicts: list[dict[str, Any]]) -> dict[str, Any] | None:
     return {"columns": [f"{m} / {i}" for m, i in contexts], "rows": rows}
 
 
+def _cell(value: float, unit: str) -> str:
+    return "–" if pd.isna(value) else f"{value:.1f} {unit}"  # NaN: not measured
+
+
+def decision_rows(frame: pd.DataFrame) -> list[dict[str, str]]:
+    """The decision panel's rows (gilbench.analysis.decision), as text."""
+    rows = []
+    for d in decisions(frame) if not frame.empty else []:
+        use = d.choice if d.choice == "serial" or d.choice.startswith("unclear") else (
+            f"{d.choice} × {d.workers}")  # fmt: skip
+        rows.append({
+            "workload": f"{d.workload}({d.params})", "anchor": anchor(d.workload),
+            "context": f"{d.machine} / {d.interpreter}", "use": use, "note": d.note,
+            "speedup": interval_text(d.speedup, d.ci_low, d.ci_high, unit="x"),
+            "memory": _cell(d.memory_per_worker_mib, "MiB"), "startup": _cell(d.startup_ms, "ms"),
+            "others": d.alternatives, "free_threaded": d.free_threaded,
+        })  # fmt: skip
+    return rows
+
+
 def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title: str) -> Path:
     """Write ``out_dir/index.html`` and ``out_dir/results.csv``; return the HTML path."""
     started = time.perf_counter()
@@ -171,6 +194,8 @@ def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title:
         if not frame.empty
         else []
     )
+    noise = hardware_warnings(loaded) + noise_warnings(frame)
+    guards = physics_warnings(frame) + run_notes(loaded)
     draw_all(
         figure.svg
         for family in families
@@ -189,10 +214,13 @@ def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title:
         families=families,
         verdicts=verdicts,
         verdict_matrix=verdict_matrix(verdicts),
+        decisions=decision_rows(frame),
+        decision_rule=DECISION_RULE,
         rule=RULE_TEXT,
-        noise=hardware_warnings(loaded) + noise_warnings(frame),
+        # One line each (the count and what), the whole warning behind it.
+        noise=[(fold_warning(w), w) for w in noise],
         # Numbers that are not results (physics), a capped sweep, a GIL turned back on.
-        guards=physics_warnings(frame) + run_notes(loaded),
+        guards=[(fold_warning(w), w) for w in guards],
         environment=environment_table(loaded),
         interpreters_table=interpreters_table(frame),
         skipped_backends=_skipped_backends(frame),

@@ -1,0 +1,205 @@
+"""The decision: per workload, which backend and how many workers to use on this machine,
+what it costs, and why the others lose.
+
+The rule (:data:`DECISION_RULE`, shown in the report's "How to read"; tested on synthetic
+tables in tests/test_decision.py), at the highest core count k measured:
+
+1. Each backend is represented by its plateau point (gilbench.analysis.verdict.plateau:
+   the fewest workers, at least k, whose interval reaches its best speedup).
+2. The fastest of them is **recommended** when its speedup's interval lies above 1 and
+   above every other backend's interval.  Where another's interval overlaps it, the two
+   are **about equal** and the one that costs less is recommended (threads, then asyncio,
+   then subinterpreters, then processes: memory per worker and start-up grow that way),
+   the row saying so.  Where no backend's interval lies above 1, the decision is
+   **serial**: no concurrency pays for this work here.
+3. Where the fastest has no interval (fewer than 3 processes), the decision is
+   **unclear (too few processes)**.
+
+Beside it: the recommended backend's memory per extra worker (gilbench.analysis.memory)
+and its pool's start-up time (the ``startup`` family, where measured); why each other
+backend loses (its plateau speedup, and for threads the share of their time blocked);
+and, where the frame holds a free-threaded interpreter with the GIL off for the same
+workload, what its threads reach.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from gilbench.analysis.physics import suspect_mask
+from gilbench.analysis.verdict import plateau
+from gilbench.vocabulary import CONTEXT_KEY, HEADLINE_KINDS, WORKLOAD_KEY, backend_label
+
+#: Cheapest first: what a tie between backends is decided by.
+COST_ORDER = ("threads", "asyncio", "interpreters", "processes")
+#: The startup workload whose time stands for each backend's pool start-up.
+STARTUP_OF = {"threads": "startup.thread_pool", "interpreters": "startup.interpreter"}
+
+DECISION_RULE = (
+    "At the highest core count k, each backend is represented by its plateau point (the "
+    "fewest workers, at least k, whose 95 % interval reaches its best speedup). The fastest "
+    "is recommended when its interval lies above 1 and above every other backend's; where "
+    "another's interval overlaps it the two are about equal and the cheaper one is "
+    "recommended (threads, then asyncio, then subinterpreters, then processes); where no "
+    "interval lies above 1 the decision is serial; without intervals (fewer than 3 "
+    "processes) it is unclear."
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The decision for one workload on one machine and interpreter."""
+
+    machine: str
+    interpreter: str
+    workload: str
+    params: str
+    cores: int
+    choice: str  # a backend label, "serial", or "unclear (...)"
+    workers: int
+    speedup: float
+    ci_low: float
+    ci_high: float
+    note: str  # "about equal to processes", ...
+    memory_per_worker_mib: float
+    startup_ms: float
+    alternatives: str  # "processes 1.71x; threads 1.00x (blocked 49 %)"
+    free_threaded: str  # "cpython3.14t threads 1.93x", or ""
+
+
+def _ci(row: pd.Series) -> tuple[float, float]:
+    low, high = row.get("speedup_ci_low", math.nan), row.get("speedup_ci_high", math.nan)
+    return (math.nan, math.nan) if pd.isna(low) or pd.isna(high) else (float(low), float(high))
+
+
+def _label(row: pd.Series) -> str:
+    return backend_label(str(row["backend"]), row.get("start_method"))
+
+
+def candidates(top: pd.DataFrame, cores: int) -> list[pd.Series]:
+    """Each backend's plateau point among its points with at least ``cores`` workers
+    (all its points where none has), fastest first."""
+    out = []
+    keys = ["backend", "start_method"] if "start_method" in top.columns else ["backend"]
+    for _, rows in top[top["backend"] != "serial"].groupby(keys, sort=True, dropna=False):
+        wide = rows[rows["workers"] >= cores]
+        chosen = plateau(wide if not wide.empty else rows)
+        if chosen is not None:
+            out.append(chosen)
+    return sorted(out, key=lambda row: -float(row["speedup"]))
+
+
+def _cost_rank(row: pd.Series) -> int:
+    name = str(row["backend"])
+    return COST_ORDER.index(name) if name in COST_ORDER else len(COST_ORDER)
+
+
+def choose(found: list[pd.Series]) -> tuple[pd.Series | None, str, str]:
+    """(the recommended point or None for serial, the choice's text, a note) by the rule."""
+    if not found:
+        return None, "unclear (no backend measured)", ""
+    best = found[0]
+    low, _ = _ci(best)
+    if math.isnan(low):
+        return best, "unclear (too few processes)", ""
+    if low <= 1.0:
+        return None, "serial", "no backend's interval lies above 1x"
+    tied = [row for row in found[1:] if not math.isnan(_ci(row)[1]) and _ci(row)[1] >= low]
+    if not tied:
+        return best, _label(best), ""
+    cheapest = min([best, *tied], key=_cost_rank)
+    others = [r for r in [best, *tied] if r is not cheapest]
+    note = "about equal to " + ", ".join(_label(r) for r in others)
+    return cheapest, _label(cheapest), note
+
+
+def _why(row: pd.Series) -> str:
+    text = f"{_label(row)} {float(row['speedup']):.2f}x"
+    blocked = row.get("share_blocked", math.nan)
+    if str(row["backend"]) == "threads" and pd.notna(blocked) and float(blocked) >= 0.2:
+        text += f" (blocked {float(blocked):.0%}: the GIL or locks)"
+    return text
+
+
+def startup_ms(frame: pd.DataFrame, context: tuple[object, ...], row: pd.Series | None) -> float:
+    """The chosen backend's pool start-up in ms, from the startup family in the same
+    context (NaN where not measured)."""
+    if row is None:
+        return math.nan
+    backend = str(row["backend"])
+    name = STARTUP_OF.get(backend)
+    if backend == "processes":
+        method = row.get("start_method") or "forkserver"
+        name = f"startup.process_pool_{method}"
+    if name is None:
+        return math.nan
+    same = frame[(frame["workload"] == name) & (frame["backend"] == "serial")]
+    for column, value in zip(CONTEXT_KEY, context, strict=True):
+        same = same[same[column] == value]
+    if same.empty:
+        return math.nan
+    first = same.iloc[0]
+    return float(first["median_s"]) / float(first["tasks"]) * 1e3
+
+
+def _free_threaded(frame: pd.DataFrame, workload: str, params: str, machine: str) -> str:
+    same = (frame["workload"] == workload) & (frame["params"] == params)
+    gil_off = frame["free_threaded"].astype(bool) & ~frame["gil_enabled"].astype(bool)
+    rows = frame[same & gil_off & (frame["machine"] == machine) & (frame["backend"] == "threads")]
+    if rows.empty:
+        return ""
+    top = rows[rows["cores"] == rows["cores"].max()]
+    best = plateau(top[top["workers"] >= int(top["cores"].max())])
+    best = best if best is not None else plateau(top)
+    if best is None:
+        return ""
+    return f"{best['interpreter']} threads {float(best['speedup']):.2f}x"
+
+
+def decide(frame: pd.DataFrame, rows: pd.DataFrame) -> Decision | None:
+    """The decision for one workload's rows in one context (suspect points left out)."""
+    rows = rows[~suspect_mask(rows)]
+    if rows.empty:
+        return None
+    cores = int(rows["cores"].max())
+    found = candidates(rows[rows["cores"] == cores], cores)
+    chosen, choice, note = choose(found)
+    first = rows.iloc[0]
+    context = tuple(first[c] for c in CONTEXT_KEY)
+    others = [r for r in found if chosen is None or r is not chosen]
+    low, high = _ci(chosen) if chosen is not None else (math.nan, math.nan)
+    return Decision(
+        machine=str(first["machine"]),
+        interpreter=str(first["interpreter"]),
+        workload=str(first["workload"]),
+        params=str(first["params"]),
+        cores=cores,
+        choice=choice,
+        workers=int(chosen["workers"]) if chosen is not None else 1,
+        speedup=float(chosen["speedup"]) if chosen is not None else 1.0,
+        ci_low=low,
+        ci_high=high,
+        note=note,
+        memory_per_worker_mib=float(chosen.get("memory_per_worker_mib", math.nan))
+        if chosen is not None else math.nan,
+        startup_ms=startup_ms(frame, context, chosen),
+        alternatives="; ".join(_why(r) for r in others),
+        free_threaded=""
+        if bool(first.get("free_threaded", False)) and not bool(first.get("gil_enabled", True))
+        else _free_threaded(frame, str(first["workload"]), str(first["params"]),
+                            str(first["machine"])),
+    )  # fmt: skip
+
+
+def decisions(frame: pd.DataFrame) -> list[Decision]:
+    """One decision per workload, parameters and context (the kinds whose speedups are
+    headlines: catalogue and user workloads alike)."""
+    if frame.empty:
+        return []
+    subset = frame[frame["kind"].isin(HEADLINE_KINDS)]
+    found = (decide(frame, rows) for _, rows in subset.groupby([*CONTEXT_KEY, *WORKLOAD_KEY],
+                                                                sort=True))  # fmt: skip
+    return [d for d in found if d is not None]
