@@ -126,6 +126,7 @@ KEYS: dict[str, Key] = {
         Key("load_after", float, "1-minute load average when the run ended"),
         Key("backends_skipped", str, "backends this interpreter cannot run, with the reason"),
         Key("pyperf_settings", str, "pyperf processes, values, warmups, loops, min_time"),
+        Key("budget_s", float, "the time the run was given (--budget or the profile's)", "s"),
         Key("blas_threads", int, "OMP/BLAS thread pools were pinned to this many threads"),
         Key("round", int, "which interleaved pass over the matrix measured this run"),
         Key("values_per_process", int, "timed values asked of each of the point's processes"),

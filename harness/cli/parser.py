@@ -38,6 +38,20 @@ def _worker_list(text: str) -> list[int]:
     return _int_list(text, minimum=0)
 
 
+def _duration(text: str) -> float:
+    """``5m``, ``90s``, ``1h`` or plain seconds, as seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a time such as 5m or 300s, got {text!r}") \
+            from None  # fmt: skip
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a positive time, got {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -260,6 +274,14 @@ def _add_matrix_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="at least N tasks per worker in every pool batch (default: the profile's: "
         "2 smoke, 8 quick, 16 default, 32 rigorous)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=_duration,
+        metavar="TIME",
+        help="finish within TIME (5m, 300s; 0: no limit; default: the profile's, 8m for "
+        "quick and 20m for default): every point once, then more processes for the headline "
+        "points first; the end says what the budget bought",
     )
     parser.add_argument(
         "--processes",

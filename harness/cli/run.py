@@ -47,6 +47,7 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         tasks=args.tasks,
         tasks_per_worker=args.tasks_per_worker,
         processes=args.processes,
+        budget_s=getattr(args, "budget", None),
         pythons=tuple(getattr(args, "python", ())),
         results=args.results,
         machine=getattr(args, "machine", None),
@@ -179,6 +180,8 @@ def summarise(
         else:
             console.print(f"[red]{failure.reason}:[/] {escape(failure.point.name)}")
     console.print(outcome.summary())
+    if outcome.budget_note:
+        console.print(escape(outcome.budget_note))
     if not frame.empty:
         warnings = noise_warnings(frame)
         for warning in warnings:

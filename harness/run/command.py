@@ -63,6 +63,8 @@ class RunOptions:
     tasks: int | None = None
     tasks_per_worker: int | None = None
     processes: int | None = None
+    #: Seconds the run may take (None: the profile's budget); 0 means no limit.
+    budget_s: float | None = None
     #: Two interpreters measured interleaved in one run (gilbench.run.sides): A, B.
     pythons: Sequence[str] = ()
     results: str = "results"
@@ -156,6 +158,10 @@ def plan_run(options: RunOptions) -> RunPlan:
         profile = dataclasses.replace(profile, point_timeout=options.point_timeout)
     if options.processes is not None:
         profile = with_processes(profile, options.processes)
+    if options.budget_s is not None:
+        if options.budget_s < 0:
+            raise UsageError("--budget must be a positive time, e.g. 5m or 300s (0: no limit)")
+        profile = dataclasses.replace(profile, budget_s=options.budget_s or None)
     workloads = select_workloads(options.workloads)
     backends = select_backends(options.backends)
     overrides = parse_param_overrides(options.params)
@@ -278,7 +284,12 @@ def run_plan(
         notify(f"skipped backends: {skipped}")
     if plan.sides:
         return run_sides(plan, run_metadata, on_point_done)[0]
-    outcome = run_points(plan.points, plan.profile, plan.run_file, run_metadata, on_point_done)
+    if plan.profile.budget_s:
+        run_metadata["budget_s"] = plan.profile.budget_s
+    outcome = run_points(
+        plan.points, plan.profile, plan.run_file, run_metadata, on_point_done,
+        budget_s=plan.profile.budget_s,
+    )  # fmt: skip
     plan.run_file.update_all({"load_after": outcome.load_after})
     return outcome
 

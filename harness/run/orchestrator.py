@@ -80,6 +80,8 @@ class RunOutcome:
     interrupted: bool = False
     load_before: float = 0.0
     load_after: float = 0.0
+    #: With a time budget, what it bought (processes per point, settling); "" without.
+    budget_note: str = ""
 
     @property
     def failures_path(self) -> Path:
@@ -295,9 +297,16 @@ def run_points(
     run_file: RunFile,
     run_metadata: dict[str, str | int | float],
     on_point_done: Callable[[Point, str], None] = lambda point, status: None,
+    *,
+    budget_s: float | None = None,
 ) -> RunOutcome:
     """Measure every point in ``profile.rounds`` interleaved passes, then settle the
     headline speedups (``gilbench.run.settle``); save after each point.
+
+    With a time budget (``budget_s``), the first pass measures every point once; the
+    later passes go to the headline points first (the verdicts and the decision rest on
+    them, and an interval needs three processes), then to the others, then to settling,
+    each point only while its first pass's time still fits (:func:`_budgeted_rounds`).
 
     Each pass gives every point ``profile.processes_per_round`` pyperf processes, so a
     point's values come from moments minutes apart: a machine that drifts (a neighbour's
@@ -311,22 +320,22 @@ def run_points(
     resumed: list[Point] = []
     interrupted = False
     per_round = profile.processes_per_round
+    started = time.monotonic()
+    deadline = started + budget_s if budget_s else None
     with tempfile.TemporaryDirectory(prefix="gilbench-") as scratch:
         state.scratch = Path(scratch)
         try:
-            started = time.monotonic()
-            for round_index in range(profile.rounds):
-                for point in points:
-                    if run_file.value_runs(point.name) >= (round_index + 1) * per_round:
-                        if round_index == 0:
-                            resumed.append(point)
-                        on_point_done(point, "resumed")
-                        continue
-                    state.measure(
-                        point, round_index + 1, f"round {round_index + 1}/{profile.rounds}"
-                    )
-            budget = profile.settle_share * (time.monotonic() - started)
-            _settle(points, state, time.monotonic() + budget)
+            for round_index, point in _passes(points, profile, headline, budgeted=bool(budget_s)):
+                if run_file.value_runs(point.name) >= (round_index + 1) * per_round:
+                    if round_index == 0:
+                        resumed.append(point)
+                    on_point_done(point, "resumed")
+                    continue
+                if deadline is not None and not state.fits(point, deadline):
+                    continue
+                state.measure(point, round_index + 1, f"round {round_index + 1}/{profile.rounds}")
+            settle_until = time.monotonic() + profile.settle_share * (time.monotonic() - started)
+            _settle(points, state, min(settle_until, deadline or settle_until))
         except KeyboardInterrupt:
             interrupted = True
     return RunOutcome(
@@ -338,7 +347,58 @@ def run_points(
         interrupted=interrupted,
         load_before=load_before,
         load_after=load_average(),
-    )
+        budget_note=budget_note(points, run_file, headline, profile, budget_s=budget_s,
+                                started=started) if budget_s else "",
+    )  # fmt: skip
+
+
+def _passes(
+    points: Sequence[Point], profile: Profile, headline: frozenset[str], *, budgeted: bool
+) -> Iterator[tuple[int, Point]]:
+    """(round index, point) in the order they are measured: pass by pass over the matrix;
+    with a budget, every point's first pass, then the later passes of the headline points,
+    then those of the others."""
+    if not budgeted:
+        for round_index in range(profile.rounds):
+            for point in points:
+                yield round_index, point
+        return
+    for point in points:
+        yield 0, point
+    for wanted in (True, False):
+        for round_index in range(1, profile.rounds):
+            for point in points:
+                if (point.name in headline) == wanted:
+                    yield round_index, point
+
+
+def budget_note(
+    points: Sequence[Point],
+    run_file: RunFile,
+    headline: frozenset[str],
+    profile: Profile,
+    *,
+    budget_s: float,
+    started: float,
+) -> str:
+    """What a time budget bought: how many processes the headline points and the others
+    got (of the profile's), and how long the run took."""
+    per_round = profile.processes_per_round
+
+    def rounds(names: list[str]) -> str:
+        got = sorted({run_file.value_runs(n) // per_round for n in names})
+        return "–" if not got else str(got[0]) if len(got) == 1 else f"{got[0]}-{got[-1]}"
+
+    tops = [p.name for p in points if p.name in headline]
+    rest = [p.name for p in points if p.name not in headline]
+    took = time.monotonic() - started
+    return (
+        f"budget {budget_s / 60:.1f} min, took {took / 60:.1f} min: {len(tops)} headline points "
+        f"got {rounds(tops)} of {profile.rounds} rounds, {len(rest)} others {rounds(rest)}"
+        + ("" if min((run_file.value_runs(n) for n in tops), default=3 * per_round)
+           >= 3 * per_round else "; headline points with fewer than 3 processes have no "
+           "interval: give the run more time (--budget)")
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -430,9 +490,22 @@ class _RunState:
     measured: dict[str, Point] = field(default_factory=dict)
     loops: dict[str, int] = field(default_factory=dict)
     side: Side | None = None  # a side of an A/B run: its interpreter measures
+    #: Seconds each point's first measured round took (what a budget plans with).
+    took: dict[str, float] = field(default_factory=dict)
+
+    def fits(self, point: Point, deadline: float) -> bool:
+        """Whether another round of ``point`` ends before ``deadline``, judged by its first."""
+        return time.monotonic() + self.took.get(point.name, 0.0) <= deadline
 
     def measure(self, point: Point, round_number: int, status: str) -> bool:
         """Measure ``point`` for one round and save it; False if it failed (now or before)."""
+        begun = time.monotonic()
+        try:
+            return self._measure(point, round_number, status)
+        finally:
+            self.took.setdefault(point.name, time.monotonic() - begun)
+
+    def _measure(self, point: Point, round_number: int, status: str) -> bool:
         if point.name in self.failed:
             self.on_point_done(point, "skipped (failed before)")
             return False
@@ -493,7 +566,7 @@ def _settle(points: Sequence[Point], state: _RunState, deadline: float) -> None:
         todo.sort(key=lambda item: -item[0])
         done: set[tuple[str, int]] = set()  # baselines measured in this pass
         for _, point, unpaired, round_number in todo:
-            if time.monotonic() > deadline:
+            if not state.fits(point, deadline):
                 return
             status = f"settling {round_number - profile.rounds}/{profile.settle_rounds}"
             if unpaired is not None and (unpaired.baseline.name, round_number) not in done:

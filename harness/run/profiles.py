@@ -117,6 +117,10 @@ class Profile:
     # while the batch's last tasks finish are a small share of it at any worker count.
     # The serial partner times a fixed sample and speedups compare rates.
     tasks_per_worker: int = 8
+    # The time a run of this profile may take, in seconds (None: no limit; --budget sets
+    # another): the first pass measures every point, later passes and settling go to the
+    # headline points first, as long as they fit (gilbench.run.orchestrator.run_points).
+    budget_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.rounds < 1 or self.processes % self.rounds:
@@ -234,6 +238,8 @@ PROFILES: dict[str, Profile] = {
             settle_share=0.03,
             sway_tolerance=0.02,
             tasks_per_worker=8,
+            # 8 minutes on the 2-core VM (docs/method.md, "A run that fits its time").
+            budget_s=8 * 60,
         ),
         Profile(
             "default",
@@ -267,6 +273,7 @@ PROFILES: dict[str, Profile] = {
             settle_share=0.05,
             sway_tolerance=0.02,
             tasks_per_worker=16,
+            budget_s=20 * 60,
         ),
         Profile(
             "rigorous",

@@ -1,0 +1,88 @@
+"""A run that fits the time it is given (issue 25): every point once, then the headline
+points' other rounds, then the rest, while they fit; and what the budget bought."""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import pyperf
+import pytest
+
+from gilbench.analysis.store import RunFile
+from gilbench.cli.parser import build_parser
+from gilbench.run import orchestrator
+from gilbench.run.profiles import get_profile
+from gilbench.vocabulary import Point
+
+POINTS = [
+    Point("cpu.fib", {"n": 20}, "serial", 1, 2, 32),
+    Point("cpu.fib", {"n": 20}, "threads", 1, 2, 32),  # fewer workers than cores
+    Point("cpu.fib", {"n": 20}, "threads", 2, 2, 32),  # headline
+    Point("cpu.fib", {"n": 20}, "processes", 2, 2, 32),  # headline
+]
+
+
+def _bench(point: Point) -> pyperf.Benchmark:
+    meta = {"name": point.name, "unit": "second", "loops": 1}
+    return pyperf.Benchmark([pyperf.Run([0.1, 0.1], warmups=None, metadata=meta,
+                                        collect_metadata=False)])  # fmt: skip
+
+
+def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: float | None
+         ) -> tuple[list[tuple[str, int]], orchestrator.RunOutcome]:  # fmt: skip
+    """Run the four points with a fake clock: every measurement takes 10 s."""
+    clock = [0.0]
+    order: list[tuple[str, int]] = []
+    monkeypatch.setattr(orchestrator, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+
+    def measure(point: Point, *args: object, **kwargs: object) -> pyperf.Benchmark:
+        clock[0] += 10.0
+        order.append((point.name, len([o for o in order if o[0] == point.name]) + 1))
+        return _bench(point)
+
+    monkeypatch.setattr(orchestrator, "measure_point", measure)
+    profile = get_profile("quick")
+    run_file = RunFile(tmp_path / "20260101T000000Z-cpython3.11.json")
+    outcome = orchestrator.run_points(POINTS, profile, run_file, {}, budget_s=budget)
+    return order, outcome
+
+
+def test_a_budget_measures_everything_once_then_the_headline_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 4 first passes (40 s) + 2 headline points x 2 more rounds (40 s) fit in 85 s;
+    # one more round of anything does not.
+    order, outcome = _run(tmp_path, monkeypatch, budget=85.0)
+    names = [name for name, _ in order]
+    assert names[:4] == [p.name for p in POINTS]
+    headline = {POINTS[2].name, POINTS[3].name}
+    assert set(names[4:]) == headline
+    assert len(order) == 8
+    assert "2 headline points got 3 of 3 rounds, 2 others 1" in outcome.budget_note
+    assert outcome.budget_note.startswith("budget 1.4 min, took 1.3 min")
+
+
+def test_a_budget_too_short_for_intervals_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order, outcome = _run(tmp_path, monkeypatch, budget=45.0)
+    assert len(order) == 4
+    assert "no interval: give the run more time (--budget)" in outcome.budget_note
+
+
+def test_without_a_budget_the_passes_interleave_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order, outcome = _run(tmp_path, monkeypatch, budget=None)
+    assert [name for name, _ in order[:8]] == [p.name for p in POINTS] * 2
+    assert outcome.budget_note == ""
+
+
+def test_the_budget_option_reads_minutes_and_seconds() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["run", "--budget", "5m"]).budget == 300.0
+    assert parser.parse_args(["run", "--budget", "90s"]).budget == 90.0
+    assert parser.parse_args(["run", "--budget", "120"]).budget == 120.0
+    with pytest.raises(SystemExit):
+        parser.parse_args(["run", "--budget", "soon"])
