@@ -102,7 +102,7 @@ class Fact:
 
 @dataclass(frozen=True)
 class Workload:
-    """A named, parameterised unit of work (see DESIGN.md, "Words").
+    """A named, parameterised unit of work (see docs/design.md, "Words").
 
     ``params`` maps each parameter name to the values it may take, asv-style; the first
     value of each is the default.  ``tasks`` is the smallest batch this workload is run

@@ -22,7 +22,7 @@ from typing import Any
 #       start_method "-", backend stays the load's backend.  Throughput points write
 #       load_in "-" and no load_workers.  Version 1 files are converted on read
 #       (gilbench.analysis.store); their benchmark names stay as they were.
-#   3 - time-paired batches (DESIGN.md rules 10-12): throughput runs other than serial
+#   3 - time-paired batches (docs/design.md, rules 10-12): throughput runs other than serial
 #       carry paired_serial_s (each timed value's serial partner, measured back to back
 #       with it in the same worker, in value order, space-separated seconds per batch; one
 #       serial batch partners the values before and after it) and capacity
@@ -36,7 +36,7 @@ from typing import Any
 #       was due on a Poisson schedule, no longer from when it was sent; their runs carry
 #       fact_latency_rate_per_s (the rate offered) and fact_latency_utilisation (the
 #       responder's busy share), and a profile records latency_values per process for
-#       at least its latency_requests per point.  Pinning and the GIL (DESIGN.md rules
+#       at least its latency_requests per point.  Pinning and the GIL (docs/design.md, rules
 #       5, 13): every run carries cpu_list (the CPUs its worker and pool workers were
 #       found on) and, where a free-threaded worker with PYTHON_GIL unset found the GIL
 #       on, gil_reenabled_by (that point's interpreter tag ends in -gil); a run's

@@ -37,7 +37,18 @@ def test_pure_python_goes_to_processes_and_says_why_threads_lose() -> None:
     assert (decision.choice, decision.workers) == ("processes[forkserver]", 2)  # the plateau
     assert decision.memory_per_worker_mib == 12.0
     assert decision.startup_ms == 60.0
-    assert "threads 1.00x (blocked 49%: the GIL or locks)" in decision.alternatives
+    assert "threads 1.00x (blocked 49%)" in decision.alternatives
+
+
+def test_a_slow_cheap_backend_is_not_equal_to_a_fast_one_with_a_wide_interval() -> None:
+    """asyncio running pure Python inline at 1.02x [0.77, 1.35] reaches the low end of
+    processes' 1.65x [1.30, 2.09]; it is not 'about equal': its estimate is outside."""
+    frame = pd.DataFrame([
+        _row("serial", 1, 1.0, math.nan, math.nan),
+        _row("asyncio", 4, 1.02, 0.77, 1.35),
+        _row("processes", 2, 1.65, 1.30, 2.09),
+    ])  # fmt: skip
+    assert decisions(frame)[0].choice == "processes[forkserver]"
 
 
 def test_equal_backends_go_to_the_cheaper_one_and_say_so() -> None:
@@ -48,13 +59,17 @@ def test_equal_backends_go_to_the_cheaper_one_and_say_so() -> None:
     ])  # fmt: skip
     (decision,) = decisions(frame)
     assert decision.choice == "threads"
-    assert decision.note == "about equal to processes[forkserver]"
+    assert decision.note == "the cheapest of equals"
+    assert decision.alternatives == "≈ processes[forkserver] 1.88x"
 
 
 def test_nothing_above_one_is_serial_and_no_interval_is_unclear() -> None:
     flat = pd.DataFrame([_row("serial", 1, 1.0, math.nan, math.nan),
                          _row("threads", 2, 1.02, 0.95, 1.09)])  # fmt: skip
     assert decisions(flat)[0].choice == "serial"
+    wide = pd.DataFrame([_row("serial", 1, 1.0, math.nan, math.nan),
+                         _row("processes", 2, 1.5, 0.95, 2.3)])  # fmt: skip
+    assert decisions(wide)[0].choice == "unclear (intervals too wide)"
     bare = pd.DataFrame([_row("serial", 1, 1.0, math.nan, math.nan),
                          _row("processes", 2, 1.9, math.nan, math.nan)])  # fmt: skip
     assert decisions(bare)[0].choice == "unclear (too few processes)"
@@ -75,5 +90,7 @@ def test_a_free_threaded_build_says_what_its_threads_reach() -> None:
 def test_a_warning_folds_to_its_first_clause() -> None:
     text = ("56 of 73 headline speedups did not settle: their pairs still disagree by more "
             "than 3% (median deviation), e.g. cpu.json_encode ...")  # fmt: skip
-    assert fold_warning(text) == "56 of 73 headline speedups did not settle"
+    assert fold_warning(text) == (
+        "56 of 73 headline speedups did not settle: their pairs still disagree by more than 3%"
+    )
     assert len(fold_warning("x " * 200)) <= 110

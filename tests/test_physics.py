@@ -1,4 +1,4 @@
-"""Physics as a guard (DESIGN.md rule 14): numbers no machine can produce are marked
+"""Physics as a guard (docs/design.md, rule 14): numbers no machine can produce are marked
 suspect with the reason, left out of verdicts, and listed in the terminal, the report
 and the CSV."""
 

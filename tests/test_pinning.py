@@ -1,4 +1,4 @@
-"""Pinned where it says, and checked (DESIGN.md rule 13): the plan chooses each point's
+"""Pinned where it says, and checked (docs/design.md, rule 13): the plan chooses each point's
 CPUs, the worker pins them before any pool exists, pyperf's own pinning cannot move
 them, the pool's workers are read back before timing, and a cgroup quota caps the sweep.
 """

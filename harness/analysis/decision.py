@@ -6,12 +6,13 @@ tables in tests/test_decision.py), at the highest core count k measured:
 
 1. Each backend is represented by its plateau point (gilbench.analysis.verdict.plateau:
    the fewest workers, at least k, whose interval reaches its best speedup).
-2. The fastest of them is **recommended** when its speedup's interval lies above 1 and
-   above every other backend's interval.  Where another's interval overlaps it, the two
-   are **about equal** and the one that costs less is recommended (threads, then asyncio,
+2. The fastest of them is **recommended** when its speedup's interval lies above 1.
+   Another backend whose speedup lies inside the fastest one's interval is **about
+   equal**, and of those the one that costs less is recommended (threads, then asyncio,
    then subinterpreters, then processes: memory per worker and start-up grow that way),
-   the row saying so.  Where no backend's interval lies above 1, the decision is
-   **serial**: no concurrency pays for this work here.
+   the row saying so.  Where the fastest one's interval reaches down to 1, the decision
+   is **serial** when it cannot be much better than serial either (its interval's top
+   below :data:`SERIAL_AT_MOST`), else **unclear (intervals too wide)**.
 3. Where the fastest has no interval (fewer than 3 processes), the decision is
    **unclear (too few processes)**.
 
@@ -35,17 +36,19 @@ from gilbench.vocabulary import CONTEXT_KEY, HEADLINE_KINDS, WORKLOAD_KEY, backe
 
 #: Cheapest first: what a tie between backends is decided by.
 COST_ORDER = ("threads", "asyncio", "interpreters", "processes")
+#: Below this, a backend whose interval reaches 1 cannot be much better than serial.
+SERIAL_AT_MOST = 1.1
 #: The startup workload whose time stands for each backend's pool start-up.
 STARTUP_OF = {"threads": "startup.thread_pool", "interpreters": "startup.interpreter"}
 
 DECISION_RULE = (
     "At the highest core count k, each backend is represented by its plateau point (the "
     "fewest workers, at least k, whose 95 % interval reaches its best speedup). The fastest "
-    "is recommended when its interval lies above 1 and above every other backend's; where "
-    "another's interval overlaps it the two are about equal and the cheaper one is "
-    "recommended (threads, then asyncio, then subinterpreters, then processes); where no "
-    "interval lies above 1 the decision is serial; without intervals (fewer than 3 "
-    "processes) it is unclear."
+    "is recommended when its interval lies above 1; a backend whose speedup lies inside that "
+    "interval is about equal, and of equals the cheaper is recommended (threads, then "
+    "asyncio, then subinterpreters, then processes). Where the fastest one's interval "
+    f"reaches down to 1 the decision is serial if its top is below {SERIAL_AT_MOST}x, else "
+    "unclear (intervals too wide); without intervals (fewer than 3 processes) it is unclear."
 )
 
 
@@ -63,7 +66,7 @@ class Decision:
     speedup: float
     ci_low: float
     ci_high: float
-    note: str  # "about equal to processes", ...
+    note: str  # "the cheapest of equals" (the alternatives mark the equals with ≈), or ""
     memory_per_worker_mib: float
     startup_ms: float
     alternatives: str  # "processes 1.71x; threads 1.00x (blocked 49 %)"
@@ -106,13 +109,16 @@ def choose(found: list[pd.Series]) -> tuple[pd.Series | None, str, str]:
     if math.isnan(low):
         return best, "unclear (too few processes)", ""
     if low <= 1.0:
-        return None, "serial", "no backend's interval lies above 1x"
-    tied = [row for row in found[1:] if not math.isnan(_ci(row)[1]) and _ci(row)[1] >= low]
+        if _ci(best)[1] < SERIAL_AT_MOST:
+            return None, "serial", "no backend beats it"
+        return best, "unclear (intervals too wide)", ""
+    # About equal: each one's estimate inside the other's interval.
+    tied = [row for row in found[1:] if float(row["speedup"]) >= low
+            and (math.isnan(_ci(row)[1]) or _ci(row)[1] >= float(best["speedup"]))]  # fmt: skip
     if not tied:
         return best, _label(best), ""
     cheapest = min([best, *tied], key=_cost_rank)
-    others = [r for r in [best, *tied] if r is not cheapest]
-    note = "about equal to " + ", ".join(_label(r) for r in others)
+    note = "the cheapest of equals" if cheapest is not best else ""
     return cheapest, _label(cheapest), note
 
 
@@ -120,7 +126,7 @@ def _why(row: pd.Series) -> str:
     text = f"{_label(row)} {float(row['speedup']):.2f}x"
     blocked = row.get("share_blocked", math.nan)
     if str(row["backend"]) == "threads" and pd.notna(blocked) and float(blocked) >= 0.2:
-        text += f" (blocked {float(blocked):.0%}: the GIL or locks)"
+        text += f" (blocked {float(blocked):.0%})"
     return text
 
 
@@ -170,6 +176,8 @@ def decide(frame: pd.DataFrame, rows: pd.DataFrame) -> Decision | None:
     first = rows.iloc[0]
     context = tuple(first[c] for c in CONTEXT_KEY)
     others = [r for r in found if chosen is None or r is not chosen]
+    equal = {id(r) for r in others if note and float(r["speedup"]) >= (_ci(chosen)[0]
+             if chosen is not None else math.inf)}  # fmt: skip
     low, high = _ci(chosen) if chosen is not None else (math.nan, math.nan)
     return Decision(
         machine=str(first["machine"]),
@@ -186,7 +194,7 @@ def decide(frame: pd.DataFrame, rows: pd.DataFrame) -> Decision | None:
         memory_per_worker_mib=float(chosen.get("memory_per_worker_mib", math.nan))
         if chosen is not None else math.nan,
         startup_ms=startup_ms(frame, context, chosen),
-        alternatives="; ".join(_why(r) for r in others),
+        alternatives="; ".join(("≈ " if id(r) in equal else "") + _why(r) for r in others),
         free_threaded=""
         if bool(first.get("free_threaded", False)) and not bool(first.get("gil_enabled", True))
         else _free_threaded(frame, str(first["workload"]), str(first["params"]),

@@ -18,7 +18,7 @@ of :data:`BLOCK` consecutive requests, resampled within each worker process (str
 by process), never over single requests: requests one after another share the load's
 luck (a queue behind a slow request, a CPU chunk, the GIL's phase, a neighbour's burst),
 so resampling them one by one would understate the spread.  A point has only 2-3 worker
-processes, too few to resample as units (DESIGN.md: fewer than 3 units give no interval);
+processes, too few to resample as units (docs/statistics.md, "Units": fewer than 3 give no interval);
 blocks give it tens.  The interval is the uncertainty of this run's percentile given its
 processes; a machine that changes between runs is the A/A test's business.  Intervals
 need 3 blocks or more and a supported percentile; the maximum gets none (a bootstrap of
@@ -45,7 +45,7 @@ from scipy import stats
 SUPPORT_BEYOND = 10
 #: Consecutive requests resampled together.
 BLOCK = 10
-#: Fewer resampling units than this give no interval (DESIGN.md, Statistics).
+#: Fewer resampling units than this give no interval (docs/statistics.md, "Units").
 MIN_UNITS = 3
 CONFIDENCE = 0.95
 RESAMPLES = 2000

@@ -1,4 +1,4 @@
-"""Physics as a guard (DESIGN.md rule 14): a number no machine can produce is a bug in the
+"""Physics as a guard (docs/design.md, rule 14): a number no machine can produce is a bug in the
 measurement, flagged as ``suspect`` with the reason and never shown as a result.
 
 - Pure Python (kind ``cpu``) cannot run faster than ``min(workers, cores)`` times serial:

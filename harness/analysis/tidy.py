@@ -1,7 +1,7 @@
 """From result files to one tidy pandas DataFrame: one row per matrix point.
 
 Statistics come from pyperf (median, mean, standard deviation of the values, each value
-being one batch); derived figures follow DESIGN.md's vocabulary:
+being one batch); derived figures follow docs/design.md's words:
 
 - throughput = tasks / median batch time (tasks per second)
 - tasks_per_worker = tasks / workers: a pool's batch holds at least the profile's

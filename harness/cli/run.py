@@ -17,7 +17,7 @@ from gilbench.analysis.run_notes import run_notes
 from gilbench.analysis.store import LoadReport, load_results
 from gilbench.analysis.tidy import tidy_report
 from gilbench.report.console import (
-    decision_table,
+    decision_lines,
     fold_warning,
     latency_lines,
     latency_table,
@@ -169,8 +169,8 @@ def summarise(
             if latency is not None:
                 out.print(latency)
             out.print(verdict_table(frame))
-        if (frame["kind"] != LATENCY_KIND).any():
-            out.print(decision_table(frame))
+        for line in decision_lines(frame):
+            out.print(escape(line))
         for line in latency_lines(frame):
             out.print(f"latency: {escape(line)}")
     for failure in outcome.failures:

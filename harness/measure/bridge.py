@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 PROGRAM_ARGS = ("-m", "gilbench.measure.bridge")
 
 # Environment variables pyperf workers must see: pyperf starts workers with a clean
-# environment, and these change what is measured (rule 5 and rule 6 of DESIGN.md).
+# environment, and these change what is measured (docs/design.md, rules 5 and 6).
 INHERITED_ENVIRON = (
     "PYTHON_GIL",
     "GILBENCH_WORKLOADS",

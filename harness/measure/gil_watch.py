@@ -1,4 +1,4 @@
-"""The GIL checked where it matters (DESIGN.md rule 5): which step of a worker's start-up
+"""The GIL checked where it matters (docs/design.md, rule 5): which step of a worker's start-up
 turned it on, and which extension modules that step loaded.
 
 On a free-threaded build an extension module that does not declare free-threading

@@ -1,4 +1,4 @@
-"""Time-paired batches (DESIGN.md rule 10): each backend batch gets a serial partner.
+"""Time-paired batches (docs/design.md, rule 10): each backend batch gets a serial partner.
 
 A speedup divides a serial time by a backend time.  Measured minutes apart (the serial
 point in one pass over the matrix, the backend's point in another), the two see

@@ -1,4 +1,4 @@
-"""Pinned means checked (DESIGN.md rule 13): the CPUs a point runs on, set and read back.
+"""Pinned means checked (docs/design.md, rule 13): the CPUs a point runs on, set and read back.
 
 On Linux, CPU affinity belongs to a *thread*: ``os.sched_setaffinity(0, ...)`` pins the
 calling thread, and threads and processes inherit the affinity of the thread that

@@ -169,52 +169,83 @@ def _ms(value: float) -> str:
     return "–" if math.isnan(value) else f"{value:.1f} ms"
 
 
-def decision_table(frame: pd.DataFrame) -> Table:
-    """The answer first: per workload, what to use on this machine (rule:
-    gilbench.analysis.decision), what it costs and why the others lose."""
+def _shortened(text: str, frame: pd.DataFrame) -> str:
+    """``text`` without the process pools' start method where the frame has only one."""
+    column = frame.loc[frame["backend"] == "processes", "start_method"].fillna("")
+    methods = [m for m in column.unique() if m]
+    if len(methods) == 1:
+        return text.replace(f"processes[{methods[0]}]", "processes")
+    return text
+
+
+def decision_lines(frame: pd.DataFrame, width: int = 120) -> list[str]:
+    """The answer first, two lines per workload (rule: gilbench.analysis.decision): what
+    to use on this machine with its speedup and costs, then why the others lose (at most
+    ``width`` characters; the report has every word)."""
     from gilbench.analysis.decision import decisions
 
-    table = Table(title="gilbench decision: what to use for each workload on this machine")
-    for column in ("workload", "use", "speedup [95 %]", "per worker", "start-up",
-                   "the others"):  # fmt: skip
-        table.add_column(column, overflow="fold")
-    interpreters = frame["interpreter"].nunique() if not frame.empty else 0
-    for d in decisions(frame):
-        name = f"{d.workload}({d.params})" + (f" {d.interpreter}" if interpreters > 1 else "")
-        use = d.choice if d.choice in ("serial",) or d.choice.startswith("unclear") \
-            else f"{d.choice} x{d.workers}"  # fmt: skip
-        if d.note:
-            use += f" ({d.note})"
-        others = d.alternatives + (f"; {d.free_threaded}" if d.free_threaded else "")
-        table.add_row(
-            escape(name),
-            escape(use),
-            interval_text(d.speedup, d.ci_low, d.ci_high, unit="x"),
-            _mib(d.memory_per_worker_mib),
-            _ms(d.startup_ms),
-            escape(others),
-        )
-    return table
+    found = decisions(frame)
+    if not found:
+        return []
+    interpreters = frame["interpreter"].nunique()
+    params = frame.groupby("workload")["params"].nunique()
+    rows = []
+    for d in found:
+        name = d.workload + (f"({d.params})" if params.get(d.workload, 1) > 1 else "")
+        name += f" {d.interpreter}" if interpreters > 1 else ""
+        plain = d.choice == "serial" or d.choice.startswith("unclear")
+        use = d.choice if plain else f"{d.choice} ×{d.workers}"
+        use += " (cheapest of equals)" if d.note == "the cheapest of equals" else ""
+        costs = ", ".join(
+            text for text, value in (
+                (f"{d.memory_per_worker_mib:.1f} MiB a worker", d.memory_per_worker_mib),
+                (f"start-up {d.startup_ms:.1f} ms", d.startup_ms),
+            ) if not math.isnan(value)
+        )  # fmt: skip
+        others = "; ".join(filter(None, (d.alternatives, d.free_threaded)))
+        speed = "" if d.choice == "serial" else interval_text(
+            d.speedup, d.ci_low, d.ci_high, unit="x")  # fmt: skip
+        rows.append((name, _shortened(use, frame), speed, costs, _shortened(others, frame)))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = ["decision: what to use for each workload here (the report: how it is chosen)"]
+    for name, use, speed, costs, others in rows:
+        head = f"  {name:<{widths[0]}}  {use:<{widths[1]}}  {speed:<{widths[2]}}  {costs}"
+        lines.append(head.rstrip())
+        if others:
+            tail = f"  {'':<{widths[0]}}  not: {others}"
+            lines.append(tail if len(tail) <= width else tail[: width - 1] + "…")
+    return lines
 
 
 def latency_lines(frame: pd.DataFrame) -> list[str]:
-    """The latency headline, one line per responder and place of its CPU load: the p90
-    (else p50) beside the most CPU workers measured, against the responder alone."""
+    """The latency headline, one line per responder: its p90 (else p50) alone and beside
+    the most CPU workers measured, in each place the load ran."""
     rows = frame[frame["kind"] == LATENCY_KIND] if not frame.empty else frame
     lines = []
     for (workload, params, interpreter), group in rows.groupby(
         ["workload", "params", "interpreter"], sort=True
     ):
+        varying = rows.loc[rows["workload"] == workload, "params"].nunique() > 1
+        name = f"{workload}({_varying_params(rows[rows['workload'] == workload])[params]})" \
+            if varying else str(workload)  # fmt: skip
+        if rows["interpreter"].nunique() > 1:
+            name += f" {interpreter}"
+        loaded = group[group["load_workers"] > 0]
+        if loaded.empty:
+            continue
+        k = int(loaded["load_workers"].max())
+        _, which = _percentile(loaded.iloc[0])
         alone = group[group["load_workers"] == 0]
-        base = _percentile(alone.iloc[0]) if not alone.empty else (math.nan, "")
-        parts = []
-        for place, placed in group[group["load_workers"] > 0].groupby("load_in", sort=True):
-            top = placed[placed["load_workers"] == placed["load_workers"].max()].iloc[0]
-            value, name = _percentile(top)
-            parts.append(f"{place} K={int(top['load_workers'])}: {name} {value:,.1f} ms")
-        head = f"{workload}({params}) {interpreter}: alone {base[1]} {base[0]:,.2f} ms"
-        lines.append(head + ("; " + "; ".join(parts) if parts else ""))
-    return lines
+        head = f"{name}: {which}"
+        if not alone.empty:
+            head += f" {_percentile(alone.iloc[0])[0]:,.2f} ms alone;"
+        parts = [
+            f"{place} {_percentile(placed[placed['load_workers'] == k].iloc[0])[0]:,.1f}"
+            for place, placed in loaded.groupby("load_in", sort=True)
+            if (placed["load_workers"] == k).any()
+        ]
+        lines.append(f"{head} with {k} CPU workers in " + ", ".join(parts) + " ms")
+    return [_shortened(line, frame) for line in lines]
 
 
 def _percentile(row: pd.Series) -> tuple[float, str]:
@@ -232,7 +263,9 @@ WARNING_WIDTH = 110
 def fold_warning(text: str) -> str:
     """A warning's first clause, at most :data:`WARNING_WIDTH` characters: the count and
     what it is; the examples and the explanation are in the report (and --verbose)."""
-    head = text.split(" (", 1)[0].split(": ", 1)[0].split("; ", 1)[0]
+    head = text.split(" (", 1)[0].split("; ", 1)[0]
+    if len(head) > WARNING_WIDTH:
+        head = head.split(": ", 1)[0]
     if len(head) > WARNING_WIDTH:
         head = head[: WARNING_WIDTH - 1].rsplit(" ", 1)[0] + "…"
     return head

@@ -45,7 +45,7 @@ from gilbench.run.settle import (
 from gilbench.run.sides import Side
 from gilbench.vocabulary import Point, format_cpu_list
 
-# Rule 6 of DESIGN.md: BLAS/OpenMP pools pinned to one thread, so a numeric library's
+# docs/design.md, rule 6: BLAS/OpenMP pools pinned to one thread, so a numeric library's
 # own threads never blur what a backend's workers do.
 PINNED_THREADS = {
     "OMP_NUM_THREADS": "1",
