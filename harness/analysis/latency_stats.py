@@ -17,12 +17,13 @@ the percentile.
 of :data:`BLOCK` consecutive requests, resampled within each worker process (stratified
 by process), never over single requests: requests one after another share the load's
 luck (a queue behind a slow request, a CPU chunk, the GIL's phase, a neighbour's burst),
-so resampling them one by one would understate the spread.  A point has only 2-3 worker
-processes, too few to resample as units (docs/statistics.md, "Units": fewer than 3
-give no interval); blocks give it tens.  The interval is the uncertainty of this run's
-percentile given its processes; a machine that changes between runs is the A/A test's business.  Intervals
-need 3 blocks or more and a supported percentile; the maximum gets none (a bootstrap of
-a maximum can never exceed the sample's, so its interval would be false).
+so resampling them one by one would understate the spread. A point has only 2-3 worker
+processes, too few to resample as units (docs/statistics.md, "Units": fewer than 3 give
+no interval); blocks give it tens. The interval is the uncertainty of this run's
+percentile given its processes; a machine that changes between runs is the A/A test's
+business. Intervals need 3 blocks or more and a supported percentile; the maximum gets
+none (a bootstrap of a maximum can never exceed the sample's, so its interval would be
+false).
 
 **Queues.**  ``latency_trend`` is Spearman's rank correlation between a request's place
 in its process and its latency, averaged over processes: near 0 when the responder kept
