@@ -115,8 +115,11 @@ class Measurement:
         self.gil_recorded: bool | None = None
         self.cpus = list(point.cpus) or sorted(pinning.thread_cpus())
         pool = issubclass(get_backend(point.backend), ExecutorBackend)
-        #: With fewer pool workers than CPUs, the CPUs they are pinned to, one each.
+        #: With fewer pool workers than CPUs, the CPUs they are pinned to, one each, and
+        #: the others, where this thread waits for their batches.
         self.worker_cpus = pinning.worker_cpus(point.workers, self.cpus) if pool else []
+        self.spare_cpus = [c for c in self.cpus if c not in self.worker_cpus] \
+            if self.worker_cpus else []  # fmt: skip
         #: Workers that can run at once: what the batch's tail leaves idle (measure.tail).
         self.slots = min(point.workers, len(self.cpus) or point.workers)
         #: Serial partners for the backend's batches (gilbench.measure.pairs): a fixed
@@ -181,6 +184,12 @@ class Measurement:
         total = partners = partner_time = 0.0
         for _ in range(loops):
             partner = pairing.before()
+            # While a pool with fewer workers than CPUs runs its batch, this thread (which
+            # hands out tasks and collects results, taking the GIL to do so) waits on the
+            # CPUs its workers do not use: woken beside a worker on the worker's own CPU,
+            # it would take that worker's CPU and GIL for every result, and a one-worker
+            # pool would read a few percent slower than the same work in this thread.
+            pinning.pin(self.spare_cpus)
             shares.start()
             clock.start()
             start = time.perf_counter()
@@ -188,6 +197,7 @@ class Measurement:
             elapsed = time.perf_counter() - start
             spent = shares.read()
             cpu_used = clock.stop()
+            pinning.pin(self.cpus if self.spare_cpus else [])
             # Outside the timed region, for every batch:
             self.batch.verify(results)
             ends = backend.finish_times
