@@ -94,3 +94,10 @@ def test_a_warning_folds_to_its_first_clause() -> None:
         "56 of 73 headline speedups did not settle: their pairs still disagree by more than 3%"
     )
     assert len(fold_warning("x " * 200)) <= 110
+
+
+def test_a_one_worker_slice_decides_nothing() -> None:
+    frame = pd.DataFrame([_row("serial", 1, 1.0, math.nan, math.nan),
+                          _row("threads", 1, 1.09, 0.89, 1.34),
+                          _row("processes", 1, 0.94, 0.71, 1.24)])  # fmt: skip
+    assert decisions(frame)[0].choice == "unclear (fewer workers than cores)"

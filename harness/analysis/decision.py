@@ -14,7 +14,8 @@ tables in tests/test_decision.py), at the highest core count k measured:
    is **serial** when it cannot be much better than serial either (its interval's top
    below :data:`SERIAL_AT_MOST`), else **unclear (intervals too wide)**.
 3. Where the fastest has no interval (fewer than 3 processes), the decision is
-   **unclear (too few processes)**.
+   **unclear (too few processes)**; where no backend was measured with at least k
+   workers (a ``--workers 1`` slice), **unclear (fewer workers than cores)**.
 
 Beside it: the recommended backend's memory per extra worker (gilbench.analysis.memory)
 and its pool's start-up time (the ``startup`` family, where measured); why each other
@@ -48,7 +49,8 @@ DECISION_RULE = (
     "interval is about equal, and of equals the cheaper is recommended (threads, then "
     "asyncio, then subinterpreters, then processes). Where the fastest one's interval "
     f"reaches down to 1 the decision is serial if its top is below {SERIAL_AT_MOST}x, else "
-    "unclear (intervals too wide); without intervals (fewer than 3 processes) it is unclear."
+    "unclear (intervals too wide); without intervals (fewer than 3 processes) or without a "
+    "backend measured with at least k workers it is unclear."
 )
 
 
@@ -173,6 +175,8 @@ def decide(frame: pd.DataFrame, rows: pd.DataFrame) -> Decision | None:
     cores = int(rows["cores"].max())
     found = candidates(rows[rows["cores"] == cores], cores)
     chosen, choice, note = choose(found)
+    if found and cores > 1 and all(int(r["workers"]) < cores for r in found):
+        choice, note = "unclear (fewer workers than cores)", ""
     first = rows.iloc[0]
     context = tuple(first[c] for c in CONTEXT_KEY)
     others = [r for r in found if chosen is None or r is not chosen]
