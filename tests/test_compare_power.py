@@ -126,6 +126,7 @@ def test_every_point_says_what_it_could_have_found(tmp_path: Path) -> None:
     assert not table["significant"].any()  # A/A: the same thing twice
     line = summary(table)
     assert line.startswith("this comparison can detect changes of ")
+    assert "at best over its" in line
     assert "separate runs" in header(a, b, table)
 
 

@@ -355,11 +355,12 @@ def summary(table: pd.DataFrame) -> str:
     if found.empty:
         return "this comparison cannot detect anything: fewer than 3 processes a side"
     text = (
-        f"this comparison can detect changes of {found.median():.0f} % or more on the median "
-        f"point ({found.min():.0f} to {found.max():.0f} % over its {len(found)} points)"
+        f"this comparison can detect changes of {_detectable_text(found.median())} or more on "
+        f"the median point ({_detectable_text(found.min())} at best over its {len(found)} "
+        "points)"
     )
     if not speed.empty:
-        text += f"; speedups: {speed.median():.0f} % or more"
+        text += f"; speedups: {_detectable_text(speed.median())} or more"
     return text + f"; {int(table['significant'].sum())} of {len(table)} points differ"
 
 
@@ -375,6 +376,16 @@ def header(a: Side, b: Side, table: pd.DataFrame | None = None) -> str:
     if table is not None:
         lines.append(summary(table))
     return "\n".join([*lines, LEGEND])
+
+
+#: Beyond this a detectable change reads "> 1000%": the test could find nothing useful.
+DETECTABLE_SHOWN = 1000.0
+
+
+def _detectable_text(value: float) -> str:
+    if pd.isna(value):
+        return "–"
+    return f"> {DETECTABLE_SHOWN:.0f}%" if value > DETECTABLE_SHOWN else f"{value:.0f}%"
 
 
 def _with_interval(value: float, low: float, high: float) -> str:
@@ -403,7 +414,7 @@ def render(table: pd.DataFrame, fmt: str) -> str:
         shown[column] = shown[column].map(lambda v: "–" if pd.isna(v) else f"{v:.2f}")
     for column in ("p adj", "speedup p adj"):
         shown[column] = shown[column].map(lambda v: "–" if pd.isna(v) else f"{v:.3f}")
-    shown["detectable"] = shown["detectable_pct"].map(lambda v: "–" if pd.isna(v) else f"{v:.0f}%")
+    shown["detectable"] = shown["detectable_pct"].map(_detectable_text)
     shown["significant"] = shown["significant"].map(lambda v: "*" if v else "")
     hidden = ["B/A low", "B/A high", "speedup B/A low", "speedup B/A high", "p", "speedup p",
               "throughput significant", "speedup significant", "detectable_pct",
