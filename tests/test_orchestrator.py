@@ -13,8 +13,9 @@ import pyperf
 import pytest
 
 from gilbench.analysis.store import RunFile
-from gilbench.run.orchestrator import _signals_held, run_points
+from gilbench.run.orchestrator import run_points
 from gilbench.run.profiles import get_profile
+from gilbench.run.workers import _signals_held
 from gilbench.vocabulary import Point
 
 TWO_ROUNDS = replace(get_profile("smoke"), name="two-rounds", processes=2, rounds=2, values=1)

@@ -27,9 +27,9 @@ from gilbench.measure.pinning import AffinityError, affinity_supported, check_wo
 from gilbench.report.page import pinned_cpus_text
 from gilbench.run import command
 from gilbench.run.command import RunOptions, plan_run, run_plan
-from gilbench.run.orchestrator import worker_command
 from gilbench.run.profiles import get_profile
 from gilbench.run.selection import UsageError
+from gilbench.run.workers import worker_command
 from gilbench.vocabulary import Point, format_cpu_list
 
 ALLOWED = allowed_cpus() if affinity_supported() else []

@@ -8,7 +8,7 @@ import pyperf
 import pytest
 
 from gilbench.analysis.store import RunFile
-from gilbench.run import orchestrator
+from gilbench.run import ab_run, orchestrator
 from gilbench.run.profiles import get_profile
 from gilbench.run.pythons import FoundPython
 from gilbench.run.selection import UsageError
@@ -66,14 +66,14 @@ def test_the_sides_alternate_point_by_point_in_a_random_order(
     points = [Point("cpu.fib", {"n": 20}, backend, 1, 1, 32)
               for backend in ("serial", "threads", "processes")]  # fmt: skip
     runs = [
-        orchestrator.SideRun(
+        ab_run.SideRun(
             Side(label, label, "python", f"cpython3.1{i}", "3.1", None), points,
             RunFile(tmp_path / f"20260101T000000Z-cpython3.1{i}.json"), {"ab_side": label},
         )
         for i, label in enumerate("AB")
     ]  # fmt: skip
     profile = get_profile("quick")
-    outcomes = orchestrator.run_points_ab(runs, profile, seed=5)
+    outcomes = ab_run.run_points_ab(runs, profile, seed=5)
     assert len(order) == 2 * len(points) * profile.rounds
     # Every point is measured on both sides back to back, in every round.
     for first, second in zip(order[::2], order[1::2], strict=True):

@@ -1,7 +1,7 @@
 """The pyperf bridge: one matrix point as one pyperf benchmark.
 
 This module is a pyperf Runner.  gilbench's orchestrator starts its *workers* directly
-(``--worker`` with pyperf's worker options, gilbench.run.orchestrator.worker_command), as
+(``--worker`` with pyperf's worker options, gilbench.run.workers.worker_command), as
 pyperf's manager would, which saves a manager process per point.  Run by hand without
 ``--worker`` (``python -m gilbench.measure.bridge --point JSON -o FILE``), it is an
 ordinary pyperf manager that spawns those workers itself.

@@ -226,8 +226,8 @@ def latency_lines(frame: pd.DataFrame) -> list[str]:
         ["workload", "params", "interpreter"], sort=True
     ):
         varying = rows.loc[rows["workload"] == workload, "params"].nunique() > 1
-        name = f"{workload}({_varying_params(rows[rows['workload'] == workload])[params]})" \
-            if varying else str(workload)  # fmt: skip
+        short = _varying_params(rows[rows["workload"] == workload]).get(str(params), "")
+        name = f"{workload}({short})" if varying else str(workload)
         if rows["interpreter"].nunique() > 1:
             name += f" {interpreter}"
         loaded = group[group["load_workers"] > 0]

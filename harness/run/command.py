@@ -30,14 +30,9 @@ from gilbench.measure.machine import (
     usable_cpu_count,
 )
 from gilbench.measure.pinning import affinity_supported
+from gilbench.run.ab_run import SideRun, run_points_ab
 from gilbench.run.matrix import build_matrix
-from gilbench.run.orchestrator import (
-    RunOutcome,
-    SideRun,
-    run_points,
-    run_points_ab,
-    write_machine_facts,
-)
+from gilbench.run.orchestrator import RunOutcome, run_points, write_machine_facts
 from gilbench.run.profiles import Profile, get_profile
 from gilbench.run.selection import (
     UsageError,

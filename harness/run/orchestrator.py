@@ -1,26 +1,20 @@
-"""Runs a matrix: pyperf worker processes per point, results saved after each point.
+"""Runs a matrix: rounds over its points, settling, a time budget; results saved after
+each point.
 
-Each point runs in its own process group with a time limit, so a hung or crashing
-workload costs that point only: the group is killed, the failure recorded, and the run
-goes on.  Completed points are already in the result file when anything goes wrong.
+Each point's pyperf worker processes run in a process group of their own with a time
+limit (gilbench.run.workers), so a hung or crashing workload costs that point only: the
+failure is recorded and the run goes on.  Completed points are already in the result
+file when anything goes wrong.  Interleaved A/B runs: gilbench.run.ab_run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import random
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pyperf
 
 from gilbench.analysis.rounds import values_by_round
 from gilbench.analysis.store import (
@@ -31,9 +25,7 @@ from gilbench.analysis.store import (
     load_machine_facts,
 )
 from gilbench.benchmarks import get_workload
-from gilbench.measure.bridge import INHERITED_ENVIRON, PROGRAM_ARGS
 from gilbench.measure.machine import hardware_fingerprint, load_average, machine_facts
-from gilbench.measure.run_facts import HOOK_NAME
 from gilbench.run.profiles import Profile
 from gilbench.run.settle import (
     SettleGroup,
@@ -43,19 +35,8 @@ from gilbench.run.settle import (
     settle_need,
 )
 from gilbench.run.sides import Side
-from gilbench.vocabulary import Point, format_cpu_list
-
-# docs/design.md, rule 6: BLAS/OpenMP pools pinned to one thread, so a numeric library's
-# own threads never blur what a backend's workers do.
-PINNED_THREADS = {
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "NUMEXPR_NUM_THREADS": "1",
-    "VECLIB_MAXIMUM_THREADS": "1",
-}
-
-FAILURE_TAIL_LINES = 6
+from gilbench.run.workers import PointError, measure_point
+from gilbench.vocabulary import Point
 
 
 @dataclass(frozen=True)
@@ -95,181 +76,6 @@ class RunOutcome:
             f"failed {len(self.failures)} of {self.planned} points; "
             f"load average {self.load_before:.2f} before, {self.load_after:.2f} after"
         )
-
-
-# What pyperf's manager passes to its workers (pyperf._utils.create_environ): workers get
-# a clean environment, so nothing in the caller's shell changes what is measured.
-_WORKER_ENV_KEYS = ("PATH", "HOME", "TEMP", "PYTHONPATH", "PYTHON_CPU_COUNT", "PYTHON_GIL")
-
-
-def worker_environment(side_env: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a pyperf worker, as pyperf's manager builds it (only PATH, HOME
-    and the variables that change what is measured), with thread pools pinned.  An A/B
-    run's side sets its own PYTHON_GIL (``side_env``; gilbench.run.sides)."""
-    env = {k: os.environ[k] for k in (*_WORKER_ENV_KEYS, *INHERITED_ENVIRON) if k in os.environ}
-    if side_env is not None:
-        env.pop("PYTHON_GIL", None)
-        env.update(side_env)
-    env.update(PINNED_THREADS)
-    return env
-
-
-def worker_command(
-    point: Point,
-    profile: Profile,
-    output: Path,
-    loops: int | None,
-    headline: bool = False,
-    *,
-    python: str = sys.executable,
-) -> list[str]:
-    """The command line of one pyperf worker process for ``point``, writing its run to
-    ``output``; ``loops`` None asks the worker to calibrate the loops (pyperf's first,
-    value-less run); a ``headline`` point gets the profile's ``headline_values``.  The
-    point's CPUs go to pyperf as ``--affinity``: without it, pyperf's worker start-up
-    would pin itself to a tuned host's isolated CPUs.  ``python`` runs it: another
-    interpreter's environment for a side of an A/B run."""
-    affinity = [f"--affinity={format_cpu_list(list(point.cpus))}"] if point.cpus else []
-    return [
-        python,
-        *PROGRAM_ARGS,
-        "--worker",
-        "--worker-task=0",
-        *affinity,
-        *profile.worker_args(latency=point.is_latency, loops=loops, headline=headline),
-        "--hook",
-        HOOK_NAME,
-        "--quiet",
-        "--output",
-        str(output),
-        "--point",
-        point.to_json(),
-    ]
-
-
-def _kill_group(proc: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
-def _tail(text: str) -> str:
-    """The end of the workload's own traceback (the first one in the output), else the
-    last lines."""
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    for start, line in enumerate(lines):
-        if line.startswith("Traceback (most recent call last)"):
-            end = start + 1
-            while end < len(lines) and lines[end].startswith((" ", "\t")):
-                end += 1
-            return "\n".join(lines[start : end + 1][-FAILURE_TAIL_LINES:])
-    return "\n".join(lines[-FAILURE_TAIL_LINES:]) or "(no output)"
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM while a child is being started: an interrupt between
-    fork and the Popen object existing would leave the child running unseen.  A held
-    signal is delivered when this ends."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _run_worker(
-    command: list[str],
-    output: Path,
-    deadline: float,
-    limit: float,
-    side_env: dict[str, str] | None = None,
-) -> pyperf.Run:
-    """Run one pyperf worker process in its own process group and return its one run.
-
-    However this ends (a result, a failure, a timeout, an interrupt), the group is
-    killed: pool children a worker leaves behind never outlive it.
-    """
-    output.unlink(missing_ok=True)
-    proc: subprocess.Popen[str] | None = None
-    try:
-        with _signals_held():
-            proc = subprocess.Popen(
-                command,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                env=worker_environment(side_env),
-                start_new_session=True,  # its own process group: one kill reaches children
-            )
-        try:
-            out, _ = proc.communicate(timeout=max(deadline - time.monotonic(), 0.0))
-        except subprocess.TimeoutExpired:
-            raise PointError("timed out", f"no result after {limit:g} s") from None
-    finally:
-        if proc is not None:
-            _kill_group(proc)
-    if proc.returncode != 0 or not output.exists():
-        raise PointError("failed", _tail(out))
-    runs = pyperf.Benchmark.load(str(output)).get_runs()
-    if len(runs) != 1:
-        raise PointError("failed", f"the worker wrote {len(runs)} runs instead of 1")
-    return runs[0]
-
-
-def measure_point(
-    point: Point,
-    profile: Profile,
-    scratch: Path,
-    loops: dict[str, int] | None = None,
-    headline: bool = False,
-    *,
-    side: Side | None = None,
-) -> pyperf.Benchmark:
-    """Measure one point for one round: ``profile.processes_per_round`` pyperf worker
-    processes (after a calibration process when the profile calibrates loops and
-    ``loops`` does not know the point's yet), each started by us as pyperf's manager
-    would, so a point costs no extra manager process.  A ``headline`` point's processes
-    take the profile's ``headline_values``; the benchmark records the values asked of
-    each process (``values_per_process``).
-
-    ``loops`` maps point names to calibrated loop counts, filled in here and reused by
-    later rounds.  Raises PointError on failure or when the whole round takes longer
-    than ``profile.point_timeout``; the point's processes are gone either way.  A
-    ``side`` of an A/B run measures with its own interpreter and PYTHON_GIL.
-    """
-    python = side.python if side is not None else sys.executable
-    side_env = side.env if side is not None else None
-    known = {} if loops is None else loops
-    output = scratch / "worker.json"
-    deadline = time.monotonic() + profile.point_timeout
-    runs: list[pyperf.Run] = []
-    fixed = 1 if point.is_latency else profile.loops
-    point_loops = fixed or known.get(point.name)
-    if point_loops is None:
-        command = worker_command(point, profile, output, loops=None, python=python)
-        calibration = _run_worker(command, output, deadline, profile.point_timeout, side_env)
-        runs.append(calibration)  # kept, as pyperf keeps it: a run with warmups only
-        point_loops = int(calibration.get_metadata()["calibrate_loops"])
-        known[point.name] = point_loops
-    command = worker_command(
-        point, profile, output, loops=point_loops, headline=headline, python=python
-    )
-    for _ in range(profile.processes_per_round):
-        runs.append(_run_worker(command, output, deadline, profile.point_timeout, side_env))
-    bench = pyperf.Benchmark(runs)
-    bench.update_metadata({"values_per_process": profile.values_for(point.is_latency, headline)})
-    return bench
-
-
-class PointError(RuntimeError):
-    """A point produced no result."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 def write_machine_facts(machine_dir: Path, name: str) -> str | None:
@@ -316,7 +122,7 @@ def run_points(
     """
     load_before = load_average()
     headline = headline_names(points, lambda name: get_workload(name).kind)
-    state = _RunState(profile, run_file, run_metadata, on_point_done, headline)
+    state = RunState(profile, run_file, run_metadata, on_point_done, headline)
     resumed: list[Point] = []
     interrupted = False
     per_round = profile.processes_per_round
@@ -401,82 +207,8 @@ def budget_note(
     )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class SideRun:
-    """One side of an interleaved A/B run: its interpreter, its points (the same matrix
-    as the other side's, point for point, with its own PYTHON_GIL) and its result file."""
-
-    side: Side
-    points: Sequence[Point]
-    run_file: RunFile
-    run_metadata: dict[str, str | int | float]
-
-
-def run_points_ab(
-    sides: Sequence[SideRun],
-    profile: Profile,
-    on_point_done: Callable[[Point, str], None] = lambda point, status: None,
-    seed: int = 0,
-) -> list[RunOutcome]:
-    """Measure both sides' points interleaved: in every round, point by point, each side
-    once, in an order drawn at random (``seed``) for each point, so that neither side
-    always runs first after the other and both see the same minutes of the machine
-    (randomised multiple interleaved trials).  Saved after each point, per side.
-
-    No settling: it would give one side's points extra processes in minutes the other
-    side did not see.  A comparison's power comes from the processes both sides got
-    (``--processes``) and from pairing them round by round.
-    """
-    if len({len(s.points) for s in sides}) != 1:
-        raise ValueError("the sides of an A/B run measure the same points")
-    load_before = load_average()
-    rng = random.Random(seed)
-    kind = lambda name: get_workload(name).kind  # noqa: E731 - a one-line lookup
-    states = [
-        _RunState(profile, s.run_file, s.run_metadata, on_point_done,
-                  headline_names(s.points, kind), side=s.side)
-        for s in sides
-    ]  # fmt: skip
-    resumed: list[list[Point]] = [[] for _ in sides]
-    interrupted = False
-    per_round = profile.processes_per_round
-    with tempfile.TemporaryDirectory(prefix="gilbench-") as scratch:
-        for state in states:
-            state.scratch = Path(scratch)
-        try:
-            for round_index in range(profile.rounds):
-                status = f"round {round_index + 1}/{profile.rounds}"
-                for points in zip(*(s.points for s in sides), strict=True):
-                    order = list(range(len(sides)))
-                    rng.shuffle(order)
-                    for i in order:
-                        point, state = points[i], states[i]
-                        if state.run_file.value_runs(point.name) >= (round_index + 1) * per_round:
-                            if round_index == 0:
-                                resumed[i].append(point)
-                            on_point_done(point, "resumed")
-                            continue
-                        state.measure(point, round_index + 1, f"{status} {sides[i].side.label}")
-        except KeyboardInterrupt:
-            interrupted = True
-    load_after = load_average()
-    return [
-        RunOutcome(
-            path=s.run_file.path,
-            planned=len(s.points),
-            measured=tuple(state.measured.values()),
-            resumed=tuple(done),
-            failures=tuple(state.failures),
-            interrupted=interrupted,
-            load_before=load_before,
-            load_after=load_after,
-        )
-        for s, state, done in zip(sides, states, resumed, strict=True)
-    ]
-
-
 @dataclass
-class _RunState:
+class RunState:
     """What measuring one point needs to know and update, for rounds and settling alike."""
 
     profile: Profile
@@ -532,7 +264,7 @@ class _RunState:
         return True
 
 
-def _settle(points: Sequence[Point], state: _RunState, deadline: float) -> None:
+def _settle(points: Sequence[Point], state: RunState, deadline: float) -> None:
     """Extra rounds for the headline points that are not settled
     (gilbench.run.settle.unsettled), the worst first, until they are, the profile's
     extra rounds are spent (counting those of an interrupted run), or the time share is.
