@@ -12,6 +12,14 @@ from gilbench.benchmarks._registry import workload
 STARTUP_BACKENDS = ("serial",)
 
 
+def startup_workload(backend: str, start_method: str | None = None) -> str | None:
+    """The workload of this family that measures starting ``backend``'s pool (a process
+    pool per start method), or None: what a decision quotes as the backend's start-up."""
+    if backend == "processes":
+        return f"startup.process_pool_{start_method or 'forkserver'}"
+    return {"threads": "startup.thread_pool", "interpreters": "startup.interpreter"}.get(backend)
+
+
 def _one(_: int) -> int:
     return 1
 

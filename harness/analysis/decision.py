@@ -33,14 +33,13 @@ import pandas as pd
 
 from gilbench.analysis.physics import suspect_mask
 from gilbench.analysis.verdict import plateau
+from gilbench.benchmarks.startup import startup_workload
 from gilbench.vocabulary import CONTEXT_KEY, HEADLINE_KINDS, WORKLOAD_KEY, backend_label
 
 #: Cheapest first: what a tie between backends is decided by.
 COST_ORDER = ("threads", "asyncio", "interpreters", "processes")
 #: Below this, a backend whose interval reaches 1 cannot be much better than serial.
 SERIAL_AT_MOST = 1.1
-#: The startup workload whose time stands for each backend's pool start-up.
-STARTUP_OF = {"threads": "startup.thread_pool", "interpreters": "startup.interpreter"}
 
 DECISION_RULE = (
     "At the highest core count k, each backend is represented by its plateau point (the "
@@ -137,11 +136,7 @@ def startup_ms(frame: pd.DataFrame, context: tuple[object, ...], row: pd.Series 
     context (NaN where not measured)."""
     if row is None:
         return math.nan
-    backend = str(row["backend"])
-    name = STARTUP_OF.get(backend)
-    if backend == "processes":
-        method = row.get("start_method") or "forkserver"
-        name = f"startup.process_pool_{method}"
+    name = startup_workload(str(row["backend"]), row.get("start_method") or None)
     if name is None:
         return math.nan
     same = frame[(frame["workload"] == name) & (frame["backend"] == "serial")]

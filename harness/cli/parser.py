@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--python",
+        dest="ab_pythons",
         type=_csv_list,
         default=[],
         metavar="A,B",

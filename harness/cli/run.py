@@ -48,7 +48,7 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         tasks_per_worker=args.tasks_per_worker,
         processes=args.processes,
         budget_s=getattr(args, "budget", None),
-        pythons=tuple(getattr(args, "python", ())),
+        pythons=tuple(getattr(args, "ab_pythons", ())),
         results=args.results,
         machine=getattr(args, "machine", None),
         resume=args.resume,
@@ -175,10 +175,8 @@ def summarise(
             out.print(f"latency: {escape(line)}")
     for failure in outcome.failures:
         detail = escape(failure.detail.replace("\n", "\n  "))
-        if verbose:
-            console.print(f"[red]{failure.reason}:[/] {escape(failure.point.name)}\n  {detail}")
-        else:
-            console.print(f"[red]{failure.reason}:[/] {escape(failure.point.name)}")
+        # A failure is rare and needs its reason: the end of its traceback, always.
+        console.print(f"[red]{failure.reason}:[/] {escape(failure.point.name)}\n  {detail}")
     console.print(outcome.summary())
     if outcome.budget_note:
         console.print(escape(outcome.budget_note))

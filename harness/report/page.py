@@ -173,7 +173,7 @@ def decision_rows(frame: pd.DataFrame) -> list[dict[str, str]]:
         use = d.choice if d.choice == "serial" or d.choice.startswith("unclear") else (
             f"{d.choice} × {d.workers}")  # fmt: skip
         rows.append({
-            "workload": f"{d.workload}({d.params})", "anchor": anchor(d.workload),
+            "name": d.workload, "params": d.params, "anchor": anchor(d.workload),
             "context": f"{d.machine} / {d.interpreter}", "use": use, "note": d.note,
             "speedup": interval_text(d.speedup, d.ci_low, d.ci_high, unit="x"),
             "memory": _cell(d.memory_per_worker_mib, "MiB"), "startup": _cell(d.startup_ms, "ms"),
