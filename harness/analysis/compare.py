@@ -196,6 +196,8 @@ def _tests(a: Side, b: Side, row: dict[Hashable, Any], together: bool) -> dict[s
         shown = row["throughput_b"] / row["throughput_a"]
     slower = _test(units_a, units_b, together)
     low, high = 1 / slower.high, 1 / slower.low
+    if slower.ratio > 0:  # the ratio the test estimates, so that it lies in its interval
+        shown = 1 / slower.ratio
     speed = _test(ua.speedups, ub.speedups, together)
     floor = {
         f: MIN_CHANGE if together else noise_floor(_interval(row, f, "_a"), _interval(row, f, "_b"))
@@ -326,7 +328,7 @@ def compare(a: Side, b: Side) -> pd.DataFrame:
 #: What the marks mean, printed under the header of the text and Markdown tables.
 LEGEND = (
     "B/A: B's throughput over A's, or for a latency point A's p90 over B's (above 1: B is "
-    "faster), with its 95 % interval; speedup B/A compares scaling, not speed.  Each is "
+    "faster), as the test estimates it over the processes, with its 95 % interval; speedup B/A compares scaling, not speed.  Each is "
     "tested on the points' worker processes (Welch on log per-process figures); p adj: "
     "Benjamini-Hochberg over every test here. significant (*): p adj < 0.05 and the ratio "
     "further from 1 than the noise floor; detectable: the smallest change the point's "
