@@ -328,11 +328,12 @@ def compare(a: Side, b: Side) -> pd.DataFrame:
 #: What the marks mean, printed under the header of the text and Markdown tables.
 LEGEND = (
     "B/A: B's throughput over A's, or for a latency point A's p90 over B's (above 1: B is "
-    "faster), as the test estimates it over the processes, with its 95 % interval; speedup B/A compares scaling, not speed.  Each is "
-    "tested on the points' worker processes (Welch on log per-process figures); p adj: "
+    "faster), as the test estimates it over the processes, with its 95 % interval; speedup "
+    "B/A compares scaling, not speed.  Each is tested on the points' worker processes "
+    "(Welch on log per-process figures, or paired between interleaved sides); p adj: "
     "Benjamini-Hochberg over every test here. significant (*): p adj < 0.05 and the ratio "
-    "further from 1 than the noise floor; detectable: the smallest change the point's "
-    "test would have flagged (80 % power); '–': fewer than 3 processes a side, no test."
+    "further from 1 than the noise floor; detectable: the smallest change the point's test "
+    "would have flagged (80 % power); '–': fewer than 3 processes a side, no test."
 )
 
 
