@@ -32,9 +32,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from gilbench.analysis.physics import suspect_mask
-from gilbench.analysis.verdict import plateau
+from gilbench.analysis.verdict import backend_plateaus, plateau, point_label, speedup_ci
 from gilbench.benchmarks.startup import startup_workload
-from gilbench.vocabulary import CONTEXT_KEY, HEADLINE_KINDS, WORKLOAD_KEY, backend_label
+from gilbench.vocabulary import CONTEXT_KEY, HEADLINE_KINDS, WORKLOAD_KEY
 
 #: Cheapest first: what a tie between backends is decided by.
 COST_ORDER = ("threads", "asyncio", "interpreters", "processes")
@@ -74,28 +74,6 @@ class Decision:
     free_threaded: str  # "cpython3.14t threads 1.93x", or ""
 
 
-def _ci(row: pd.Series) -> tuple[float, float]:
-    low, high = row.get("speedup_ci_low", math.nan), row.get("speedup_ci_high", math.nan)
-    return (math.nan, math.nan) if pd.isna(low) or pd.isna(high) else (float(low), float(high))
-
-
-def _label(row: pd.Series) -> str:
-    return backend_label(str(row["backend"]), row.get("start_method"))
-
-
-def candidates(top: pd.DataFrame, cores: int) -> list[pd.Series]:
-    """Each backend's plateau point among its points with at least ``cores`` workers
-    (all its points where none has), fastest first."""
-    out = []
-    keys = ["backend", "start_method"] if "start_method" in top.columns else ["backend"]
-    for _, rows in top[top["backend"] != "serial"].groupby(keys, sort=True, dropna=False):
-        wide = rows[rows["workers"] >= cores]
-        chosen = plateau(wide if not wide.empty else rows)
-        if chosen is not None:
-            out.append(chosen)
-    return sorted(out, key=lambda row: -float(row["speedup"]))
-
-
 def _cost_rank(row: pd.Series) -> int:
     name = str(row["backend"])
     return COST_ORDER.index(name) if name in COST_ORDER else len(COST_ORDER)
@@ -106,25 +84,30 @@ def choose(found: list[pd.Series]) -> tuple[pd.Series | None, str, str]:
     if not found:
         return None, "unclear (no backend measured)", ""
     best = found[0]
-    low, _ = _ci(best)
+    low, _ = speedup_ci(best)
     if math.isnan(low):
         return best, "unclear (too few processes)", ""
     if low <= 1.0:
-        if _ci(best)[1] < SERIAL_AT_MOST:
+        if speedup_ci(best)[1] < SERIAL_AT_MOST:
             return None, "serial", "no backend beats it"
         return best, "unclear (intervals too wide)", ""
     # About equal: each one's estimate inside the other's interval.
-    tied = [row for row in found[1:] if float(row["speedup"]) >= low
-            and (math.isnan(_ci(row)[1]) or _ci(row)[1] >= float(best["speedup"]))]  # fmt: skip
+    top = float(best["speedup"])
+    tied = [
+        row
+        for row in found[1:]
+        if float(row["speedup"]) >= low
+        and (math.isnan(speedup_ci(row)[1]) or speedup_ci(row)[1] >= top)
+    ]
     if not tied:
-        return best, _label(best), ""
+        return best, point_label(best), ""
     cheapest = min([best, *tied], key=_cost_rank)
     note = "the cheapest of equals" if cheapest is not best else ""
-    return cheapest, _label(cheapest), note
+    return cheapest, point_label(cheapest), note
 
 
 def _why(row: pd.Series) -> str:
-    text = f"{_label(row)} {float(row['speedup']):.2f}x"
+    text = f"{point_label(row)} {float(row['speedup']):.2f}x"
     blocked = row.get("share_blocked", math.nan)
     if str(row["backend"]) == "threads" and pd.notna(blocked) and float(blocked) >= 0.2:
         text += f" (blocked {float(blocked):.0%})"
@@ -168,16 +151,17 @@ def decide(frame: pd.DataFrame, rows: pd.DataFrame) -> Decision | None:
     if rows.empty:
         return None
     cores = int(rows["cores"].max())
-    found = candidates(rows[rows["cores"] == cores], cores)
+    top = rows[(rows["cores"] == cores) & (rows["backend"] != "serial")]
+    found = backend_plateaus(top, cores)
     chosen, choice, note = choose(found)
     if found and cores > 1 and all(int(r["workers"]) < cores for r in found):
         choice, note = "unclear (fewer workers than cores)", ""
     first = rows.iloc[0]
     context = tuple(first[c] for c in CONTEXT_KEY)
     others = [r for r in found if chosen is None or r is not chosen]
-    equal = {id(r) for r in others if note and float(r["speedup"]) >= (_ci(chosen)[0]
+    equal = {id(r) for r in others if note and float(r["speedup"]) >= (speedup_ci(chosen)[0]
              if chosen is not None else math.inf)}  # fmt: skip
-    low, high = _ci(chosen) if chosen is not None else (math.nan, math.nan)
+    low, high = speedup_ci(chosen) if chosen is not None else (math.nan, math.nan)
     return Decision(
         machine=str(first["machine"]),
         interpreter=str(first["interpreter"]),

@@ -148,7 +148,7 @@ def _best(rows: pd.DataFrame) -> pd.Series | None:
     return best
 
 
-def _label(row: pd.Series) -> str:
+def point_label(row: pd.Series) -> str:
     return backend_label(str(row["backend"]), row.get("start_method"))
 
 
@@ -167,7 +167,7 @@ def plateau(rows: pd.DataFrame) -> pd.Series | None:
         return None
     top = float(rows["speedup"].max())
     for _, row in rows.sort_values("workers", kind="stable").iterrows():
-        high = _ci(row)[1]
+        high = speedup_ci(row)[1]
         reach = float(row["speedup"]) * (1 + PLATEAU_TOLERANCE) if math.isnan(high) else high
         if reach >= top:
             return row
@@ -179,17 +179,22 @@ def _using_all_cores(rows: pd.DataFrame, cores: int) -> pd.Series | None:
     return plateau(rows[rows["workers"] >= cores])
 
 
-def _best_of_backends(rows: pd.DataFrame, cores: int) -> pd.Series | None:
-    """The fastest of each backend's plateau point (:func:`plateau`) among its points
-    with at least ``cores`` workers (where no backend has one: among all its points)."""
+def backend_plateaus(rows: pd.DataFrame, cores: int) -> list[pd.Series]:
+    """Each backend's plateau point (:func:`plateau`) among its points with at least
+    ``cores`` workers (where no backend has one: among all its points), fastest first:
+    the candidates the verdict and the decision (gilbench.analysis.decision) compare."""
     keys = ["backend", "start_method"] if "start_method" in rows.columns else ["backend"]
     wide = rows[rows["workers"] >= cores]
     pool = wide if not wide.empty else rows
     chosen = [plateau(group) for _, group in pool.groupby(keys, sort=True, dropna=False)]
     found = [row for row in chosen if row is not None]
-    if not found:
-        return None
-    return max(found, key=lambda row: float(row["speedup"]))
+    return sorted(found, key=lambda row: -float(row["speedup"]))
+
+
+def _best_of_backends(rows: pd.DataFrame, cores: int) -> pd.Series | None:
+    """The fastest of :func:`backend_plateaus`, or None."""
+    found = backend_plateaus(rows, cores)
+    return found[0] if found else None
 
 
 def _left_out(rows: pd.DataFrame) -> str:
@@ -197,19 +202,20 @@ def _left_out(rows: pd.DataFrame) -> str:
     if rows.empty:
         return ""
     names = ", ".join(
-        f"{_label(row)} workers={row['workers']} cores={row['cores']}" for _, row in rows.iterrows()
+        f"{point_label(row)} workers={row['workers']} cores={row['cores']}"
+        for _, row in rows.iterrows()
     )
     return f"; left out as suspect (beyond physics): {names}"
 
 
-def _ci(row: pd.Series) -> tuple[float, float]:
+def speedup_ci(row: pd.Series) -> tuple[float, float]:
     """A point's speedup interval, (NaN, NaN) where it has none."""
     low, high = row.get("speedup_ci_low", math.nan), row.get("speedup_ci_high", math.nan)
     return (math.nan, math.nan) if pd.isna(low) or pd.isna(high) else (float(low), float(high))
 
 
 def _speedup_text(row: pd.Series) -> str:
-    return interval_text(float(row["speedup"]), *_ci(row), unit="x") + beyond_mark(row)
+    return interval_text(float(row["speedup"]), *speedup_ci(row), unit="x") + beyond_mark(row)
 
 
 def beats(other: pd.Series | None, threads: pd.Series, cores: int) -> bool:
@@ -217,7 +223,7 @@ def beats(other: pd.Series | None, threads: pd.Series, cores: int) -> bool:
     (without intervals: the older factors, see the module docstring)."""
     if other is None or not float(other["speedup"]) > 1.0:
         return False
-    (o_low, _), (_, t_high) = _ci(other), _ci(threads)
+    (o_low, _), (_, t_high) = speedup_ci(other), speedup_ci(threads)
     if not (math.isnan(o_low) or math.isnan(t_high)):
         return o_low > 1.0 and o_low > t_high
     speedup, t_speedup = float(other["speedup"]), float(threads["speedup"])
@@ -260,7 +266,7 @@ def _status(
     """The rule of the module docstring, intervals as the row carries them."""
     gil_on = bool(threads.get("gil_enabled", True))
     busy = float(threads["effective_cores"])
-    low = _ci(threads)[0]  # scaling is claimed on the interval's low end where there is one
+    low = speedup_ci(threads)[0]  # scaling is claimed on the interval's low end where there is one
     sure = threads.copy()
     if not math.isnan(low):
         sure["speedup"] = low
@@ -330,7 +336,7 @@ def judge(rows: pd.DataFrame) -> Verdict | None:
             f"workers), effective cores {t_cores:.2f}{_explained(threads)}"
         )
         if other is not None:
-            evidence += f"; {_label(other)}: {_speedup_text(other)}{_explained(other)}"
+            evidence += f"; {point_label(other)}: {_speedup_text(other)}{_explained(other)}"
         if cores < 2 and not io:
             status = "1 core"
         else:
@@ -342,13 +348,13 @@ def judge(rows: pd.DataFrame) -> Verdict | None:
         params=str(first["params"]),
         kind=str(first["kind"]),
         cores=cores,
-        best_backend=_label(best),
+        best_backend=point_label(best),
         best_speedup=float(best["speedup"]),
         best_workers=int(best["workers"]),
         threads=status,
         evidence=evidence + left_out,
-        best_ci_low=_ci(best)[0],
-        best_ci_high=_ci(best)[1],
+        best_ci_low=speedup_ci(best)[0],
+        best_ci_high=speedup_ci(best)[1],
     )
 
 

@@ -41,10 +41,12 @@ worker_cpus).  A speedup is then the backend's rate over the rate of an average 
 that set, whatever CPU this thread happened to be on.  Backends whose work runs in this
 thread (asyncio) get their partner where they ran, in this thread, unmoved.
 
-The pinned CPUs' capacity is measured now and then (gilbench.measure.capacity), never
-inside a pair's two batches' span: every :data:`CAPACITY_EVERY` batches, alternately
-just before a backend batch and just before a serial partner, so that the readings
-describe the moments of both sides alike.  A serial point (no partners) reads it before
+The pinned CPUs' capacity is measured now and then (gilbench.measure.capacity): every
+:data:`CAPACITY_EVERY` batches, alternately just before a backend batch and just before
+a serial partner, so that the readings describe the moments of both sides alike.  A
+reading before a partner sits between that partner and the backend batch before it (a
+reading takes about 20 ms, far inside the second a pair must fit in); the partner's pair
+with the batch after it stays back to back.  A serial point (no partners) reads it before
 its batches the same way, so its CPUs' capacity and speeds are known too.
 """
 
