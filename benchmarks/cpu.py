@@ -200,3 +200,34 @@ def _json_ok(result: str, items: int) -> bool:
 def json_encode(items: int) -> str:
     """Encode a nested document to JSON with a pure-Python recursive encoder."""
     return _encode(_document(items))
+
+
+def _loop_sum(result: int, loops: int) -> bool:
+    # i*i % 7 repeats with period 7 (0, 1, 4, 2, 2, 4, 1: 14 a period): a closed form.
+    return result == 14 * (loops // 7) + sum(r * r % 7 for r in range(loops % 7))
+
+
+@workload(
+    "cpu.task_size",
+    kind="cpu",
+    # The task's length is the point: about 1 ms (the default, and the decision row),
+    # 30 µs, then 10 µs to 10 ms.  A profile that limits swept values keeps the first two,
+    # which bracket where a process pool breaks even on a typical machine.
+    params={"loops": [30_000, 1_000, 300, 3_000, 10_000, 100_000, 300_000]},
+    tasks=16,
+    check=_loop_sum,
+    backends=("serial", "threads", "processes", "interpreters"),
+    sweep_params=True,
+)
+def task_size(loops: int) -> int:
+    """A pure-Python loop of ``loops`` steps with a small argument and result: the task
+    length at which each parallel backend breaks even with serial and with threads.
+
+    A process pool pickles and ships every task and result and wakes a worker for it; a
+    thread pool hands it over in memory; below some task length that cost is the work.
+    Measured at one worker per core, at each length.
+    """
+    total = 0
+    for i in range(loops):
+        total += i * i % 7
+    return total

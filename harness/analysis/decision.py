@@ -1,7 +1,7 @@
 """The decision: per workload, which backend and how many workers to use on this machine,
 what it costs, and why the others lose.
 
-The rule (:data:`DECISION_RULE`, shown in the report's "How to read"; tested on synthetic
+The rule (:data:`DECISION_TABLE`, shown in the report's "How to read"; tested on synthetic
 tables in tests/test_decision.py), at the highest core count k measured:
 
 1. Each backend is represented by its plateau point (gilbench.analysis.verdict.plateau:
@@ -33,6 +33,7 @@ import pandas as pd
 
 from gilbench.analysis.physics import suspect_mask
 from gilbench.analysis.verdict import backend_plateaus, plateau, point_label, speedup_ci
+from gilbench.benchmarks import UnknownWorkloadError, format_params, get_workload
 from gilbench.benchmarks.startup import startup_workload
 from gilbench.vocabulary import CONTEXT_KEY, HEADLINE_KINDS, WORKLOAD_KEY
 
@@ -41,16 +42,20 @@ COST_ORDER = ("threads", "asyncio", "interpreters", "processes")
 #: Below this, a backend whose interval reaches 1 cannot be much better than serial.
 SERIAL_AT_MOST = 1.1
 
-DECISION_RULE = (
-    "At the highest core count k, each backend is represented by its plateau point (the "
-    "fewest workers, at least k, whose 95 % interval reaches its best speedup). The fastest "
-    "is recommended when its interval lies above 1; a backend whose speedup lies inside that "
-    "interval is about equal, and of equals the cheaper is recommended (threads, then "
-    "asyncio, then subinterpreters, then processes). Where the fastest one's interval "
-    f"reaches down to 1 the decision is serial if its top is below {SERIAL_AT_MOST}x, else "
-    "unclear (intervals too wide); without intervals (fewer than 3 processes) or without a "
-    "backend measured with at least k workers it is unclear."
-)
+#: The rule as a table of conditions, in the order they are tried (shown in the report's
+#: "How to read"; tested in tests/test_decision.py).
+DECISION_TABLE: tuple[tuple[str, str], ...] = (
+    ("no backend measured with at least k workers", "unclear (fewer workers than cores)"),
+    ("the fastest plateau point has no interval (fewer than 3 processes)",
+     "unclear (too few processes)"),
+    (f"the fastest one's interval reaches down to 1 and its top is below {SERIAL_AT_MOST}x",
+     "serial"),
+    ("the fastest one's interval reaches down to 1, its top does not",
+     "unclear (intervals too wide)"),
+    ("other backends' speedups lie inside the fastest one's interval (about equal)",
+     "the cheapest of them: threads, asyncio, subinterpreters, processes"),
+    ("otherwise", "the fastest, at its plateau point's worker count"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -185,12 +190,29 @@ def decide(frame: pd.DataFrame, rows: pd.DataFrame) -> Decision | None:
     )  # fmt: skip
 
 
+def _swept_beyond_default(workload: str, params: str) -> bool:
+    """Whether ``params`` is a value of a workload that sweeps its parameters other than
+    its default: the task-size figure answers for the sweep, its default gets the row."""
+    try:
+        wl = get_workload(workload)
+    except (UnknownWorkloadError, ImportError):  # a result file's workload not here
+        return False
+    return wl.sweep_params and params != format_params(wl.default_params)
+
+
 def decisions(frame: pd.DataFrame) -> list[Decision]:
     """One decision per workload, parameters and context (the kinds whose speedups are
-    headlines: catalogue and user workloads alike)."""
+    headlines: catalogue and user workloads alike; a swept workload at its default)."""
     if frame.empty:
         return []
     subset = frame[frame["kind"].isin(HEADLINE_KINDS)]
+    pairs = subset[["workload", "params"]].drop_duplicates()
+    hidden = {(w, p) for w, p in zip(pairs["workload"], pairs["params"], strict=True)
+              if _swept_beyond_default(str(w), str(p))}  # fmt: skip
+    if hidden:
+        keep = [(w, p) not in hidden for w, p in zip(subset["workload"], subset["params"],
+                                                     strict=True)]  # fmt: skip
+        subset = subset[keep]
     found = (decide(frame, rows) for _, rows in subset.groupby([*CONTEXT_KEY, *WORKLOAD_KEY],
                                                                 sort=True))  # fmt: skip
     return [d for d in found if d is not None]

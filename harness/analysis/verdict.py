@@ -1,7 +1,7 @@
 """The verdict: per workload, machine and interpreter, which backend wins at the highest
 core count, and what limits threads, with the evidence (and the speedups' intervals).
 
-The rule (:data:`RULE_TEXT`, shown in the report; tested in tests/test_verdict.py) is
+The rule (:data:`RULE_TABLE`, shown in the report; tested in tests/test_verdict.py) is
 applied at the highest core count k measured, to one point per backend chosen by a rule
 fixed before looking at the numbers: among its points with at least k workers (fewer
 could not use every core; a backend without one is not judged on scaling), the one with
@@ -77,33 +77,39 @@ NOTHING_TO_COMPARE = "unclear (no other backend to compare)"
 TOO_FEW_WORKERS = "unclear (fewer workers than cores)"
 TAIL_BOUND = "limited by the batch's tail (too few tasks per worker)"
 
-RULE_TEXT = (
-    f"At the highest core count k, each backend is judged on one point with at least k "
-    f"workers, chosen before comparing: the fewest workers whose 95 % interval reaches "
-    f"the backend's highest speedup (the plateau; without intervals, within "
-    f"{PLATEAU_TOLERANCE:.0%} of it); suspect points are left out, and threads measured "
-    f"only with fewer than k workers are '{TOO_FEW_WORKERS}'. Threads scale when their "
-    f"efficiency (speedup / k, the low end of its 95 % interval where it has one) is at "
-    f"least {GIL_EFFICIENCY_BELOW}. Below that, for CPU work with k >= 2 and the "
-    f"GIL on, threads are GIL-bound when they keep few cores busy (at most "
-    f"max({BUSY_CORES_AT_MOST}, {BUSY_SHARE_AT_MOST} k) effective cores) and another "
-    f"backend beats them: it is above 1x and ahead by more than both 95 % intervals (without "
-    f"intervals: an efficiency of at least {OTHER_EFFICIENCY_AT_LEAST}, "
-    f"{OTHER_SPEEDUP_FACTOR} times the threads' speedup, or {OTHER_BUSY_CORES_SHARE} k "
-    f"effective cores with {OTHER_BUSY_SPEEDUP_FACTOR} times it); '{NOTHING_TO_COMPARE}' "
-    f"when they keep few cores busy but no other backend was measured with at least k "
-    f"workers; otherwise they are "
-    f"limited by something other than the GIL, or '{TAIL_BOUND}' where their workers sat "
-    f"idle more than {TAIL_SHARE_ABOVE:.0%} of a batch waiting for its last tasks. With "
-    f"the GIL off, threads below "
-    f"{GIL_EFFICIENCY_BELOW} are limited by locks or contention. io work, at any k: "
-    f"GIL-bound when the GIL is on and asyncio beats the threads (the GIL in the dispatch "
-    f"path), CPU-bound when threads keep at least {CPU_BOUND_SHARE} k cores busy, else "
-    f"limited by something other than the GIL. With k = 1 and CPU work nothing runs in "
-    f"parallel: the verdict names the fastest backend. Where the point estimates alone "
-    f"would give another answer than 'limited' but the intervals are too wide to claim it, "
-    f"the verdict is '{UNCLEAR}': measure longer (a profile with more rounds) to tell."
-)
+#: The rule as a table of conditions, in the order they are tried (shown in the report's
+#: "How to read"; each row is tested in tests/test_verdict.py).  The point judged and
+#: "beats" are defined in :data:`RULE_TERMS`.
+RULE_TABLE: tuple[tuple[str, str], ...] = (
+    ("threads measured only with fewer than k workers", TOO_FEW_WORKERS),
+    ("k = 1, CPU work: nothing runs in parallel (the best backend is named)", "1 core"),
+    (f"efficiency (speedup / k; the low end of its interval) ≥ {GIL_EFFICIENCY_BELOW}",
+     SCALES),
+    ("io work, GIL on: asyncio beats threads (the GIL in the dispatch path)", GIL_BOUND),
+    (f"io work: threads keep at least {CPU_BOUND_SHARE} k cores busy", CPU_BOUND),
+    ("io work, otherwise", LIMITED),
+    ("CPU work, GIL off (free-threaded)", LOCKS),
+    (f"CPU work: few cores busy (≤ max({BUSY_CORES_AT_MOST}, {BUSY_SHARE_AT_MOST} k) "
+     "effective cores) and another backend beats threads", GIL_BOUND),
+    ("CPU work: few cores busy, no other backend measured with at least k workers",
+     NOTHING_TO_COMPARE),
+    (f"CPU work: the workers sat idle more than {TAIL_SHARE_ABOVE:.0%} of a batch waiting "
+     "for its last tasks", TAIL_BOUND),
+    ("otherwise", LIMITED),
+    ("... but the estimates alone say more than 'limited' and the intervals cannot tell",
+     UNCLEAR),
+)  # fmt: skip
+#: The words :data:`RULE_TABLE` uses, defined once.
+RULE_TERMS: tuple[tuple[str, str], ...] = (
+    ("k", "the highest core count measured"),
+    ("the point judged", "per backend, among its points with at least k workers, the fewest "
+     "workers whose 95 % interval reaches its highest speedup (the plateau; without "
+     f"intervals, within {PLATEAU_TOLERANCE:.0%}); suspect points are left out"),
+    ("beats threads", "above 1x and ahead by more than both 95 % intervals; without "
+     f"intervals, an efficiency of at least {OTHER_EFFICIENCY_AT_LEAST}, "
+     f"{OTHER_SPEEDUP_FACTOR} times the threads' speedup, or {OTHER_BUSY_CORES_SHARE} k "
+     f"effective cores with {OTHER_BUSY_SPEEDUP_FACTOR} times it"),
+)  # fmt: skip
 
 
 def busy_limit(cores: int) -> float:

@@ -102,8 +102,12 @@ def _load_frame(sources: Sequence[str]) -> tuple[LoadReport, pd.DataFrame]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Write the tidy table of a results folder to stdout."""
+    """Write the tidy table of a results folder (or its task-size crossovers) to stdout."""
     _, frame = _load_frame(args.results)
+    if args.table == "crossover":
+        from gilbench.analysis.crossover import crossover_table, crossovers
+
+        frame = crossover_table(crossovers(frame))
     if args.format == "csv":
         sys.stdout.write(frame.to_csv(index=False))
     else:

@@ -153,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="results folder, machine folder or result file",
     )
     export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument(
+        "--table",
+        choices=("points", "crossover"),
+        default="points",
+        help="points: one row per point; crossover: where each backend breaks even with "
+        "serial and with threads, by task length (workloads measured at several lengths)",
+    )
     export.set_defaults(func=cmd_export)
 
     cmp = sub.add_parser(

@@ -214,7 +214,17 @@ def decision_lines(frame: pd.DataFrame, width: int = 120) -> list[str]:
         if others:
             tail = f"  {'':<{widths[0]}}  not: {others}"
             lines.append(tail if len(tail) <= width else tail[: width - 1] + "…")
-    return lines
+    return lines + task_size_lines(frame, width)
+
+
+def task_size_lines(frame: pd.DataFrame, width: int = 120) -> list[str]:
+    """One line per backend of a workload measured at several task lengths: where it
+    breaks even with serial and with threads (gilbench.analysis.crossover)."""
+    from gilbench.analysis.crossover import crossovers
+    from gilbench.report.task_size import break_even_lines
+
+    lines = [f"  task size: {line}" for line in break_even_lines(crossovers(frame))]
+    return [line if len(line) <= width else line[: width - 1] + "…" for line in lines]
 
 
 def latency_lines(frame: pd.DataFrame) -> list[str]:

@@ -16,17 +16,19 @@ import pandas as pd
 from markupsafe import Markup
 
 from gilbench import __version__
-from gilbench.analysis.decision import DECISION_RULE, decisions
+from gilbench.analysis.crossover import crossover_table, crossovers
+from gilbench.analysis.decision import DECISION_TABLE, decisions
 from gilbench.analysis.intervals import interval_text
 from gilbench.analysis.noise import noise_warnings
 from gilbench.analysis.physics import physics_warnings
 from gilbench.analysis.run_notes import run_notes
 from gilbench.analysis.store import LoadReport
-from gilbench.analysis.verdict import RULE_TEXT, judge_all
+from gilbench.analysis.verdict import RULE_TABLE, RULE_TERMS, judge_all
 from gilbench.report.console import fold_warning
 from gilbench.report.figure_pool import draw_all
 from gilbench.report.figures import anchor, html_table
 from gilbench.report.sections import build_families
+from gilbench.report.task_size import break_even_lines
 
 
 def _environment() -> jinja2.Environment:
@@ -183,10 +185,13 @@ def decision_rows(frame: pd.DataFrame) -> list[dict[str, str]]:
 
 
 def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title: str) -> Path:
-    """Write ``out_dir/index.html`` and ``out_dir/results.csv``; return the HTML path."""
+    """Write ``out_dir/index.html``, ``out_dir/results.csv`` and ``out_dir/crossover.csv``
+    (gilbench.analysis.crossover); return the HTML path."""
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out_dir / "results.csv", index=False)
+    found = crossovers(frame) if not frame.empty else []
+    crossover_table(found).to_csv(out_dir / "crossover.csv", index=False)
     template = _environment().get_template("report.html.j2")
     families = build_families(frame) if not frame.empty else []
     verdicts = (
@@ -215,8 +220,10 @@ def render_report(frame: pd.DataFrame, loaded: LoadReport, out_dir: Path, title:
         verdicts=verdicts,
         verdict_matrix=verdict_matrix(verdicts),
         decisions=decision_rows(frame),
-        decision_rule=DECISION_RULE,
-        rule=RULE_TEXT,
+        decision_rule=DECISION_TABLE,
+        task_sizes=break_even_lines(found),
+        rule=RULE_TABLE,
+        rule_terms=RULE_TERMS,
         # One line each (the count and what), the whole warning behind it.
         noise=[(fold_warning(w), w) for w in noise],
         # Numbers that are not results (physics), a capped sweep, a GIL turned back on.

@@ -312,3 +312,32 @@ def time_shares_bars(points: pd.DataFrame, title: str) -> str:
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.12), ncol=3, frameon=False)
     return render_svg(fig)
+
+
+def speedup_vs_task_length(curves: pd.DataFrame, marks: list[tuple[str, float]], title: str) -> str:
+    """Speedup at one worker per core against the serial time of one task (log scale),
+    one line per backend with its intervals, the break-even line at 1 and each
+    backend's break-even with serial (``marks``: backend label, µs) drawn on it."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for label, unsorted in curves.groupby("backend", sort=True):
+        rows = unsorted.sort_values("task_us")
+        colour = BACKEND_COLOURS.get(str(label).split("[")[0])
+        ax.plot(rows["task_us"], rows["speedup"], marker="o", color=colour, label=str(label))
+        has = rows[rows["speedup_ci_low"].notna() & rows["speedup_ci_high"].notna()]
+        if not has.empty:
+            ax.errorbar(has["task_us"], has["speedup"],
+                        yerr=[(has["speedup"] - has["speedup_ci_low"]).clip(lower=0),
+                              (has["speedup_ci_high"] - has["speedup"]).clip(lower=0)],
+                        fmt="none", ecolor=colour, elinewidth=1, capsize=3)  # fmt: skip
+    for label, at in marks:
+        colour = BACKEND_COLOURS.get(label.split("[")[0])
+        ax.axvline(at, color=colour, linestyle=":", linewidth=1)
+    ax.axhline(1.0, linestyle="--", color="#999999", linewidth=1, label="break-even (= serial)")
+    ax.set_xscale("log")
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("task length: serial time of one task (µs, log scale)")
+    ax.set_ylabel("speedup over serial, one worker per core")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    return render_svg(fig)

@@ -21,6 +21,7 @@ from gilbench.report.plots import (
     threads_speedup_by_workload,
 )
 from gilbench.report.shares import shares_figure
+from gilbench.report.task_size import task_size_figures
 from gilbench.vocabulary import top_cores
 
 TABLE_COLUMNS = {
@@ -182,10 +183,25 @@ def _context_figures(workload: str, rows: pd.DataFrame) -> list[Figure]:
     return overviews + by_cores
 
 
+def _one_worker_count(rows: pd.DataFrame) -> bool:
+    """Whether every backend was measured at one worker count per params and cores (a
+    task-size sweep): a curve against workers would be a single point."""
+    pools = rows[rows["backend"] != "serial"]
+    keys = ["machine", "interpreter", "params", "cores", "backend_label"]
+    return bool(pools.empty or (pools.groupby(keys)["workers"].nunique() <= 1).all())
+
+
 def workload_figures(workload: str, rows: pd.DataFrame, several: bool) -> list[Figure]:
-    """One workload's figures: the overlays over several machines or interpreters
-    (``several``), else the scaling overview and speedups against workers."""
-    return _overlay_figures(workload, rows) if several else _context_figures(workload, rows)
+    """One workload's figures: its task-size figure where it was measured at several
+    task lengths, then the overlays over several machines or interpreters (``several``),
+    else the scaling overview and speedups against workers (left out for a task-size
+    sweep, which has one worker count)."""
+    sizes = task_size_figures(workload, rows)
+    if sizes and _one_worker_count(rows):
+        return sizes
+    return sizes + (
+        _overlay_figures(workload, rows) if several else _context_figures(workload, rows)
+    )
 
 
 def released_control_figures(frame: pd.DataFrame) -> list[Figure]:

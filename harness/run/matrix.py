@@ -51,7 +51,8 @@ def _worker_counts(
     wl: Workload, cores: int, profile: Profile, workers: Sequence[int] | None
 ) -> list[int]:
     """A throughput workload's worker sweep at ``cores``: ``workers`` if given, else the
-    profile's (only its widest count for the profile's ``widest_only_kinds``)."""
+    profile's (only its widest count for the profile's ``widest_only_kinds``; one worker
+    per core for a workload that sweeps its parameters, whose curve is against them)."""
     if workers:
         counts = sorted({w for w in workers if w >= 1})
         if not counts:
@@ -59,6 +60,8 @@ def _worker_counts(
                 f"{wl.name}: workers=0 (a responder alone) applies only to mixed workloads"
             )
         return counts
+    if wl.sweep_params:
+        return [cores]
     counts = default_workers(wl.kind, cores, profile)
     return [max(counts)] if wl.kind in profile.widest_only_kinds else counts
 
@@ -96,11 +99,12 @@ def _backend_counts(backend: type[Backend], wl: Workload, sweep: list[int]) -> l
 def swept_subset(
     wl: Workload, grids: list[Mapping[str, ParamValue]], profile: Profile
 ) -> list[Mapping[str, ParamValue]]:
-    """The combinations of a latency workload that sweeps its parameters which
-    ``profile`` measures: each parameter at its first ``profile.swept_values`` values in
-    the order the workload declares them.  Anything else (one combination, named on the
+    """The combinations of a workload that sweeps its parameters which ``profile``
+    measures: each parameter at its first ``profile.swept_values`` values (a latency
+    workload's) or ``profile.swept_throughput_values`` (a throughput workload's) in the
+    order the workload declares them.  Anything else (one combination, named on the
     command line, or a workload that does not sweep) is measured as given."""
-    limit = profile.swept_values
+    limit = profile.swept_values if wl.is_latency else profile.swept_throughput_values
     if limit is None or not wl.sweep_params or len(grids) <= 1:
         return grids
     return [
@@ -190,12 +194,16 @@ def build_matrix(
     for wl in workloads:
         runs_on = [get_backend(name) for name in backends if wl.runs_on(name)]
         if wl.name in overrides:
-            grids: Iterable[dict[str, ParamValue]] = [wl.coerce_params(overrides[wl.name])]
-        elif profile.all_params or wl.sweep_params:
+            grids: Iterable[Mapping[str, ParamValue]] = [wl.coerce_params(overrides[wl.name])]
+        elif wl.sweep_params:
+            grids = swept_subset(wl, list(wl.param_grid()), profile)
+        elif profile.all_params:
             grids = wl.param_grid()
         else:
             grids = [wl.default_params]
         core_counts = list(cores) if cores else cores_for(wl.kind, profile, available_cores)
+        if wl.sweep_params and not wl.is_latency and not cores:
+            core_counts = [available_cores]  # its curve is against its parameters
         if wl.is_latency:
             points += _latency_points(
                 wl,

@@ -100,6 +100,10 @@ class Profile:
     # Latency points at every core count of the profile's sweep, or at all cores only:
     # 1,000 open-loop requests beside CPU threads take a minute or more per point.
     latency_core_sweep: bool
+    # A throughput workload that sweeps its parameters (a task-size sweep) is measured at
+    # the first this many values of each (None: all), at one worker per core and every
+    # CPU only: its crossover needs every value, a first look the first few.
+    swept_throughput_values: int | None
     # Settling (gilbench.run.settle): after the rounds, headline points whose per-pair
     # (older files: per-round) speedups spread wider than settle_tolerance get up to
     # settle_rounds extra rounds, within settle_share of the time the profile's rounds
@@ -200,6 +204,7 @@ PROFILES: dict[str, Profile] = {
             load_per_core=1,
             swept_values=2,
             latency_core_sweep=False,
+            swept_throughput_values=2,
             settle_rounds=0,
             settle_tolerance=1.0,
             settle_share=0.0,
@@ -233,6 +238,7 @@ PROFILES: dict[str, Profile] = {
             load_per_core=1,
             swept_values=2,
             latency_core_sweep=False,
+            swept_throughput_values=2,
             settle_rounds=2,
             settle_tolerance=0.03,
             settle_share=0.03,
@@ -268,6 +274,7 @@ PROFILES: dict[str, Profile] = {
             load_per_core=1,
             swept_values=2,
             latency_core_sweep=False,
+            swept_throughput_values=None,
             settle_rounds=2,
             settle_tolerance=0.02,
             settle_share=0.05,
@@ -298,6 +305,7 @@ PROFILES: dict[str, Profile] = {
             load_per_core=2,
             swept_values=None,
             latency_core_sweep=True,
+            swept_throughput_values=None,
             settle_rounds=8,
             settle_tolerance=0.01,
             settle_share=0.5,
