@@ -125,14 +125,14 @@ def perf(session: nox.Session) -> None:
     """gilbench's self-benchmark: overhead, dispatch floor, suite time, stability, report
     time (about 40 minutes; -- --no-default skips timing the default profile)."""
     session.install(".")
-    session.run("python", "-m", "gilbench.run.selfbench", *session.posargs)
+    session.run("python", "-m", "gilbench.selfcheck.selfbench", *session.posargs)
 
 
 @nox.session
 def chaos(session: nox.Session) -> None:
     """A quick run that loses a worker and is interrupted, then resumed: nothing is lost."""
     session.install(".")
-    session.run("python", "-m", "gilbench.run.chaos", *session.posargs)
+    session.run("python", "-m", "gilbench.selfcheck.chaos", *session.posargs)
 
 
 @nox.session

@@ -298,9 +298,7 @@ def import_user_workloads() -> None:
     A file is imported by its name from its folder, which joins ``sys.path``, so that
     process pools can import its functions by reference too.
     """
-    for item in filter(
-        None, (x.strip() for x in os.environ.get(USER_WORKLOADS_ENV, "").split(","))
-    ):
+    for item in _named_items():
         module = item
         if item.endswith(".py") or os.sep in item:
             path = Path(item).resolve()
@@ -318,27 +316,31 @@ def import_user_workloads() -> None:
 
 
 def all_workloads() -> dict[str, Workload]:
-    """Every workload of the catalogue and of the modules GILBENCH_WORKLOADS names, by
-    name, in name order.
+    """The catalogue (this package's modules) and the workloads of the modules
+    GILBENCH_WORKLOADS names, by name, in name order.
 
-    This package's private modules (``_selfbench``, ``_chaos``) register workloads for
-    gilbench's own checks when something imports them; they are not the catalogue, and a
-    run that selected them by default would hand its workers names they cannot import.
-    They are listed only where GILBENCH_WORKLOADS names their module.
+    A workload some other module registered when something imported it (gilbench's own
+    self-checks, a test) is found by its name (:func:`get_workload`) but not listed: a
+    run that selected it by default would hand its workers a name they cannot import.
     """
     _import_families()
-    named = {item.strip() for item in os.environ.get(USER_WORKLOADS_ENV, "").split(",")}
+    named = {_module_name(item) for item in _named_items()}
     return {
         name: wl
         for name, wl in sorted(_REGISTRY.items())
-        if not _is_private(wl.func.__module__) or wl.func.__module__ in named
+        if wl.func.__module__.startswith(f"{__package__}.") or wl.func.__module__ in named
     }
 
 
-def _is_private(module: str) -> bool:
-    """Whether ``module`` is one of this package's private modules (``_chaos``)."""
-    package, _, leaf = module.rpartition(".")
-    return package == __package__ and leaf.startswith("_")
+def _named_items() -> list[str]:
+    """The items of GILBENCH_WORKLOADS: module names or paths to ``.py`` files."""
+    raw = os.environ.get(USER_WORKLOADS_ENV, "").split(",")
+    return [item for item in (x.strip() for x in raw) if item]
+
+
+def _module_name(item: str) -> str:
+    """The module an item of GILBENCH_WORKLOADS imports (a file's by its stem)."""
+    return Path(item).stem if item.endswith(".py") or os.sep in item else item
 
 
 def get_workload(name: str) -> Workload:

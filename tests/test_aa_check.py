@@ -7,7 +7,7 @@ from pathlib import Path
 import pyperf
 from helpers import make_bench, write_suite
 
-from gilbench.run.aa_check import Coverage, Flags, aa_rows, coverage, flags
+from gilbench.selfcheck.aa_check import Coverage, Flags, aa_rows, coverage, flags
 
 
 def _processes(

@@ -61,7 +61,11 @@ RUNS = (
     # A slice: threads only, so it measures its own serial baselines.
     (*_workloads("cpu.fib"), "--backend", "threads"),
     # Failing workloads: a failures sidecar beside the result file.
-    ("--workloads-from", "gilbench.benchmarks._chaos", *_workloads("chaos.ok", "chaos.fail")),
+    (
+        "--workloads-from",
+        "gilbench.selfcheck.chaos_workloads",
+        *_workloads("chaos.ok", "chaos.fail"),
+    ),
 )
 # A run id later and one earlier than any measured: a duplicated run becomes the newest
 # run of its points, or the oldest.

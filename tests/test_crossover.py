@@ -84,7 +84,8 @@ def test_processes_break_even_between_the_lengths_that_bracket_1() -> None:
     # Against threads (about 1x everywhere) the break-even is nearly the same length.
     against = found[("processes[forkserver]", "threads")]
     assert against.task_us == pytest.approx(serial.task_us, rel=0.1)
-    assert "µs" in serial.text() and "[" in serial.text()
+    assert "µs" in serial.text()
+    assert "[" in serial.text()
     assert found[("threads", "serial")].text() == "above 10 ms (the longest measured)"
 
 
@@ -92,12 +93,14 @@ def test_a_wider_interval_gives_a_wider_break_even_interval() -> None:
     narrow = {(c.backend, c.against): c for c in crossovers(_sweep(0.05))}
     wide = {(c.backend, c.against): c for c in crossovers(_sweep(0.25))}
     key = ("processes[forkserver]", "serial")
-    assert wide[key].low_us < narrow[key].low_us and wide[key].high_us > narrow[key].high_us
+    assert wide[key].low_us < narrow[key].low_us
+    assert wide[key].high_us > narrow[key].high_us
 
 
 def test_one_length_gives_no_curve() -> None:
     one = _sweep()[lambda f: f["params"] == "loops=30000"]
-    assert task_size_curves(one).empty and crossovers(one) == []
+    assert task_size_curves(one).empty
+    assert crossovers(one) == []
 
 
 def test_table_figure_and_terminal_line(tmp_path: Path) -> None:
@@ -106,7 +109,8 @@ def test_table_figure_and_terminal_line(tmp_path: Path) -> None:
     assert {"break_even_us", "break_even_ci_low_us", "break_even_ci_high_us"} <= set(table)
     assert len(table) == 3  # threads vs serial, processes vs serial and vs threads
     (figure,) = task_size_figures("cpu.task_size", _sweep())
-    assert "<svg" in str(figure.svg) and "breaks even with" in str(figure.table)
+    assert "<svg" in str(figure.svg)
+    assert "breaks even with" in str(figure.table)
     (line,) = [x for x in task_size_lines(_sweep()) if "processes" in x]
     assert "processes[forkserver] breaks even with serial" in line
 

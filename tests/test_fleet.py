@@ -23,9 +23,8 @@ from rich.console import Console
 from gilbench.analysis.store import load_results
 from gilbench.cli import main
 from gilbench.cli.parser import build_parser
-from gilbench.run.command import RunOptions
-from gilbench.run.fleet_guard import ENDED, SLOT_ENV, STARTED, read_stamp
-from gilbench.run.fleet_home import (
+from gilbench.fleet.guard import ENDED, SLOT_ENV, STARTED, read_stamp
+from gilbench.fleet.home import (
     FLEET_LOG,
     bring_home,
     complete_run,
@@ -34,7 +33,8 @@ from gilbench.run.fleet_home import (
     read_log,
     run_arguments,
 )
-from gilbench.run.fleet_records import DONE, FAILED, MEASURING, MachineStatus, Snapshot, pack
+from gilbench.fleet.records import DONE, FAILED, MEASURING, MachineStatus, Snapshot, pack
+from gilbench.run.command import RunOptions
 
 # A slice that measures 6 points in a few seconds per machine.
 SLICE = ["--profile", "smoke", "--workload", "cpu.fib,io.sleep", "--backend", "serial,threads",
@@ -113,7 +113,7 @@ def test_resume_skips_only_a_machine_done_with_the_same_matrix(tmp_path: Path) -
 
 def _guarded(folder: Path, seconds: float) -> subprocess.Popen[bytes]:
     """A guard around a sleep, with a host slot shared by the guards of this test."""
-    command = [sys.executable, "-m", "gilbench.run.fleet_guard", "--folder", str(folder), "--",
+    command = [sys.executable, "-m", "gilbench.fleet.guard", "--folder", str(folder), "--",
                sys.executable, "-c", f"import time; time.sleep({seconds})"]  # fmt: skip
     folder.mkdir()
     env = {**os.environ, SLOT_ENV: str(folder.parent / "slot.lock")}

@@ -153,11 +153,11 @@ def test_private_workloads_are_not_the_catalogue_unless_named(
 ) -> None:
     # The self-benchmark imports its own no-op workload; a run of "the catalogue" in that
     # process must not select it (its workers could not import it).
-    import gilbench.benchmarks._selfbench  # noqa: F401
+    import gilbench.selfcheck.noop_workloads  # noqa: F401
     from gilbench.benchmarks import USER_WORKLOADS_ENV, get_workload
 
     monkeypatch.delenv(USER_WORKLOADS_ENV, raising=False)
     assert "self.noop" not in all_workloads()
     assert get_workload("self.noop").name == "self.noop"  # still there by name
-    monkeypatch.setenv(USER_WORKLOADS_ENV, "gilbench.benchmarks._selfbench")
+    monkeypatch.setenv(USER_WORKLOADS_ENV, "gilbench.selfcheck.noop_workloads")
     assert "self.noop" in all_workloads()

@@ -20,7 +20,7 @@ from helpers import gilbench, make_bench, write_suite
 
 from gilbench.analysis.store import load_results
 
-CHAOS = ("--workloads-from", "gilbench.benchmarks._chaos")
+CHAOS = ("--workloads-from", "gilbench.selfcheck.chaos_workloads")
 # The time limit that kills chaos.hang's point.  Every other point of that run must finish
 # within it too (a pyperf worker's start-up included: about 0.5 s here), so it is set far
 # above that rather than as short as a fast machine allows: a slow or busy CI machine must

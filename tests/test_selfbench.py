@@ -8,8 +8,8 @@ import pytest
 from helpers import make_bench, write_suite
 
 from gilbench.analysis.store import load_results
-from gilbench.run.selfbench import PerfTable, synthetic_folder
-from gilbench.run.stability import headline_speedups, stability
+from gilbench.selfcheck.selfbench import PerfTable, synthetic_folder
+from gilbench.selfcheck.stability import headline_speedups, stability
 
 
 def _run(root: Path, threads_time: float) -> Path:
@@ -90,8 +90,8 @@ def _paired_run(root: Path, partners: str, capacity: float) -> Path:
 def test_the_acceptance_rows_read_paired_speedups_and_capacity_efficiency(
     tmp_path: Path,
 ) -> None:
-    from gilbench.run.selfbench import timed_share
-    from gilbench.run.stability import suspect_count
+    from gilbench.selfcheck.selfbench import timed_share
+    from gilbench.selfcheck.stability import suspect_count
 
     # threads: pairs say 2.0x then 2.16x (8 % apart); capacity 2.0 then 1.6 cores.
     first = _paired_run(tmp_path / "a", "0.1 0.1 0.1", 2.0)

@@ -29,7 +29,7 @@ Per point (one pyperf benchmark), from its runs' metadata (gilbench.measure.run_
 - ``share_tail``: the share of the usable pool workers idle while each batch's last
   tasks finished (gilbench.measure.tail), the runs weighted by their timed wall time.
 - ``timed_s``: seconds inside timed batches, backend and serial partners, over the
-  point's runs (the share of a run's wall time spent measuring: gilbench.run.selfbench).
+  point's runs (the share of a run's wall time spent measuring: gilbench.selfcheck.selfbench).
 
 Files written before schema 3 have none of these: the columns are NaN (0 pairs).
 """

@@ -11,7 +11,7 @@ From Python, with any cluster Dask knows how to build::
     from dask_jobqueue import SLURMCluster
     from gilbench.cli.fleet import fleet
     from gilbench.run.command import RunOptions
-    from gilbench.run.fleet import FleetOptions
+    from gilbench.fleet.driver import FleetOptions
 
     with SLURMCluster(cores=8, processes=1, job_extra_directives=["--exclusive"]) as cluster:
         cluster.scale(jobs=4)
@@ -39,9 +39,8 @@ from gilbench.analysis.compare import CompareError, compare, header, load_side, 
 from gilbench.analysis.store import load_results, run_id_now
 from gilbench.analysis.tidy import tidy_report
 from gilbench.cli.run import EXIT_FAILED_POINTS, EXIT_INTERRUPTED, options_from
-from gilbench.report.page import render_report
-from gilbench.run.fleet import FleetOptions, run_fleet
-from gilbench.run.fleet_records import (
+from gilbench.fleet.driver import FleetOptions, run_fleet
+from gilbench.fleet.records import (
     CANCELLED,
     DONE,
     FAILED,
@@ -51,6 +50,7 @@ from gilbench.run.fleet_records import (
     FleetOutcome,
     MachineStatus,
 )
+from gilbench.report.page import render_report
 from gilbench.run.selection import UsageError
 
 COLOURS = {

@@ -8,10 +8,10 @@ cancellation stops them; gilbench adds no transport, scheduler or retries of its
   host, pinned to one worker (``workers=[address]``, ``allow_other_workers=False``), so
   two workers on one host (or two Dask jobs landing on one node) never measure at the
   same time, and nothing else of ours runs on a host while it measures.  The task runs
-  ``gilbench run`` in a guarded subprocess (:mod:`gilbench.run.fleet_host`).
+  ``gilbench run`` in a guarded subprocess (:mod:`gilbench.fleet.host`).
 - **Results come home** as bytes: published in the scheduler after every point, and as
   the task's value at the end; they are written into ``results/<machine>/`` as soon as
-  they arrive (:mod:`gilbench.run.fleet_home`), so a host that dies later loses nothing
+  they arrive (:mod:`gilbench.fleet.home`), so a host that dies later loses nothing
   it measured, and ``--resume`` ships that partial file back to measure only the rest.
 - **A fleet degrades, never loses.**  A host that cannot run gilbench, crashes, loses
   its worker or runs out of time is reported with its reason while the others go on.
@@ -31,9 +31,8 @@ from typing import Any
 from distributed import Client, Future
 
 from gilbench import __version__
-from gilbench.measure.machine import sanitize_machine_name
-from gilbench.run.fleet_guard import STOP_GRACE_S
-from gilbench.run.fleet_home import (
+from gilbench.fleet.guard import STOP_GRACE_S
+from gilbench.fleet.home import (
     FleetOptions,
     bring_home,
     complete_run,
@@ -45,8 +44,8 @@ from gilbench.run.fleet_home import (
     task_error,
     utc,
 )
-from gilbench.run.fleet_host import measure_task, probe_task
-from gilbench.run.fleet_records import (
+from gilbench.fleet.host import measure_task, probe_task
+from gilbench.fleet.records import (
     CANCELLED,
     CHECKING,
     DONE,
@@ -61,6 +60,7 @@ from gilbench.run.fleet_records import (
     Snapshot,
     unpack,
 )
+from gilbench.measure.machine import sanitize_machine_name
 from gilbench.run.selection import UsageError
 
 __all__ = ["FleetOptions", "FleetOutcome", "MachineStatus", "run_fleet"]

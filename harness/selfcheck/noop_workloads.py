@@ -1,8 +1,9 @@
-"""Workloads for gilbench's self-benchmark (``nox -s perf``): not part of the catalogue."""
+"""Workloads for gilbench's self-benchmark (``nox -s perf``): not part of the catalogue,
+loaded the way your own workloads are (named in GILBENCH_WORKLOADS)."""
 
 from __future__ import annotations
 
-from gilbench.benchmarks._registry import workload
+from gilbench.benchmarks import workload
 
 
 def _none(result: object, **_: object) -> bool:

@@ -170,7 +170,7 @@ def run_chaos(root: Path, profile: str, workloads: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the options and run the scenario in a temporary folder (kept with --keep)."""
-    parser = argparse.ArgumentParser(prog="python -m gilbench.run.chaos", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m gilbench.selfcheck.chaos", description=__doc__)
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--workload", default="cpu.fib,io.sleep,sync.lock")
     parser.add_argument("--keep", action="store_true", help="keep the results and report")

@@ -1,6 +1,6 @@
 """Two runs of the same matrix held against each other: how far their headline numbers
 (paired speedups, capacity efficiency) lie apart, and whether either has points beyond
-physics.  The self-benchmark's stability rows (gilbench.run.selfbench) and issue 15's
+physics.  The self-benchmark's stability rows (gilbench.selfcheck.selfbench) and issue 15's
 acceptance are stated in these terms.
 """
 

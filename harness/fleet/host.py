@@ -4,12 +4,12 @@ The Dask worker only starts and watches processes; everything that measures runs
 subprocess with its own environment (the worker's, less Dask's settings), so the
 worker's threads are idle while batches are timed:
 
-- :func:`probe_task` runs ``python -m gilbench.run.fleet_host OPTIONS``, which plans the
+- :func:`probe_task` runs ``python -m gilbench.fleet.host OPTIONS``, which plans the
   matrix on the host (its CPUs, its interpreter) and says what it would measure, or why
   it cannot (gilbench missing, an option the host cannot honour).
-- :func:`measure_task` runs ``python -m gilbench.run.fleet_guard --folder TMP -- python
+- :func:`measure_task` runs ``python -m gilbench.fleet.guard --folder TMP -- python
   -m gilbench run ... --no-report --machine NAME --results TMP/results``: the guard
-  (:mod:`gilbench.run.fleet_guard`) takes the host's one slot, then runs the command, and
+  (:mod:`gilbench.fleet.guard`) takes the host's one slot, then runs the command, and
   stops it when told to or when this worker dies.  Whenever the result files change
   (after a point, never while one is timed), their bytes are published in the
   scheduler's metadata under the task's key, so what a host measured before it died is
@@ -39,8 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gilbench.run.fleet_guard import ENDED, STARTED, STOP_GRACE_S, read_stamp
-from gilbench.run.fleet_records import (
+from gilbench.fleet.guard import ENDED, STARTED, STOP_GRACE_S, read_stamp
+from gilbench.fleet.records import (
     CANCELLED,
     DONE,
     FAILED,
@@ -92,7 +92,7 @@ def probe_task(machine_from: str, options: dict[str, Any], python: str | None) -
     exe = python or sys.executable
     machine = str(worker.name) if machine_from == "worker" else None
     facts: dict[str, Any] = {"hostname": socket.gethostname(), "worker": worker.address}
-    command = [exe, "-m", "gilbench.run.fleet_host", json.dumps(options)]
+    command = [exe, "-m", "gilbench.fleet.host", json.dumps(options)]
     if machine is not None:
         command += ["--machine", machine]
     try:
@@ -217,7 +217,7 @@ def measure_task(job: HostJob) -> dict[str, Any]:
     run += ["--machine", job.machine, "--results", str(results)]
     if job.resume:
         run.append("--resume")
-    guard = [exe, "-m", "gilbench.run.fleet_guard", "--folder", str(folder), "--"]
+    guard = [exe, "-m", "gilbench.fleet.guard", "--folder", str(folder), "--"]
     log_path = folder / "output.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -312,8 +312,8 @@ def _finish(proc: subprocess.Popen[bytes]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m gilbench.run.fleet_host OPTIONS_JSON [--machine NAME]``: the probe."""
-    parser = argparse.ArgumentParser(prog="python -m gilbench.run.fleet_host")
+    """``python -m gilbench.fleet.host OPTIONS_JSON [--machine NAME]``: the probe."""
+    parser = argparse.ArgumentParser(prog="python -m gilbench.fleet.host")
     parser.add_argument("options")
     parser.add_argument("--machine")
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """Workloads that misbehave on purpose, for the reliability tests and ``nox -s chaos``.
 
-Not part of the catalogue (the leading underscore keeps the registry from importing it);
-name it to use it: ``gilbench run --workloads-from gilbench.benchmarks._chaos --workload chaos``.
+Not part of the catalogue: like your own workloads, they are listed and run only where
+named, ``gilbench run --workloads-from gilbench.selfcheck.chaos_workloads --workload chaos``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from gilbench.benchmarks._registry import workload
+from gilbench.benchmarks import workload
 
 SERIAL_AND_THREADS = ("serial", "threads")
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from gilbench.analysis.store import FAILURES_SUFFIX, MACHINE_FILE, atomic_write_text
+from gilbench.fleet.records import DONE, Snapshot, pack, unpack
 from gilbench.run.command import RunOptions
-from gilbench.run.fleet_records import DONE, Snapshot, pack, unpack
 from gilbench.run.profiles import get_profile
 from gilbench.run.selection import (
     UsageError,

@@ -1,7 +1,7 @@
 """The guard beside a fleet measurement: the host's one slot, and a stop that always reaches.
 
-``python -m gilbench.run.fleet_guard --folder DIR -- python -m gilbench run ...`` is
-what a fleet task starts on a host (:mod:`gilbench.run.fleet_host`).  It does three
+``python -m gilbench.fleet.guard --folder DIR -- python -m gilbench run ...`` is
+what a fleet task starts on a host (:mod:`gilbench.fleet.host`).  It does three
 things the Dask worker cannot:
 
 - **One measurement per host.**  It holds an exclusive lock on a file in the host's
@@ -146,8 +146,8 @@ def guard(command: list[str], folder: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m gilbench.run.fleet_guard --folder DIR -- COMMAND ...``."""
-    parser = argparse.ArgumentParser(prog="python -m gilbench.run.fleet_guard")
+    """``python -m gilbench.fleet.guard --folder DIR -- COMMAND ...``."""
+    parser = argparse.ArgumentParser(prog="python -m gilbench.fleet.guard")
     parser.add_argument("--folder", type=Path, required=True)
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""The A/A check (``nox -s perf``, gilbench.run.selfbench): two back-to-back runs of the
+"""The A/A check (``nox -s perf``, gilbench.selfcheck.selfbench): two back-to-back runs of the
 same thing, judged by the tool's own statistics.
 
 - **flags**: ``gilbench compare`` between them marks a share of the matched points

@@ -12,7 +12,7 @@
    expect; then the issue's acceptance rows: the paired speedups (at least 90 % within
    5 %, none more than 10 % apart), the capacity efficiencies (at least 90 % within
    5 %), and the points either run marks ``suspect`` (beyond physics: none expected);
-   and the A/A rows (gilbench.run.aa_check: points compare marks, intervals' coverage);
+   and the A/A rows (gilbench.selfcheck.aa_check: points compare marks, intervals' coverage);
 5. report time for a folder of 3 machines x 3 interpreters (made from the quick run's
    results, relabelled, since one machine cannot be three).
 
@@ -49,9 +49,9 @@ from gilbench.analysis.tidy import tidy
 from gilbench.benchmarks import get_workload
 from gilbench.measure.backends import get_backend
 from gilbench.measure.batch import Batch
-from gilbench.run.aa_check import aa_rows
 from gilbench.run.command import RunOptions, plan_run, run_plan
-from gilbench.run.stability import AGREE, APART, stability, suspect_count
+from gilbench.selfcheck.aa_check import aa_rows
+from gilbench.selfcheck.stability import AGREE, APART, stability, suspect_count
 from gilbench.vocabulary import headline_mask
 
 REPEATS = 31
@@ -113,7 +113,7 @@ def _raw_executor(kind: str, workers: int) -> Executor:
 
 def _raw_batch(name: str, size: int, workers: int) -> tuple[Callable[[], Any], Callable[[], None]]:
     """The raw equivalent of a backend's batch of no-ops, and how to clean it up."""
-    from gilbench.benchmarks._selfbench import _noop_async, raw_noop
+    from gilbench.selfcheck.noop_workloads import _noop_async, raw_noop
 
     if name == "serial":
         return (lambda: [raw_noop(i) for i in range(size)]), (lambda: None)
@@ -137,7 +137,7 @@ def _raw_batch(name: str, size: int, workers: int) -> tuple[Callable[[], Any], C
 def dispatch_floor(workers: int = 2) -> list[dict[str, Any]]:
     """A batch of no-op tasks through each backend against the raw equivalent."""
     importlib.import_module(
-        "gilbench.benchmarks._selfbench"
+        "gilbench.selfcheck.noop_workloads"
     )  # registers self.noop (not catalogued)
 
     wl = get_workload("self.noop")
@@ -287,7 +287,9 @@ def detection_row(folder: Path) -> tuple[str, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the self-benchmark; print and save the table (exit 1 if a step failed)."""
-    parser = argparse.ArgumentParser(prog="python -m gilbench.run.selfbench", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m gilbench.selfcheck.selfbench", description=__doc__
+    )
     parser.add_argument("--no-default", action="store_true",
                         help="skip timing the default profile (about 20 minutes)")  # fmt: skip
     parser.add_argument("--reports", default="reports", help="where the markdown goes")
