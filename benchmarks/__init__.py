@@ -6,8 +6,9 @@ Add a workload with one decorated function in the module of its family::
     def fib(n: int) -> int:
         \"\"\"Recursive Fibonacci in pure Python: holds the GIL all the time.\"\"\"
 
-A workload that records facts declares beside it what they mean (``shown_facts``, a
-``finding``, a ``cost_caveat``): the report reads the declaration, never a workload's name.
+A workload that records facts declares beside it what they mean, in one object
+(``present=Presentation(facts=..., finding=..., cost_caveat=...)``): the report reads the
+declaration, never a workload's name.
 """
 
 from gilbench.benchmarks._registry import (
@@ -19,6 +20,7 @@ from gilbench.benchmarks._registry import (
     Kind,
     Params,
     ParamValue,
+    Presentation,
     UnknownWorkloadError,
     Workload,
     WorkloadImportError,
@@ -37,6 +39,7 @@ __all__ = [
     "Kind",
     "ParamValue",
     "Params",
+    "Presentation",
     "UnknownWorkloadError",
     "Workload",
     "WorkloadImportError",

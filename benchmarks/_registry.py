@@ -101,6 +101,28 @@ class Fact:
 
 
 @dataclass(frozen=True)
+class Presentation:
+    """What the report says about a workload, declared beside it so that the report knows
+    families, never workloads: ``facts`` (the label, unit and combination of each fact
+    it shows, :class:`Fact`), ``finding(params, facts)`` (the sentence it prints per
+    point) and ``cost_caveat`` (why its per-operation cost is not comparable with its
+    family's; it joins the caption of the family's cost chart, which leaves it out)::
+
+        Presentation(facts=(Fact("timer_late_ms", "timer late", "ms"),),
+                     cost_caveat="its operation includes its requested delay")
+    """
+
+    facts: tuple[Fact, ...] = ()
+    finding: Finding | None = None
+    cost_caveat: str = ""
+
+    def __post_init__(self) -> None:
+        keys = [fact.key for fact in self.facts]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"a fact is shown twice ({', '.join(keys)})")
+
+
+@dataclass(frozen=True)
 class Workload:
     """A named, parameterised unit of work (see docs/design.md, "Words").
 
@@ -108,10 +130,7 @@ class Workload:
     value of each is the default.  ``tasks`` is the smallest batch this workload is run
     with (the harness may grow it so every worker has work).
 
-    How the report reads it is declared here too, so that the report knows families, not
-    workloads: ``shown_facts`` (the labels and units of the facts it shows), ``finding``
-    (a sentence per point) and ``cost_caveat`` (why its per-operation cost cannot be
-    compared with its family's).
+    How the report presents it is one object, ``present`` (:class:`Presentation`).
     """
 
     name: str
@@ -130,9 +149,22 @@ class Workload:
     load: Callable[..., Any] | None = None
     load_workers: LoadWorkers = "sweep"
     sweep_params: bool = False
-    shown_facts: tuple[Fact, ...] = ()
-    finding: Finding | None = None
-    cost_caveat: str = ""
+    present: Presentation = field(default_factory=Presentation)
+
+    @property
+    def shown_facts(self) -> tuple[Fact, ...]:
+        """The facts the report shows (:attr:`Presentation.facts`)."""
+        return self.present.facts
+
+    @property
+    def finding(self) -> Finding | None:
+        """The sentence the report prints per point (:attr:`Presentation.finding`)."""
+        return self.present.finding
+
+    @property
+    def cost_caveat(self) -> str:
+        """Why its cost is not its family's (:attr:`Presentation.cost_caveat`)."""
+        return self.present.cost_caveat
 
     @property
     def is_latency(self) -> bool:
@@ -203,9 +235,7 @@ def workload(
     load: Callable[..., Any] | None = None,
     load_workers: LoadWorkers = "sweep",
     sweep_params: bool = False,
-    shown_facts: Sequence[Fact] = (),
-    finding: Finding | None = None,
-    cost_caveat: str = "",
+    present: Presentation | None = None,
 ) -> Callable[[F], F]:
     """Register the decorated function as workload ``name``.
 
@@ -223,11 +253,8 @@ def workload(
     keeps the first few values of each (its ``swept_values``), so declare the default
     first and then the values in the order they matter.
 
-    What the report says about it is declared here, never in the report: ``shown_facts``
-    gives the label, unit and combination of each fact it shows (:class:`Fact`);
-    ``finding(params, facts)`` is the sentence it prints per point; ``cost_caveat`` is a
-    sentence saying why its per-operation cost is not comparable with its family's (it
-    joins the caption of the family's cost chart, which leaves the workload out).
+    Everything above is what is measured.  What the report says about it is declared
+    here too, never in the report, in one object: ``present`` (:class:`Presentation`).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; kinds are {', '.join(KINDS)}")
@@ -242,12 +269,9 @@ def workload(
         raise ValueError(f"{name}: a mixed workload needs a load, and only it takes one")
     if isinstance(ops, str) and ops not in grid:
         raise ValueError(f"{name}: ops names {ops!r}, which is not a parameter")
-    shown = tuple(shown_facts)
-    if shown and facts is None:
-        raise ValueError(f"{name}: shown_facts needs a facts function that returns them")
-    keys = [fact.key for fact in shown]
-    if len(set(keys)) != len(keys):
-        raise ValueError(f"{name}: a fact is shown twice ({', '.join(keys)})")
+    shown = present if present is not None else Presentation()
+    if shown.facts and facts is None:
+        raise ValueError(f"{name}: Presentation.facts needs a facts function that returns them")
 
     def register(func: F) -> F:
         if name in _REGISTRY and _REGISTRY[name].func is not func:
@@ -272,9 +296,7 @@ def workload(
             load=load,
             load_workers=load_workers,
             sweep_params=sweep_params,
-            shown_facts=shown,
-            finding=finding,
-            cost_caveat=cost_caveat,
+            present=shown,
         )
         return func
 

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from gilbench.benchmarks._registry import Fact, Params, workload
+from gilbench.benchmarks._registry import Fact, Params, Presentation, workload
 
 PROBE_BACKENDS = ("serial",)
 JOIN_TIMEOUT_S = 10.0
@@ -98,8 +98,10 @@ COUNTER_PARAMS = {"threads": [8], "n": [20_000]}
     tasks=4,
     check=_lost_is_possible,
     facts=_lost_facts,
-    shown_facts=LOST_FACTS,
-    finding=_counter_finding,
+    present=Presentation(
+        facts=LOST_FACTS,
+        finding=_counter_finding,
+    ),
     backends=PROBE_BACKENDS,
 )
 def counter_plain(threads: int, n: int) -> int:
@@ -118,8 +120,10 @@ def counter_plain(threads: int, n: int) -> int:
     tasks=4,
     check=_lost_is_possible,
     facts=_lost_facts,
-    shown_facts=LOST_FACTS,
-    finding=_counter_finding,
+    present=Presentation(
+        facts=LOST_FACTS,
+        finding=_counter_finding,
+    ),
     backends=PROBE_BACKENDS,
 )
 def counter_yield(threads: int, n: int) -> int:
@@ -134,8 +138,10 @@ def counter_yield(threads: int, n: int) -> int:
     tasks=4,
     check=lambda result, threads, n: result == 0,
     facts=_lost_facts,
-    shown_facts=LOST_FACTS,
-    finding=_counter_finding,
+    present=Presentation(
+        facts=LOST_FACTS,
+        finding=_counter_finding,
+    ),
     backends=PROBE_BACKENDS,
 )
 def counter_locked(threads: int, n: int) -> int:
@@ -161,8 +167,10 @@ def _deadlock_finding(params: Params, facts: Mapping[str, float]) -> str:
     tasks=4,
     check=lambda result, timeout_ms: result in (0, 1),
     facts=_deadlock_facts,
-    shown_facts=(Fact("deadlocks_detected", "deadlocks detected", "per task"),),
-    finding=_deadlock_finding,
+    present=Presentation(
+        facts=(Fact("deadlocks_detected", "deadlocks detected", "per task"),),
+        finding=_deadlock_finding,
+    ),
     backends=PROBE_BACKENDS,
 )
 def deadlock(timeout_ms: float) -> int:
@@ -217,11 +225,15 @@ def _daemon_finding(params: Params, facts: Mapping[str, float]) -> str:
     tasks=4,
     check=lambda result, join_timeout_ms: result == (1, 1),
     facts=_daemon_facts,
-    shown_facts=(
-        Fact("daemon_abandoned_at_join_timeout", "daemon abandoned at join(timeout)", "per task"),
-        Fact("non_daemon_waited_for", "non-daemon waited for by join()", "per task"),
+    present=Presentation(
+        facts=(
+            Fact(
+                "daemon_abandoned_at_join_timeout", "daemon abandoned at join(timeout)", "per task"
+            ),
+            Fact("non_daemon_waited_for", "non-daemon waited for by join()", "per task"),
+        ),
+        finding=_daemon_finding,
     ),
-    finding=_daemon_finding,
     backends=PROBE_BACKENDS,
 )
 def daemon_join(join_timeout_ms: float) -> tuple[int, int]:
@@ -278,12 +290,14 @@ def _logging_finding(params: Params, facts: Mapping[str, float]) -> str:
     tasks=4,
     check=lambda result, threads: result == (threads, 0, 0),
     facts=_logging_facts,
-    shown_facts=(
-        Fact("records_received", "records received", "per task"),
-        Fact("records_missing", "records missing", "per task"),
-        Fact("records_duplicated", "records duplicated", "per task"),
+    present=Presentation(
+        facts=(
+            Fact("records_received", "records received", "per task"),
+            Fact("records_missing", "records missing", "per task"),
+            Fact("records_duplicated", "records duplicated", "per task"),
+        ),
+        finding=_logging_finding,
     ),
-    finding=_logging_finding,
     backends=PROBE_BACKENDS,
 )
 def logging_from_threads(threads: int) -> tuple[int, int, int]:

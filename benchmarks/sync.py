@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from gilbench.benchmarks._registry import Fact, workload
+from gilbench.benchmarks._registry import Fact, Presentation, workload
 
 SYNC_BACKENDS = ("serial", "threads")
 
@@ -223,9 +223,11 @@ def _lateness(results: Sequence[float]) -> dict[str, float]:
     tasks=8,
     check=_timer_ok,
     facts=_lateness,
-    shown_facts=(Fact("timer_late_ms", "timer late", "ms"),),
-    cost_caveat="sync.timer's operation includes its requested delay; its lateness is "
-    "the last column.",
+    present=Presentation(
+        facts=(Fact("timer_late_ms", "timer late", "ms"),),
+        cost_caveat="sync.timer's operation includes its requested delay; its lateness is "
+        "the last column.",
+    ),
     backends=SYNC_BACKENDS,
 )
 def timer(delay_ms: float) -> float:

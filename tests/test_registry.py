@@ -8,6 +8,7 @@ import pytest
 
 from gilbench.benchmarks import (
     Fact,
+    Presentation,
     UnknownWorkloadError,
     Workload,
     _registry,
@@ -137,14 +138,15 @@ def test_decorator_rejects_facts_shown_without_a_facts_function_or_twice() -> No
 
     shown = (Fact("seen", "seen"),)
     with pytest.raises(ValueError, match="needs a facts function"):
-        workload("t.nofacts", kind="probe", check=lambda *_: True, shown_facts=shown)(documented)
+        workload("t.nofacts", kind="probe", check=lambda *_: True,
+                 present=Presentation(facts=shown))(documented)  # fmt: skip
     with pytest.raises(ValueError, match="shown twice"):
         workload(
             "t.twice",
             kind="probe",
             check=lambda *_: True,
             facts=lambda results: {"seen": 1},
-            shown_facts=shown * 2,
+            present=Presentation(facts=shown * 2),
         )(documented)
 
 

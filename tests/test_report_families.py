@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from markupsafe import Markup
 
-from gilbench.benchmarks import Fact, Params, _registry, all_workloads, workload
+from gilbench.benchmarks import Fact, Params, Presentation, _registry, all_workloads, workload
 from gilbench.report.costs import cost_figures
 from gilbench.report.figure_pool import LazySvg
 from gilbench.report.figures import Figure
@@ -65,11 +65,13 @@ def new_workloads(monkeypatch: pytest.MonkeyPatch) -> None:
         params={"widgets": [12]},
         check=lambda result, widgets: 0 <= result <= widgets,
         facts=_widget_facts,
-        shown_facts=(
-            Fact("widgets_lost", "widgets lost", "per frobnication"),
-            Fact("widgets_lost_worst", "widgets lost", "in the worst one", combine="worst"),
+        present=Presentation(
+            facts=(
+                Fact("widgets_lost", "widgets lost", "per frobnication"),
+                Fact("widgets_lost_worst", "widgets lost", "in the worst one", combine="worst"),
+            ),
+            finding=_widget_finding,
         ),
-        finding=_widget_finding,
         backends=("serial",),
     )
     def widget_race(widgets: int) -> int:
@@ -83,8 +85,10 @@ def new_workloads(monkeypatch: pytest.MonkeyPatch) -> None:
         check=lambda result, n: result == n,
         ops="n",
         facts=lambda results: {"wait_late_ms": max(results)},
-        shown_facts=(Fact("wait_late_ms", "wait late", "ms"),),
-        cost_caveat=NEW_CAVEAT,
+        present=Presentation(
+            facts=(Fact("wait_late_ms", "wait late", "ms"),),
+            cost_caveat=NEW_CAVEAT,
+        ),
         backends=("serial", "threads"),
     )
     def widget_wait(n: int) -> int:
@@ -174,7 +178,11 @@ def test_a_worst_fact_combines_by_its_worst_over_the_points(
 ) -> None:
     wl = _registry._REGISTRY[NEW_COST]
     worst = (Fact("wait_late_ms_worst", "wait late, worst", "ms", combine="worst"),)
-    monkeypatch.setitem(_registry._REGISTRY, NEW_COST, dataclasses.replace(wl, shown_facts=worst))
+    monkeypatch.setitem(
+        _registry._REGISTRY,
+        NEW_COST,
+        dataclasses.replace(wl, present=dataclasses.replace(wl.present, facts=worst)),
+    )
     frame = _cost_frame().rename(columns={"fact_wait_late_ms": "fact_wait_late_ms_worst"})
     (figure,) = cost_figures(frame, "sync", bars=False)
     assert "wait late, worst (ms)" in figure.table
