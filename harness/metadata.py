@@ -11,59 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# Version of what gilbench adds to pyperf's format.  History:
-#   1 - first version: coordinates, interpreter facts, per-run CPU time, workload facts
-#       (run metadata keys starting with "fact_").  A latency (kind "mixed") point carried
-#       its CPU load in the throughput coordinates: workers = K CPU workers (0 allowed),
-#       backend + start_method = where they ran (start_method "inline"/"executor" for
-#       asyncio).
-#   2 - latency points carry load_in (threads, processes[<start method>], asyncio[inline],
-#       asyncio[executor]) and load_workers (K >= 0); their workers is 1 and their
-#       start_method "-", backend stays the load's backend.  Throughput points write
-#       load_in "-" and no load_workers.  Version 1 files are converted on read
-#       (gilbench.analysis.store); their benchmark names stay as they were.
-#   3 - time-paired batches (docs/design.md, rules 10-12): throughput runs other than serial
-#       carry paired_serial_s (each timed value's serial partner, measured back to back
-#       with it in the same worker, in value order, space-separated seconds per batch; one
-#       serial batch partners the values before and after it) and capacity
-#       (median over the process of the pinned CPUs' capacity, in cores); every
-#       throughput run carries share_running, share_runqueue (absent where unknown),
-#       share_blocked and shares_excess (the workers' time in timed batches) and timed_s
-#       (seconds inside timed batches, backend and partners; later schema 3 files give
-#       latency runs one too: the span of their open-loop schedule).  Profiles record
-#       warmups=0 where pairs replace them.  Latency points are measured open loop
-#       (gilbench.measure.open_loop): each value is one request's latency from the time it
-#       was due on a Poisson schedule, no longer from when it was sent; their runs carry
-#       fact_latency_rate_per_s (the rate offered) and fact_latency_utilisation (the
-#       responder's busy share), and a profile records latency_values per process for
-#       at least its latency_requests per point.  Pinning and the GIL (docs/design.md, rules
-#       5, 13): every run carries cpu_list (the CPUs its worker and pool workers were
-#       found on) and, where a free-threaded worker with PYTHON_GIL unset found the GIL
-#       on, gil_reenabled_by (that point's interpreter tag ends in -gil); a run's
-#       benchmarks carry cpu_choice (CPUs per core count) and, when a cgroup quota capped
-#       the sweep, cores_cap_reason.  Nothing is renamed: version 2 files are
-#       read as they are, the new keys absent (NaN or empty columns).  Later schema 3
-#       files give every benchmark values_per_process (the values each of its processes
-#       was asked for: a profile's headline_values for headline points, else its values);
-#       without it, the values in pyperf_settings stand.  Later still, pyperf_settings
-#       records sway_tolerance (how far leaving one process out may move a headline
-#       speedup before settling gives it another process), and a settled paired point
-#       has more rounds than its serial baseline (one process each).  Throughput runs
-#       on more than one CPU carry cpu_speed_ratio (gilbench.measure.capacity.Reading).
-#   4 - work per worker (docs/method.md, "Tasks per worker" and "One reference CPU"):
-#       a pool point's tasks are at least the profile's tasks_per_worker (recorded in
-#       pyperf_settings) times its workers, so the batch grows with the workers; every
-#       throughput point carries serial_tasks, the fixed sample its serial partner times,
-#       and paired_serial_s is that sample's time scaled to the batch (sample seconds x
-#       tasks / serial_tasks: a rate); serial batches and partners are split evenly over
-#       the CPUs the backend ran on; a pool with fewer workers than CPUs is pinned one
-#       worker per CPU (worker_cpus); pool runs carry share_tail (the share of the usable
-#       workers idle while a batch's last tasks ran).  Schema 3 files read as version 4
-#       with serial_tasks = tasks (their partner timed the whole batch).  The two files
-#       of an interleaved A/B run (gilbench run --python A,B) carry ab_run, ab_side and
-#       ab_partner on every benchmark.  Throughput runs carry memory_uss_mib and
-#       memory_pss_mib (the largest reading of the process and its pool's children,
-#       gilbench.measure.memory).
+# Version of what gilbench adds to pyperf's format; its history, and what each version's
+# files carry, is docs/schema.md.  One upgrade function per step reads older files
+# (gilbench.analysis.store).
 SCHEMA_VERSION = 4
 SCHEMA_KEY = "gilbench_schema"
 

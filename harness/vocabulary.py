@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "PURE_PYTHON_KIND",
     "BASELINE_KEY",
     "CONTEXT_KEY",
     "FACT_KINDS",
@@ -57,6 +58,9 @@ __all__ = [
 THROUGHPUT_KINDS: frozenset[str] = frozenset(k for k in KINDS if k not in ("mixed", "probe"))
 #: Kinds whose speedups are headlines: verdicts, settling and stability rest on them.
 HEADLINE_KINDS: frozenset[str] = frozenset({"cpu", "cpu-released", "io"})
+#: Pure Python that holds the GIL: its speedup cannot pass the CPUs it ran on, and with
+#: one worker it cannot pass 1 (gilbench.analysis.physics).
+PURE_PYTHON_KIND = "cpu"
 #: The kind measured by latency: each pyperf value is one request of a responder.
 LATENCY_KIND = "mixed"
 #: Kinds that report facts (counts) rather than speeds.

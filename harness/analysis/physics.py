@@ -27,10 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-from gilbench.vocabulary import THROUGHPUT_KINDS, parse_cpu_list
+from gilbench.vocabulary import PURE_PYTHON_KIND, THROUGHPUT_KINDS, parse_cpu_list
 
-#: Work that only runs Python bytecode: it cannot beat min(workers, cores) x serial.
-PURE_PYTHON_KIND = "cpu"
 #: The smallest allowance over the physical limit (and the whole one where nothing runs
 #: in parallel: 1.1x on one core).
 SPREAD_FLOOR = 0.10

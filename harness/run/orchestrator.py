@@ -30,6 +30,7 @@ from gilbench.run.profiles import Profile
 from gilbench.run.settle import (
     SettleGroup,
     headline_names,
+    reference_names,
     is_paired,
     settle_groups,
     settle_need,
@@ -121,7 +122,10 @@ def run_points(
     ``--resume`` measures only what is missing.
     """
     load_before = load_average()
-    headline = headline_names(points, lambda name: get_workload(name).kind)
+    kind_of = lambda name: get_workload(name).kind  # noqa: E731
+    references = reference_names(points, kind_of)
+    # The reference's own check rides with the headline points (values, budget).
+    headline = headline_names(points, kind_of) | references
     state = RunState(profile, run_file, run_metadata, on_point_done, headline)
     resumed: list[Point] = []
     interrupted = False
@@ -154,7 +158,7 @@ def run_points(
         load_before=load_before,
         load_after=load_average(),
         budget_note=budget_note(points, run_file, headline, profile, budget_s=budget_s,
-                                started=started) if budget_s else "",
+                                started=started, references=references) if budget_s else "",
     )  # fmt: skip
 
 
@@ -186,21 +190,26 @@ def budget_note(
     *,
     budget_s: float,
     started: float,
+    references: frozenset[str] = frozenset(),
 ) -> str:
-    """What a time budget bought: how many processes the headline points and the others
-    got (of the profile's), and how long the run took."""
+    """What a time budget bought: how many processes the headline points, the one-worker
+    reference checks among ``headline`` (``references``) and the others got (of the
+    profile's), and how long the run took."""
     per_round = profile.processes_per_round
 
     def rounds(names: list[str]) -> str:
         got = sorted({run_file.value_runs(n) // per_round for n in names})
         return "–" if not got else str(got[0]) if len(got) == 1 else f"{got[0]}-{got[-1]}"
 
-    tops = [p.name for p in points if p.name in headline]
+    tops = [p.name for p in points if p.name in headline and p.name not in references]
+    refs = [p.name for p in points if p.name in references]
     rest = [p.name for p in points if p.name not in headline]
     took = time.monotonic() - started
     return (
         f"budget {budget_s / 60:.1f} min, took {took / 60:.1f} min: {len(tops)} headline points "
-        f"got {rounds(tops)} of {profile.rounds} rounds, {len(rest)} others {rounds(rest)}"
+        f"got {rounds(tops)} of {profile.rounds} rounds, "
+        + (f"{len(refs)} one-worker points {rounds(refs)}, " if refs else "")
+        + f"{len(rest)} others {rounds(rest)}"
         + ("" if min((run_file.value_runs(n) for n in tops), default=3 * per_round)
            >= 3 * per_round else "; headline points with fewer than 3 processes have no "
            "interval: give the run more time (--budget)")

@@ -44,7 +44,7 @@ from gilbench.analysis.rounds import (
     ratio_spread,
     round_medians,
 )
-from gilbench.vocabulary import HEADLINE_KINDS, Point, is_headline
+from gilbench.vocabulary import HEADLINE_KINDS, PURE_PYTHON_KIND, Point, is_headline
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,24 @@ def headline_names(points: Sequence[Point], kind_of: Callable[[str], str]) -> fr
             point.cores,
             top[(point.workload, point.params_text)],
         )
+    )
+
+
+def reference_names(points: Sequence[Point], kind_of: Callable[[str], str]) -> frozenset[str]:
+    """The names of a matrix's one-worker pool points of pure-Python work at the highest
+    core count: the reference's own check (with one worker, a pure-Python speedup must
+    read about 1: docs/method.md, "One reference CPU").  A profile gives them the
+    headline points' values and place in a time budget, so that check has the power to
+    catch a reference that is off."""
+    top = _top_cores(points)
+    return frozenset(
+        point.name
+        for point in points
+        if kind_of(point.workload) == PURE_PYTHON_KIND
+        and point.backend != "serial"
+        and point.workers == 1
+        and point.cores == top[(point.workload, point.params_text)]
+        and point.cores > 1
     )
 
 
