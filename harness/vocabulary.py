@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "PURE_PYTHON_KIND",
     "BASELINE_KEY",
     "CONTEXT_KEY",
     "FACT_KINDS",
@@ -35,6 +34,7 @@ __all__ = [
     "LOAD_PLACES",
     "PARAM_PREFIX",
     "POINT_KEY",
+    "PURE_PYTHON_KIND",
     "THROUGHPUT_KINDS",
     "WORKLOAD_KEY",
     "WORST_SUFFIX",

@@ -69,3 +69,29 @@ def gilbench(
         timeout=120,
         check=False,
     )
+
+
+def with_units(rows: list[dict[str, Any]]) -> tuple[Any, dict[tuple[str, str], Any]]:
+    """Tidy rows written with a point's units inline (``_round_medians``: each round's
+    median per task; ``_pair_ratios``: one process's pair ratios; ``_unit_ratios`` and
+    ``_unit_values``: each process's) as a frame and the units map the analysis takes
+    (gilbench.analysis.units.by_point's shape); each row gets a file and a name."""
+    import pandas as pd
+
+    from gilbench.analysis.units import PointUnits
+
+    plain, units = [], {}
+    for index, given in enumerate(rows):
+        row = {"file": "f.json", "name": f"point {index}", **given}
+        medians = row.pop("_round_medians", None)
+        flat = row.pop("_pair_ratios", None)
+        ratios = row.pop("_unit_ratios", None)
+        values = row.pop("_unit_values", None)
+        tasks = float(row.get("tasks", 1))
+        units[(row["file"], row["name"])] = PointUnits(
+            values=[list(v) for v in values] if values else [],
+            ratios=[list(r) for r in ratios] if ratios else ([list(flat)] if flat else []),
+            round_medians={r: m * tasks for r, m in medians.items()} if medians else {},
+        )
+        plain.append(row)
+    return pd.DataFrame(plain), units

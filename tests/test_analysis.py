@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import with_units
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -94,7 +95,7 @@ def test_speedup_is_the_time_ratio_for_any_positive_times(
 
 def test_speedup_pairs_rounds_so_drift_between_rounds_cancels() -> None:
     # The machine ran twice as fast in round 2; serial and threads both saw it.
-    frame = add_derived(pd.DataFrame([
+    frame = add_derived(*with_units([
         _row("serial", 1, 1.5, _round_medians={1: 2.0, 2: 1.0}),
         _row("threads", 2, 0.75, _round_medians={1: 1.0, 2: 0.5}),
         _row("processes", 2, 1.0, _round_medians={1: 2.0}),  # only round 1 measured

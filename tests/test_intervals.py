@@ -78,17 +78,14 @@ def test_the_interval_covers_the_true_median_about_as_often_as_it_says() -> None
 
 
 def test_a_latency_point_has_no_throughput_interval_but_a_note() -> None:
-    row = {"load_in": "threads", "_unit_values": [[0.01] * 67] * 3, "tasks": 1, "throughput": 100}
-    low, high, note = intervals._throughput_interval(row)
+    row = {"load_in": "threads", "tasks": 1, "throughput": 100}
+    low, high, note = intervals._throughput_interval(row, [[0.01] * 67] * 3)
     assert math.isnan(low)
     assert math.isnan(high)
     assert note == LATENCY_NOTE
-    throughput = {
-        **row,
-        "load_in": "",
-        "_unit_values": [[0.01, 0.011], [0.012, 0.01], [0.01, 0.01]],
-    }
-    low, high, note = intervals._throughput_interval(throughput)
+    throughput = {**row, "load_in": ""}
+    groups = [[0.01, 0.011], [0.012, 0.01], [0.01, 0.01]]
+    low, high, note = intervals._throughput_interval(throughput, groups)
     assert low <= 100 <= high
     assert not note
 

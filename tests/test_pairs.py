@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pyperf
 import pytest
-from helpers import make_bench, write_suite
+from helpers import make_bench, with_units, write_suite
 
 from gilbench.analysis.noise import baseline_warnings, noise_warnings
 from gilbench.analysis.paired import PAIR_COLUMNS, paired_estimate
@@ -212,7 +212,7 @@ def test_points_without_pairs_keep_the_baseline_estimate() -> None:
             ("serial", 1, 2.0, []), ("threads", 2, 1.0, []), ("processes", 2, 1.0, [1.5, 1.7])
         )
     ]  # fmt: skip
-    frame = add_derived(pd.DataFrame(rows)).set_index("backend")
+    frame = add_derived(*with_units(rows)).set_index("backend")
     assert frame.loc["threads", "speedup"] == 2.0  # no pairs: the serial point's
     assert frame.loc["processes", "speedup"] == pytest.approx(1.6)  # pairs win
     assert frame.loc["processes", "baseline_speedup"] == 2.0

@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import with_units
 
 from gilbench.analysis import intervals
 from gilbench.analysis.intervals import process_t_interval
@@ -180,7 +181,8 @@ def test_a_pure_python_interval_is_never_cut_and_is_marked_beyond_the_limit() ->
         for kind, workers, speedup in (("cpu", 4, 1.71), ("cpu-released", 4, 1.71),
                                        ("cpu", 1, 1.05))
     ]  # fmt: skip
-    out = intervals.add_intervals(pd.DataFrame(rows), [None, None, None])
+    frame, units = with_units(rows)
+    out = intervals.add_intervals(frame, [None, None, None], units)
     unbounded = process_t_interval(ratios, 1.71)[1]
     assert unbounded > 2.0
     assert out.loc[0, "speedup_ci_high"] == pytest.approx(unbounded)  # not 2.0
@@ -200,8 +202,8 @@ def test_the_throughput_interval_covers_about_95_percent_at_three_processes() ->
         groups = [list(true_s * np.exp(rng.normal(0, 0.04) + rng.normal(0, 0.02, 4)))
                   for _ in range(3)]  # fmt: skip
         median = float(np.median([v for g in groups for v in g]))
-        row = {"load_in": "", "_unit_values": groups, "tasks": tasks, "throughput": tasks / median}
-        low, high, _ = intervals._throughput_interval(row)
+        row = {"load_in": "", "tasks": tasks, "throughput": tasks / median}
+        low, high, _ = intervals._throughput_interval(row, groups)
         hits += low <= tasks / true_s <= high
     assert 0.90 <= hits / trials <= 0.99
 

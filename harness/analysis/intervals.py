@@ -46,11 +46,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyperf
 from scipy import stats
 
 from gilbench.analysis.physics import pinned_cpus, speedup_limit
-from gilbench.analysis.rounds import paired_ratios, run_pair_ratios
+from gilbench.analysis.rounds import paired_ratios
+from gilbench.analysis.units import PointKey, PointUnits, units_of
 
 CONFIDENCE = 0.95
 MIN_UNITS = 3
@@ -146,16 +146,6 @@ def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> 
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
-def interval_facts(bench: pyperf.Benchmark) -> dict[str, Any]:
-    """The per-process units of one benchmark, for :func:`add_intervals`: each run's
-    timed values and each run's per-pair ratios (hidden columns, dropped by tidy)."""
-    runs = [run for run in bench.get_runs() if run.values]
-    return {
-        "_unit_values": [list(run.values) for run in runs],
-        "_unit_ratios": [r for r in (run_pair_ratios(run) for run in runs) if r],
-    }
-
-
 def _widened(estimate: float, low: float, high: float) -> tuple[float, float]:
     """The interval, stretched to hold its own estimate (a percentile interval of a
     median of few values can miss it by a hair)."""
@@ -165,18 +155,22 @@ def _widened(estimate: float, low: float, high: float) -> tuple[float, float]:
 
 
 def _speedup_interval(
-    row: Mapping[Hashable, Any], base: Mapping[Hashable, Any] | None
+    row: Mapping[Hashable, Any],
+    base: Mapping[Hashable, Any] | None,
+    own: PointUnits,
+    theirs: PointUnits,
 ) -> tuple[float, float, int, str]:
-    """(low, high, units, note) of one row's speedup."""
+    """(low, high, units, note) of one row's speedup (``own`` its units, ``theirs`` its
+    baseline's)."""
     if row.get("backend") == "serial":
         return NAN, NAN, 0, SERIAL_NOTE if pd.notna(row.get("speedup")) else ""
-    ratios = row.get("_unit_ratios")
-    if isinstance(ratios, list) and ratios:
+    ratios = own.ratios
+    if ratios:
         low, high = process_t_interval(ratios, float(row["speedup"]))
         units = len(ratios)
         what = "processes with pairs"
-    elif base is not None and isinstance(row.get("_round_medians"), dict):
-        per_round = paired_ratios(base["_round_medians"], row["_round_medians"])
+    elif base is not None and own.round_medians and theirs.round_medians:
+        per_round = paired_ratios(theirs.per_task(base["tasks"]), own.per_task(row["tasks"]))
         low, high = median_interval(per_round)
         units, what = len(per_round), "rounds"
     else:
@@ -191,13 +185,15 @@ def _speedup_interval(
 LATENCY_NOTE = "a latency point: its percentiles carry the intervals (p50_ms_ci_low ...)"
 
 
-def _throughput_interval(row: Mapping[Hashable, Any]) -> tuple[float, float, str]:
+def _throughput_interval(
+    row: Mapping[Hashable, Any], groups: Sequence[Sequence[float]]
+) -> tuple[float, float, str]:
+    """(low, high, note) of one row's throughput, from each process's values."""
     if row.get("load_in"):
         # No throughput to bound: a value is one request's latency on an open-loop
         # schedule.  (Bootstrapping its hundreds of values was a fifth of a report's time.)
         return NAN, NAN, LATENCY_NOTE
-    groups = row.get("_unit_values")
-    if not isinstance(groups, list):
+    if not groups:
         return NAN, NAN, ""
     median_s = float(row["tasks"]) / float(row["throughput"])
     low_s, high_s = process_t_interval(groups, median_s)
@@ -223,14 +219,19 @@ def _limits(out: pd.DataFrame) -> list[float]:
 
 
 def add_intervals(
-    out: pd.DataFrame, baselines: Sequence[Mapping[Hashable, Any] | None]
+    out: pd.DataFrame,
+    baselines: Sequence[Mapping[Hashable, Any] | None],
+    units: Mapping[PointKey, PointUnits] | None = None,
 ) -> pd.DataFrame:
     """Add :data:`INTERVAL_COLUMNS` to the tidy table (after its speedups, efficiencies
-    and throughputs exist; ``baselines`` from gilbench.analysis.baselines).  In place."""
+    and throughputs exist; ``baselines`` from gilbench.analysis.baselines, ``units`` from
+    gilbench.analysis.units.by_point).  In place."""
+    found = units or {}
     speed, thru = [], []
     for row, base in zip(out.to_dict("records"), baselines, strict=True):
-        speed.append(_speedup_interval(row, base))
-        thru.append(_throughput_interval(row))
+        own = units_of(row, found)
+        speed.append(_speedup_interval(row, base, own, units_of(base, found)))
+        thru.append(_throughput_interval(row, own.values))
     out["speedup_ci_low"] = [s[0] for s in speed]
     out["speedup_ci_high"] = [s[1] for s in speed]  # as measured: never cut at the limit
     out["speedup_ci_beyond_limit"] = [

@@ -38,12 +38,14 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 import pyperf
 
 from gilbench.analysis.rounds import pair_ratios, process_sway, ratio_spread
+from gilbench.analysis.units import NO_UNITS, PointKey, PointUnits, keys_of
 
 #: The columns this module adds to the tidy table, in their order.
 PAIR_COLUMNS = [
@@ -82,8 +84,8 @@ def _weighted(values: list[tuple[float, float]]) -> float:
 
 
 def pair_facts(bench: pyperf.Benchmark) -> dict[str, Any]:
-    """The per-benchmark part of the columns above (``_pair_ratios`` is the flat list of
-    per-pair ratios, for :func:`add_paired`)."""
+    """The per-benchmark part of the columns above (the ratios themselves are the units
+    table's, gilbench.analysis.units)."""
     by_round = pair_ratios(bench)
     ratios = [r for values in by_round.values() for r in values]
     runs = [run.get_metadata() for run in bench.get_runs() if run.values]
@@ -101,7 +103,6 @@ def pair_facts(bench: pyperf.Benchmark) -> dict[str, Any]:
     timed = [t for t in (_number(m, "timed_s") for m in runs) if not math.isnan(t)]
     sway = process_sway(bench) if ratios else NAN
     return {
-        "_pair_ratios": ratios,
         "pairs": len(ratios),
         "paired_rounds": len(by_round),
         "speedup_sway": sway if math.isfinite(sway) else NAN,
@@ -122,15 +123,17 @@ def paired_estimate(ratios: list[float]) -> tuple[float, float]:
     return statistics.median(ratios), ratio_spread(ratios) if len(ratios) > 1 else NAN
 
 
-def add_paired(out: pd.DataFrame) -> pd.DataFrame:
+def add_paired(
+    out: pd.DataFrame, units: Mapping[PointKey, PointUnits] | None = None
+) -> pd.DataFrame:
     """Replace ``speedup`` and ``speedup_spread`` (the baseline estimates, computed
-    before) by the pairs' where a row has pairs; keep the baseline one as
+    before) by the pairs' where a row has pairs in ``units``; keep the baseline one as
     ``baseline_speedup``; add ``capacity_efficiency``.  In place, and returned."""
     out["baseline_speedup"] = out["speedup"]
-    empty: pd.Series = pd.Series([[] for _ in range(len(out))], index=out.index, dtype=object)
-    ratios = out.get("_pair_ratios", empty)
-    estimates = [paired_estimate(list(r) if isinstance(r, list) else []) for r in ratios]
-    paired = pd.Series([bool(isinstance(r, list) and r) for r in ratios], index=out.index)
+    found = units or {}
+    ratios = [found.get(key, NO_UNITS).pair_ratios for key in keys_of(out)]
+    estimates = [paired_estimate(r) for r in ratios]
+    paired = pd.Series([bool(r) for r in ratios], index=out.index)
     speedups = pd.Series([s for s, _ in estimates], index=out.index, dtype=float)
     spreads = pd.Series([d for _, d in estimates], index=out.index, dtype=float)
     out["speedup"] = speedups.where(paired, out["speedup"])

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,7 @@ import pandas as pd
 import pyperf
 
 from gilbench.analysis.baselines import find_baselines, speedup_notes
-from gilbench.analysis.intervals import INTERVAL_COLUMNS, add_intervals, interval_facts
+from gilbench.analysis.intervals import INTERVAL_COLUMNS, add_intervals
 from gilbench.analysis.latency_stats import LATENCY_COLUMNS, benchmark_latency_columns
 from gilbench.analysis.memory import MEMORY_COLUMNS, add_memory, memory_facts
 from gilbench.analysis.paired import PAIR_COLUMNS, add_paired, pair_facts
@@ -81,6 +82,14 @@ from gilbench.analysis.physics import suspect_reasons
 from gilbench.analysis.rounds import paired_ratios, ratio_spread, values_by_round
 from gilbench.analysis.settings import profile_pairs, recorded_settings
 from gilbench.analysis.store import LoadReport
+from gilbench.analysis.units import (
+    PointKey,
+    PointUnits,
+    benchmark_units,
+    by_point,
+    units_frame,
+    units_of,
+)
 from gilbench.analysis.verdict import karp_flatt
 from gilbench.metadata import typed
 from gilbench.vocabulary import (
@@ -259,8 +268,6 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
     if load_in and "load_workers" not in meta:
         raise ValueError(f"latency point in {load_in!r} without load_workers")
     rounds = {r: statistics.median(values) for r, values in by_round.items()}
-    # Per task: a speedup divides rates (a pool's batch grows with its workers).
-    per_task = {r: median / meta["tasks"] for r, median in rounds.items()}
     return {
         "machine": meta.get("machine", machine),
         "interpreter": meta.get("interpreter", ""),
@@ -288,7 +295,6 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         "rsd": within_round_rsd(by_round),
         "rounds": len(rounds),
         "round_drift": max(rounds.values()) / min(rounds.values()) - 1,
-        "_round_medians": per_task,
         "ops_per_task": ops,
         "op_cost_us": median / (meta["tasks"] * ops) * 1e6,
         "backends_skipped": meta.get("backends_skipped", ""),
@@ -308,31 +314,37 @@ def benchmark_row(bench: pyperf.Benchmark, machine: str, path: Path) -> dict[str
         **_facts(bench),
         **pair_facts(bench),
         **memory_facts(bench),
-        **interval_facts(bench),  # per-process units for the intervals
         **profile_pairs(meta),
     }
 
 
-def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
+def add_derived(
+    frame: pd.DataFrame, units: Mapping[PointKey, PointUnits] | None = None
+) -> pd.DataFrame:
     """Add throughput, speedup and efficiency columns (see the module docstring).
 
-    Speedup pairs the point with its serial baseline round by round when both carry
-    per-round medians per task (``_round_medians``), else it divides the overall medians
-    per task.  The
-    baseline is the serial point of the same run (gilbench.analysis.baselines); a point
-    whose run has none gets no speedup and a ``speedup_note`` saying why.
+    ``units`` are the points' measurement units (gilbench.analysis.units.by_point; none:
+    the rows' summaries only).  Speedup pairs the point with its serial baseline round by
+    round when both have units (each round's median per task), else it divides the
+    overall medians per task.  The baseline is the serial point of the same run
+    (gilbench.analysis.baselines); a point whose run has none gets no speedup and a
+    ``speedup_note`` saying why.
     """
+    units = units or {}
     out = frame.copy()
     out["throughput"] = out["tasks"] / out["median_s"]
     baselines = find_baselines(out)
     speedups, spreads = [], []
     for base, row in zip(baselines, out.to_dict("records"), strict=True):
         spread = float("nan")
+        own, theirs = units_of(row, units), units_of(base, units)
         if base is None:
             speedups.append(float("nan"))
-        elif "_round_medians" in row and isinstance(row["_round_medians"], dict):
-            speedups.append(paired_speedup(base["_round_medians"], row["_round_medians"]))
-            ratios = paired_ratios(base["_round_medians"], row["_round_medians"])
+        elif own.round_medians and theirs.round_medians:
+            # Per task: a speedup divides rates (a pool's batch grows with its workers).
+            mine, serial = own.per_task(row["tasks"]), theirs.per_task(base["tasks"])
+            speedups.append(paired_speedup(serial, mine))
+            ratios = paired_ratios(serial, mine)
             spread = ratio_spread(ratios) if len(ratios) > 1 else float("nan")
         else:  # rates: each side's time per task
             speedups.append((base["median_s"] / base["tasks"]) / (row["median_s"] / row["tasks"]))
@@ -340,21 +352,23 @@ def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
     out["speedup"] = speedups
     out["speedup_spread"] = spreads
     # The pairs' estimate where the point has pairs; the baseline's kept beside it.
-    add_paired(out)
+    add_paired(out, units)
     out["speedup_note"] = speedup_notes(out, baselines, out["speedup"])
     parallelism = out[["workers", "cores"]].min(axis=1).clip(lower=1)
     out["efficiency"] = out["speedup"] / parallelism
     out["karp_flatt"] = [karp_flatt(s, p) for s, p in zip(out["speedup"], parallelism, strict=True)]
     add_memory(out, baselines)  # memory per backend and worker (gilbench.analysis.memory)
-    return add_intervals(out, baselines)  # 95 % intervals (gilbench.analysis.intervals)
+    return add_intervals(out, baselines, units)  # 95 % intervals (analysis.intervals)
 
 
 @dataclass(frozen=True)
 class Tidied:
-    """The tidy table of a load report, and the benchmarks that could not become rows."""
+    """The tidy table of a load report, its measurement units (one row per timed value:
+    gilbench.analysis.units) and the benchmarks that could not become rows."""
 
     frame: pd.DataFrame
     skipped: tuple[tuple[Path, str], ...]
+    units: pd.DataFrame = dataclasses.field(default_factory=lambda: units_frame([]))
 
     def report_with_skipped(self, report: LoadReport) -> LoadReport:
         """``report`` with these skipped benchmarks added to its skipped files (a copy)."""
@@ -366,24 +380,30 @@ def tidy_report(report: LoadReport) -> Tidied:
     points), and the benchmarks whose metadata could not be read, with the reason.
     ``report`` is left as it was."""
     rows = []
+    unit_rows: list[tuple[Any, ...]] = []
     skipped = []
     for loaded in report.suites:
         for bench in loaded.suite.get_benchmarks():
             try:
-                rows.append(benchmark_row(bench, loaded.machine, loaded.path))
+                row = benchmark_row(bench, loaded.machine, loaded.path)
+                unit_rows += benchmark_units(bench, loaded.path)
             except (KeyError, ValueError) as exc:
                 skipped.append((loaded.path, f"benchmark {bench.get_name()!r}: {exc}"))
+                continue
+            rows.append(row)
     if not rows:
         return Tidied(pd.DataFrame(columns=COLUMNS), tuple(skipped))
     frame = pd.DataFrame(rows).astype({"load_workers": "Int64", "latency_samples": "Int64"})
+    units = units_frame(unit_rows)
     # Speedups first: a point kept from an older run still divides its own run's serial
     # point, which the newest run's serial point replaces below.
-    frame = add_derived(frame)
+    frame = add_derived(frame, by_point(units))
     frame["suspect"] = suspect_reasons(frame)  # physics as a guard (analysis.physics)
     frame = frame.sort_values("run_id", kind="stable").drop_duplicates(POINT_KEY, keep="last")
     frame = frame.sort_values(ROW_ORDER).reset_index(drop=True)
     facts = sorted(c for c in frame.columns if c.startswith(FACT_PREFIX))
-    return Tidied(with_param_columns(frame[COLUMNS + facts]), tuple(skipped))
+    kept = units.merge(frame[["file", "name"]], on=["file", "name"], how="inner")
+    return Tidied(with_param_columns(frame[COLUMNS + facts]), tuple(skipped), kept)
 
 
 def with_param_columns(frame: pd.DataFrame) -> pd.DataFrame:

@@ -30,8 +30,8 @@ from gilbench.run.profiles import Profile
 from gilbench.run.settle import (
     SettleGroup,
     headline_names,
-    reference_names,
     is_paired,
+    reference_names,
     settle_groups,
     settle_need,
 )
