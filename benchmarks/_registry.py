@@ -211,10 +211,10 @@ class Workload:
         return params
 
 
-#: The batch of the CPU-bound families (cpu, cpu-released): 32 tasks of 2-4 ms, a serial
-#: batch of 70-130 ms on a 2.6 GHz core.  With 16 tasks (35-65 ms serial, 20-35 ms on
-#: two cores), a few milliseconds of a CPU waking up or the host's scheduler moved a pair's
-#: ratio by 10-20 %, and two quick runs disagreed on processes' speedups by up to 23 %.
+#: The batch of the CPU-bound families (cpu, cpu-released): tasks of a few ms each, so
+#: that a serial batch is long (around 0.1 s) against the milliseconds a CPU waking up or
+#: the host's scheduler can take, which moved a shorter batch's pairs by tens of percent
+#: (docs/method.md, "Evidence behind the constants").
 BATCH_TASKS = 32
 
 _REGISTRY: dict[str, Workload] = {}

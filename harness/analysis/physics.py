@@ -5,7 +5,8 @@ measurement, flagged as ``suspect`` with the reason and never shown as a result.
   at most one worker runs per core, and each runs the same bytecode.  A speedup above
   that by more than the point's own uncertainty is suspect: the uncertainty is its
   relative spread (``speedup_spread``) with a floor of :data:`SPREAD_FLOOR` and a cap of
-  :data:`SPREAD_CAP` (a spread wider than that makes the number no result either).  Where
+  :data:`SPREAD_CAP` (however wide a point's spread, it cannot buy more allowance than
+  that: a speedup that far above the limit is suspect whatever its spread).  Where
   nothing can run in parallel (one core or one worker) the allowance is the floor
   alone: any speedup above 1.1 is suspect.
 - No throughput point can keep more cores busy than it was pinned to: effective cores

@@ -150,10 +150,10 @@ class Measurement:
                 self.point.backend, backend.worker_affinities(), cpus, self.worker_cpus
             )
             # One whole batch through a pool, untimed: its start warmed each worker with
-            # one task, and a first batch after that still ran 5-15 % slower than the next
-            # (caches, the specialising interpreter, CPUs that idled) in every worker
-            # process.  With two or four values a process, a cold first pair was a quarter
-            # to half of the pairs behind a point's speedup.  Work that runs in this thread
+            # one task, and a first batch after that still ran slower than the next
+            # (caches, the specialising interpreter, CPUs that idled: docs/method.md,
+            # "Evidence behind the constants").  With two or four values a process, a
+            # cold first pair was a quarter to half of the pairs behind a speedup.  Work that runs in this thread
             # (serial, asyncio) is warmed by the backend's start and the serial partner.
             if isinstance(backend, ExecutorBackend):
                 self.batch.verify(backend.run(self.batch))

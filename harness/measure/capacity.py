@@ -16,9 +16,8 @@ N - 1.
 
 Capacity compares with the CPU this thread ran on alone and is clamped to N, so it cannot
 say that the pinned CPUs run at different speeds, and a host can run one vCPU at half
-the speed of another for seconds at a time (on a 16-vCPU KVM guest, eight fib(23) calls
-took 26 ms at some moments and 45 to 57 ms at others on each CPU, once 48 ms on one and
-28 on another): a speedup against one CPU then depends on which CPU the serial work ran
+the speed of another for seconds at a time (docs/method.md, "Evidence behind the
+constants"): a speedup against one CPU then depends on which CPU the serial work ran
 on.  The hashing kernel barely feels it (SHA instructions are not what a busy sibling
 hyperthread takes away from an interpreter), so :func:`cpu_speeds` moves this thread
 onto each pinned CPU in turn and times a fixed pure-Python loop there, the work serial
@@ -134,11 +133,12 @@ def together_from(begun: list[float], stamps: list[list[float]], updates: int) -
     return threads * updates / rate if rate > 0 else float("nan")
 
 
-#: Iterations of the pure-Python probe: about 0.6 ms on one CPU of this project's VM.
+#: Iterations of the pure-Python probe: long enough to time (below a millisecond on a
+#: current core), short enough to read every CPU between two batches.
 PROBE_LOOPS = 20_000
-#: Passes over the pinned CPUs; each CPU keeps its fastest probe.  With one pass, single
-#: readings on this project's VM in a quiet minute had a 99th percentile of 1.22 and a
-#: point's median reached 1.33 where its CPUs were equal; with two, 1.06 (3 ms a reading).
+#: Passes over the pinned CPUs; each CPU keeps its fastest probe (an interrupt lengthens
+#: a probe, nothing shortens one).  One pass read equal CPUs as unequal far too often
+#: (docs/method.md, "Evidence behind the constants").
 PROBE_PASSES = 2
 
 

@@ -46,10 +46,8 @@ TARGET_UTILISATION = 0.5
 MAX_RATE = 500.0
 #: Timed requests between two re-aims of a calibrated rate (:func:`reaimed_rate`).  The
 #: calibration's few paced requests misjudge the service time of the open-loop requests
-#: that follow: under a GIL convoy (2 CPU threads beside the responder) the default
-#: profile's processes reached a utilisation of 0.14 to 0.53, not 0.5.  One calibrated
-#: 0.29 s per request where its timed requests took 0.08 s, offered 1.7 requests a
-#: second, and its 333 requests took 197 s instead of about 60.
+#: that follow, most under a GIL convoy, so the rate is aimed again at what the timed
+#: requests showed (docs/method.md, "Evidence behind the constants").
 AIM_EVERY = 20
 #: A re-aim changes the rate by at most this factor either way.
 AIM_MAX_STEP = 2.0

@@ -1,44 +1,17 @@
 """Profiles: how long to measure (pyperf process and value counts) and how wide a matrix.
 
-Since time-paired batches (gilbench.measure.pairs), every timed value of a throughput
-point costs a backend batch *and* its serial partner, so the pairs must replace time
-spent elsewhere rather than pile on top of it:
+The rules each profile follows, with the measurements behind them in docs/method.md,
+"Profiles: why they are shaped as they are":
 
-- **no warmups** in quick and default: the pool is started and warmed before timing
-  (each backend's ``start``), the serial path is warmed by one task before the first
-  batch, and a first pair that is still a little cold is one of eight or more whose
-  median is the speedup.  A warmup would now cost a whole pair that is thrown away.
-- **settling by processes** in quick and default: settling (gilbench.run.settle) once gave
-  headline points extra rounds whose serial baseline and point were measured back to
-  back; pairs now do that for every batch, and a burst of someone else's work disturbs
-  one pair, which the median sets aside.  What pairs cannot remove is a *process* that
-  runs its parallel batches in a slow or fast mode for its whole life (its own pairs
-  agree; they disagree with the other processes' by 10 to 20 %): with three processes
-  such a point's speedup is decided by one of them.  A headline point whose speedup
-  moves by more than ``sway_tolerance`` when any one process is left out, or whose pairs
-  spread wider than ``settle_tolerance``, gets one more process, up to two, within a
-  small share of the run's time (``settle_share``), the worst first.  Resampling ten
-  quick runs' processes, two runs' headline speedups then had a point more than 10 %
-  apart in about 4 pairs of runs in 10 instead of 6 to 7, for 0.3 extra processes a
-  headline point.  Rigorous settles the same way, with more rounds and a tighter
-  tolerance.
+- **no warmups** in quick and default: pools are started and warmed before timing, and a
+  warmup would cost a whole time-paired batch thrown away;
+- **settling by processes**: a headline point that one process decides, or whose pairs
+  spread wide, gets up to two more processes within a small share of the run's time;
 - **an even number of values**: one serial batch partners the backend batch before it
-  and the one after it (gilbench.measure.pairs), so 4 values cost 2 serial batches, and
-  3 values cost as many as 4.  Default takes 4 per process (12 pairs per point); quick
-  takes 2 per process in 3 processes (6 pairs): intervals need at least 3 independent
-  units, the processes (gilbench.analysis.intervals), and 3 x (2 + 1) batches cost about
-  what the former 2 x (4 + 2) did, plus one process start.
-- **more pairs where the verdicts look** (``headline_values``): quick gives headline
-  points (gilbench.vocabulary.is_headline) 4 values per process, 12 pairs.  With 6, two
-  back-to-back quick runs agreed within 5 % on 84 % of them; resampling those runs' own
-  pairs put 6 at 89 % and 12 at 93 % (before the drift between runs, which more pairs
-  cannot remove).  Their batches are a fifth of a quick run's timed seconds (52 of 227),
-  and a process start costs the same either way, so 12 pairs there cost about 50 s where
-  12 everywhere would cost minutes.
-- **few processes**: a pyperf worker process costs a tenth to a third of a second to
-  start (interpreter, imports, pool) before it times anything; three rounds (quick and
-  default) of one process each keep the moments a point is measured at apart, so
-  one bad minute cannot make a whole point, without paying for more.
+  and the one after it, so an odd count costs as much as the next even one;
+- **more pairs where the verdicts look** (``headline_values``), fewer elsewhere;
+- **few processes, in rounds**: three rounds of one process keep the moments a point is
+  measured at apart, without paying for more process starts.
 """
 
 from __future__ import annotations
