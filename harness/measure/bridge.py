@@ -153,8 +153,9 @@ class Measurement:
             # one task, and a first batch after that still ran slower than the next
             # (caches, the specialising interpreter, CPUs that idled: docs/method.md,
             # "Evidence behind the constants").  With two or four values a process, a
-            # cold first pair was a quarter to half of the pairs behind a speedup.  Work that runs in this thread
-            # (serial, asyncio) is warmed by the backend's start and the serial partner.
+            # cold first pair was a quarter to half of the pairs behind a speedup.  Work
+            # that runs in this thread (serial, asyncio) is warmed by the backend's start
+            # and the serial partner.
             if isinstance(backend, ExecutorBackend):
                 self.batch.verify(backend.run(self.batch))
             # Starting the pool imports more modules (and, for subinterpreters, extension
