@@ -17,7 +17,9 @@ from gilbench.vocabulary import Point
 
 POINTS = [
     Point("cpu.fib", {"n": 20}, "serial", 1, 2, 32),
-    Point("cpu.fib", {"n": 20}, "threads", 1, 2, 32),  # fewer workers than cores
+    # Fewer workers than cores, not pure Python: neither headline nor the reference's
+    # own check (a one-worker pure-Python point, which rides with the headline points).
+    Point("released.sha256", {"kib": 64, "total_kib": 8192}, "threads", 1, 2, 32),
     Point("cpu.fib", {"n": 20}, "threads", 2, 2, 32),  # headline
     Point("cpu.fib", {"n": 20}, "processes", 2, 2, 32),  # headline
 ]
@@ -86,3 +88,27 @@ def test_the_budget_option_reads_minutes_and_seconds() -> None:
     assert parser.parse_args(["run", "--budget", "120"]).budget == 120.0
     with pytest.raises(SystemExit):
         parser.parse_args(["run", "--budget", "soon"])
+
+
+def test_one_worker_pure_python_points_ride_with_the_headline_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reference's own check (issue 23): a one-worker pure-Python point at the top
+    core count gets the headline points' rounds within a budget, and the note says so."""
+    reference = Point("cpu.fib", {"n": 20}, "threads", 1, 2, 32)
+    clock = [0.0]
+    order: list[str] = []
+    monkeypatch.setattr(orchestrator, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+
+    def measure(point: Point, *args: object, **kwargs: object) -> pyperf.Benchmark:
+        clock[0] += 10.0
+        order.append(point.name)
+        return _bench(point)
+
+    monkeypatch.setattr(orchestrator, "measure_point", measure)
+    run_file = RunFile(tmp_path / "20260101T000000Z-cpython3.11.json")
+    points = [*POINTS, reference]
+    outcome = orchestrator.run_points(points, get_profile("quick"), run_file, {}, budget_s=115.0)
+    assert order[:5] == [p.name for p in points]
+    assert set(order[5:]) == {POINTS[2].name, POINTS[3].name, reference.name}
+    assert "1 one-worker points 3" in outcome.budget_note
