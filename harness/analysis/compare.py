@@ -32,12 +32,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyperf
 
+from gilbench.analysis.compare_units import (
+    NO_UNITS,
+    PARTNERS_LABEL,
+    Units,
+    partner_groups,
+    pooled_partners,
+    process_units,
+)
 from gilbench.analysis.power import detectable_change, paired_log_sd, pooled_log_sd
-from gilbench.analysis.rounds import run_pair_ratios
 from gilbench.analysis.significance import (
     ALPHA,
     Difference,
@@ -83,20 +88,6 @@ class Side:
     ab_runs: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class Units:
-    """One point's independent units: per process, its median batch time, its median
-    per-pair speedup (processes without pairs give none) and its 90th percentile of
-    request latency (latency points only)."""
-
-    times: list[float]
-    speedups: list[float]
-    p90s: list[float]
-
-
-NO_UNITS = Units([], [], [])
-
-
 def load_side(spec: str, results_dir: Path) -> Side:
     """The rows ``spec`` names: a file or folder, else a tag or machine in ``results_dir``."""
     path = Path(spec)
@@ -139,18 +130,6 @@ def _compared_dimensions(a: pd.DataFrame, b: pd.DataFrame) -> tuple[list[str], l
 def _whole_machine(frame: pd.DataFrame) -> pd.DataFrame:
     """Each workload's rows at the highest core count measured for it."""
     return frame[frame["cores"] == top_cores(frame)]
-
-
-def process_units(bench: pyperf.Benchmark) -> Units:
-    """One benchmark's independent units (:class:`Units`)."""
-    runs = [run for run in bench.get_runs() if run.values]
-    ratios = (run_pair_ratios(run) for run in runs)
-    latency = bench.get_metadata().get("load_in", "-") not in ("-", "")
-    return Units(
-        [statistics.median(run.values) for run in runs],
-        [statistics.median(r) for r in ratios if r],
-        [float(np.percentile(run.values, 90)) for run in runs] if latency else [],
-    )
 
 
 def _units(side: Side, row: dict[Hashable, Any], suffix: str) -> Units:
@@ -275,6 +254,32 @@ def _mark(out: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=hidden)
 
 
+def _partner_row(
+    a: Side, b: Side, rows: list[dict[Hashable, Any]], together: bool
+) -> dict[str, Any] | None:
+    """A workload's serial cost from every partner of its points (gilbench.analysis.
+    compare_units), for two interleaved sides; None for separate runs (their drift
+    between runs is what no test on partners can see) or fewer than 3 units a side."""
+    if not together:
+        return None
+    pairs = [(_units(a, row, "_a"), _units(b, row, "_b")) for row in rows]
+    units_a, units_b = pooled_partners(pairs, together)
+    slower = _test(units_a, units_b, together)
+    if math.isnan(slower.p):
+        return None
+    first = rows[0]
+    return {
+        "workload": f"{first['workload']}({first['params']})", "backend": PARTNERS_LABEL,
+        "workers": 1, **({"cores": first["cores"]} if "cores" in first else {}),
+        "A tasks/s": 1 / statistics.median(units_a), "B tasks/s": 1 / statistics.median(units_b),
+        "compared": "serial throughput", "B/A": 1 / slower.ratio, "B/A low": 1 / slower.high,
+        "B/A high": 1 / slower.low, "p": slower.p, "_floor": MIN_CHANGE,
+        "_sd": _spread(units_a, units_b, together), "_units": (len(units_a), len(units_b)),
+        "_speedup_floor": math.nan, "_speedup_sd": math.nan, "_speedup_units": (0, 0),
+        "_paired": together and _pairable(units_a, units_b),
+    }  # fmt: skip
+
+
 def compare(a: Side, b: Side) -> pd.DataFrame:
     """One row per point measured on both sides: throughputs, their ratio and its
     significance, speedups and their ratio."""
@@ -317,6 +322,11 @@ def compare(a: Side, b: Side) -> pd.DataFrame:
             "speedup B/A": row["speedup_b"] / row["speedup_a"],
             **{k: v for k, v in tests.items() if k.startswith(("speedup", "_"))},
         })  # fmt: skip
+    group = ["workload", "params", *(c for c in key if c == "cores" or c in shared)]
+    for point_rows in partner_groups(merged.to_dict("records"), group).values():
+        partners = _partner_row(a, b, point_rows, together)
+        if partners is not None:
+            rows.append({**{c: math.nan for c in rows[0]}, **partners})
     out = _mark(pd.DataFrame(rows))
     out.attrs["interleaved"] = together
     if loads:  # counts stay whole numbers, with gaps for throughput points

@@ -42,7 +42,8 @@ from typing import Any
 import psutil
 import pyperf
 
-from gilbench.analysis.compare import NO_UNITS, load_side
+from gilbench.analysis.compare import load_side
+from gilbench.analysis.compare_units import NO_UNITS
 from gilbench.analysis.power import detection_table, observed_spread
 from gilbench.analysis.store import load_results
 from gilbench.analysis.tidy import tidy
