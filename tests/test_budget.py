@@ -112,3 +112,21 @@ def test_one_worker_pure_python_points_ride_with_the_headline_points(
     assert order[:5] == [p.name for p in points]
     assert set(order[5:]) == {POINTS[2].name, POINTS[3].name, reference.name}
     assert "1 one-worker points 3" in outcome.budget_note
+
+
+def test_later_rounds_go_workload_by_workload_the_families_taking_turns() -> None:
+    """A decision needs every backend of its workload with an interval: a budget that
+    runs out should have finished whole workloads, a family's first before another's
+    second."""
+    points = [
+        Point(name, {"n": 20}, backend, 2, 2, 32)
+        for name in ("cpu.fib", "cpu.primes", "io.sleep")
+        for backend in ("threads", "processes")
+    ]
+    groups = orchestrator._by_workload(points)
+    assert [g[0].workload for g in groups] == ["cpu.fib", "io.sleep", "cpu.primes"]
+    assert all(len({p.workload for p in g}) == 1 for g in groups)
+    everything = frozenset(p.name for p in points)
+    order = list(orchestrator._passes(points, get_profile("quick"), everything, budgeted=True))
+    later = [(r, p.workload) for r, p in order[len(points) :]]
+    assert later[:4] == [(1, "cpu.fib"), (1, "cpu.fib"), (2, "cpu.fib"), (2, "cpu.fib")]

@@ -166,8 +166,8 @@ def _passes(
     points: Sequence[Point], profile: Profile, headline: frozenset[str], *, budgeted: bool
 ) -> Iterator[tuple[int, Point]]:
     """(round index, point) in the order they are measured: pass by pass over the matrix;
-    with a budget, every point's first pass, then the later passes of the headline points,
-    then those of the others."""
+    with a budget, every point's first pass, then the later passes of the headline points
+    (workload by workload, :func:`_by_workload`), then those of the others."""
     if not budgeted:
         for round_index in range(profile.rounds):
             for point in points:
@@ -175,11 +175,32 @@ def _passes(
         return
     for point in points:
         yield 0, point
-    for wanted in (True, False):
+    # The headline points' later rounds workload by workload, the families taking turns:
+    # a decision needs every backend of its workload with an interval, so a budget that
+    # runs out answers for as many workloads as it can rather than for none.
+    for group in _by_workload([p for p in points if p.name in headline]):
         for round_index in range(1, profile.rounds):
-            for point in points:
-                if (point.name in headline) == wanted:
-                    yield round_index, point
+            for point in group:
+                yield round_index, point
+    for round_index in range(1, profile.rounds):
+        for point in points:
+            if point.name not in headline:
+                yield round_index, point
+
+
+def _by_workload(points: Sequence[Point]) -> list[list[Point]]:
+    """``points`` grouped by workload, the groups ordered so that families take turns
+    (each family's first workload, then each one's second, ...)."""
+    groups: dict[str, list[Point]] = {}
+    for point in points:
+        groups.setdefault(point.workload, []).append(point)
+    families: dict[str, list[str]] = {}
+    for name in groups:
+        families.setdefault(name.split(".", 1)[0], []).append(name)
+    turns = sorted(
+        (rank, family) for family, names in families.items() for rank in range(len(names))
+    )
+    return [groups[families[family][rank]] for rank, family in turns]
 
 
 def budget_note(
