@@ -25,11 +25,11 @@ from gilbench.run.profiles import get_profile
 
 # Serial time per task (µs) by loops, and (threads, processes) speedups at 2 workers.
 SWEEP = {
-    300: (10.0, (0.95, 0.10)),
-    1000: (30.0, (0.97, 0.30)),
-    3000: (100.0, (0.98, 0.80)),
-    30000: (1000.0, (0.99, 1.60)),
-    300000: (10000.0, (0.99, 1.90)),
+    120: (10.0, (0.95, 0.10)),
+    400: (30.0, (0.97, 0.30)),
+    1200: (100.0, (0.98, 0.80)),
+    12000: (1000.0, (0.99, 1.60)),
+    120000: (10000.0, (0.99, 1.90)),
 }
 
 
@@ -98,7 +98,7 @@ def test_a_wider_interval_gives_a_wider_break_even_interval() -> None:
 
 
 def test_one_length_gives_no_curve() -> None:
-    one = _sweep()[lambda f: f["params"] == "loops=30000"]
+    one = _sweep()[lambda f: f["params"] == "loops=12000"]
     assert task_size_curves(one).empty
     assert crossovers(one) == []
 

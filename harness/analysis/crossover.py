@@ -125,7 +125,8 @@ class Crossover:
     lengths: tuple[float, ...]
 
     def text(self) -> str:
-        """``120 µs [80, 190]``, ``below 9 µs (the shortest measured)`` or ``above ...``."""
+        """``at 120 µs [80 µs, 190 µs]``, ``below 9 µs (the shortest measured)`` or
+        ``above ...``."""
         shortest, longest = min(self.lengths), max(self.lengths)
         if math.isnan(self.task_us):
             return "–"
@@ -138,8 +139,8 @@ class Crossover:
         high = ">" + duration_text(longest) if self.high_us == math.inf else duration_text(
             self.high_us)  # fmt: skip
         if math.isnan(self.low_us) or math.isnan(self.high_us):
-            return duration_text(self.task_us)
-        return f"{duration_text(self.task_us)} [{low}, {high}]"
+            return f"at {duration_text(self.task_us)} (no interval)"
+        return f"at {duration_text(self.task_us)} [{low}, {high}]"
 
 
 def duration_text(us: float) -> str:
