@@ -130,3 +130,11 @@ def test_later_rounds_go_workload_by_workload_the_families_taking_turns() -> Non
     order = list(orchestrator._passes(points, get_profile("quick"), everything, budgeted=True))
     later = [(r, p.workload) for r, p in order[len(points) :]]
     assert later[:4] == [(1, "cpu.fib"), (1, "cpu.fib"), (2, "cpu.fib"), (2, "cpu.fib")]
+
+
+def test_the_reference_checks_get_their_rounds_before_the_headline_points() -> None:
+    checks = frozenset({POINTS[1].name})
+    order = list(orchestrator._passes(POINTS, get_profile("quick"), checks | {POINTS[2].name},
+                                      budgeted=True, first=checks))  # fmt: skip
+    later = [(r, p.name) for r, p in order[len(POINTS):]]  # fmt: skip
+    assert later[:3] == [(1, POINTS[1].name), (2, POINTS[1].name), (1, POINTS[2].name)]

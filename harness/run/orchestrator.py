@@ -135,7 +135,9 @@ def run_points(
     with tempfile.TemporaryDirectory(prefix="gilbench-") as scratch:
         state.scratch = Path(scratch)
         try:
-            for round_index, point in _passes(points, profile, headline, budgeted=bool(budget_s)):
+            for round_index, point in _passes(
+                points, profile, headline, budgeted=bool(budget_s), first=references
+            ):
                 if run_file.value_runs(point.name) >= (round_index + 1) * per_round:
                     if round_index == 0:
                         resumed.append(point)
@@ -163,11 +165,18 @@ def run_points(
 
 
 def _passes(
-    points: Sequence[Point], profile: Profile, headline: frozenset[str], *, budgeted: bool
+    points: Sequence[Point],
+    profile: Profile,
+    headline: frozenset[str],
+    *,
+    budgeted: bool,
+    first: frozenset[str] = frozenset(),
 ) -> Iterator[tuple[int, Point]]:
     """(round index, point) in the order they are measured: pass by pass over the matrix;
-    with a budget, every point's first pass, then the later passes of the headline points
-    (workload by workload, :func:`_by_workload`), then those of the others."""
+    with a budget, every point's first pass, then the later passes of the points in
+    ``first`` (the reference's one-worker checks: few, and what every speedup rests on),
+    then of the headline points (workload by workload, :func:`_by_workload`), then of
+    the others."""
     if not budgeted:
         for round_index in range(profile.rounds):
             for point in points:
@@ -178,7 +187,8 @@ def _passes(
     # The headline points' later rounds workload by workload, the families taking turns:
     # a decision needs every backend of its workload with an interval, so a budget that
     # runs out answers for as many workloads as it can rather than for none.
-    for group in _by_workload([p for p in points if p.name in headline]):
+    checks = [p for p in points if p.name in first]
+    for group in [checks, *_by_workload([p for p in points if p.name in headline - first])]:
         for round_index in range(1, profile.rounds):
             for point in group:
                 yield round_index, point
