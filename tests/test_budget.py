@@ -71,6 +71,8 @@ def test_a_budget_too_short_for_intervals_says_so(
     order, outcome = _run(tmp_path, monkeypatch, budget=45.0)
     assert len(order) == 4
     assert "no interval: give the run more time (--budget)" in outcome.budget_note
+    _, short = _run(tmp_path / "short", monkeypatch, budget=25.0)
+    assert "1 point not measured at all: --resume measures them" in short.budget_note
 
 
 def test_without_a_budget_the_passes_interleave_as_before(

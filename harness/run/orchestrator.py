@@ -235,6 +235,7 @@ def budget_note(
     tops = [p.name for p in points if p.name in headline and p.name not in references]
     refs = [p.name for p in points if p.name in references]
     rest = [p.name for p in points if p.name not in headline]
+    missing = sum(1 for p in points if run_file.value_runs(p.name) == 0)
     took = time.monotonic() - started
     return (
         f"budget {budget_s / 60:.1f} min, took {took / 60:.1f} min: {len(tops)} headline points "
@@ -244,6 +245,8 @@ def budget_note(
         + ("" if min((run_file.value_runs(n) for n in tops), default=3 * per_round)
            >= 3 * per_round else "; headline points with fewer than 3 processes have no "
            "interval: give the run more time (--budget)")
+        + (f"; {missing} point{'s' * (missing != 1)} not measured at all: --resume measures "
+           "them" if missing else "")
     )  # fmt: skip
 
 
