@@ -279,23 +279,31 @@ def test_cores_restrict_cpu_affinity_so_processes_cannot_use_more(tmp_path: Path
     assert not (tmp_path / "reports").exists()
 
 
+_PLAIN_POOL = """
+import multiprocessing, sys
+from concurrent.futures import ProcessPoolExecutor
+import psutil
+from gilbench.benchmarks.cpu import fib
+workers = int(sys.argv[1])
+context = multiprocessing.get_context("forkserver")
+with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    list(pool.map(fib, [20] * (4 * workers)))
+    children = [psutil.Process(pid) for pid in pool._processes]
+    print(sum(child.memory_full_info().uss for child in children) / workers / 2**20)
+"""
+
+
 def _plain_pool_uss_per_worker(workers: int) -> float:
     """An independent measurement: a plain ProcessPoolExecutor (forkserver, as gilbench's
-    default) whose workers each ran the workload once, its children's unique memory in
-    MiB, per worker."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    import psutil
-
-    from gilbench.benchmarks.cpu import fib
-
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        list(pool.map(fib, [14] * (4 * workers)))
-        children = [psutil.Process(pid) for pid in pool._processes]  # type: ignore[union-attr]
-        total = sum(child.memory_full_info().uss for child in children)
-    return total / workers / 2**20
+    default) whose workers each ran the workload, its children's unique memory in MiB,
+    per worker.  It runs in a fresh ``python -c`` process: multiprocessing gives a pool's
+    children their parent's main module, and pytest's (its console script) would add
+    pytest to every child."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PLAIN_POOL, str(workers)],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return float(out.stdout.strip())
 
 
 def test_memory_per_worker_sets_processes_apart_from_threads(

@@ -3,7 +3,7 @@
 This module is a pyperf Runner.  gilbench's orchestrator starts its *workers* directly
 (``--worker`` with pyperf's worker options, gilbench.run.workers.worker_command), as
 pyperf's manager would, which saves a manager process per point.  Run by hand without
-``--worker`` (``python -m gilbench.measure.bridge --point JSON -o FILE``), it is an
+``--worker`` (``python -m gilbench.measure --point JSON -o FILE``), it is an
 ordinary pyperf manager that spawns those workers itself.
 
 In a worker, everything that is start-up (restricting CPU affinity, importing the
@@ -49,7 +49,8 @@ from gilbench.vocabulary import THROUGHPUT_KINDS, Point, format_cpu_list
 if TYPE_CHECKING:
     from gilbench.measure.latency import LatencyMeasurement
 
-PROGRAM_ARGS = ("-m", "gilbench.measure.bridge")
+# Workers start through gilbench.measure.__main__ (it says why).
+PROGRAM_ARGS = ("-m", "gilbench.measure")
 
 # Environment variables pyperf workers must see: pyperf starts workers with a clean
 # environment, and these change what is measured (docs/design.md, rules 5 and 6).

@@ -25,6 +25,7 @@ import psutil
 import pyperf
 
 from gilbench.analysis.store import load_results
+from gilbench.measure.bridge import PROGRAM_ARGS
 from gilbench.run.command import RunOptions, plan_run, run_plan
 
 WAIT_S = 600.0
@@ -77,7 +78,7 @@ def _kill_one_worker(pid: int) -> str | None:
             cmdline = child.cmdline()
         except psutil.Error:
             continue
-        if "--worker" in cmdline and "gilbench.measure.bridge" in cmdline:
+        if "--worker" in cmdline and PROGRAM_ARGS[-1] in cmdline:
             point = cmdline[cmdline.index("--point") + 1] if "--point" in cmdline else "?"
             child.send_signal(signal.SIGKILL)
             return point
