@@ -32,11 +32,13 @@ rounds live in gilbench.analysis.rounds, shared with the tidy table.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyperf
 
+from gilbench.analysis.physics import speedup_limit, speedup_reason
 from gilbench.analysis.rounds import (
     pair_ratios,
     paired_ratios,
@@ -183,3 +185,39 @@ def is_paired(bench: pyperf.Benchmark | None) -> bool:
     """Whether a point's results carry time-paired batches: its extra rounds then need
     no serial baseline measured beside them (its pairs hold their own)."""
     return bench is not None and bool(pair_ratios(bench))
+
+
+def beyond_physics(
+    points: Sequence[Point],
+    bench_of: Callable[[str], pyperf.Benchmark | None],
+    kind_of: Callable[[str], str],
+) -> list[Point]:
+    """The points whose speedup, from the pairs measured so far, breaks physics
+    (gilbench.analysis.physics.speedup_reason: pure Python above min(workers, cores)),
+    the furthest beyond first.
+
+    Such a number is a failed measurement, not a finding, and its cause is known: a
+    process times four backend batches and two serial partners, each partner shared by
+    two batches, so one burst that lengthens one partner lifts half of that process's
+    pairs, and the median of four pairs then reads the burst (a 1-core asyncio point
+    read 1.35x so: docs/method.md, "Rechecking what breaks physics").  One process
+    decides a point the budget measured once; more processes set such a burst aside
+    like any other outlier.
+    """
+    found: list[tuple[float, Point]] = []
+    for point in points:
+        bench = bench_of(point.name)
+        if bench is None:
+            continue
+        pairs = [r for ratios in pair_ratios(bench).values() for r in ratios]
+        if not pairs:
+            continue
+        kind, speedup = kind_of(point.workload), statistics.median(pairs)
+        spread = ratio_spread(pairs)
+        reason = speedup_reason(
+            kind, point.backend, speedup, workers=point.workers, cpus=point.cores,
+            spread=spread if math.isfinite(spread) else math.nan,
+        )  # fmt: skip
+        if reason:
+            found.append((speedup / speedup_limit(kind, point.workers, point.cores), point))
+    return [point for _, point in sorted(found, key=lambda item: -item[0])]
