@@ -96,6 +96,11 @@ KEYS: dict[str, Key] = {
             float,
             "pure Python on the fastest pinned CPU over the slowest, each alone (median)",
         ),
+        Key(
+            "capacity_python",
+            float,
+            "average pinned CPUs' worth of pure-Python work they delivered at once (median)",
+        ),
         Key("share_running", float, "share of the workers' time in timed batches on a CPU"),
         Key("share_runqueue", float, "share of the workers' time waiting for a CPU"),
         Key("share_blocked", float, "share of the workers' time blocked (GIL, locks, I/O)"),

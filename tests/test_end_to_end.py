@@ -191,6 +191,27 @@ def test_pool_points_record_their_tail_sample_and_pinned_workers(
     assert cores  # on one CPU every pool has as many workers as CPUs: nothing pinned each
 
 
+def test_points_on_two_cpus_record_their_capacity_for_pure_python(
+    tiny_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """A throughput point pinned to two CPUs or more reads the pure-Python capacity from
+    one helper process per CPU (gilbench.measure.python_capacity); a pure-Python point's
+    capacity efficiency divides by it, an I/O point's by the hashing one."""
+    root, _ = tiny_run
+    out = gilbench("export", "results", "--format", "csv", cwd=root)
+    rows = [r for r in csv.DictReader(io.StringIO(out.stdout)) if r["cores"] != "1"]
+    if not rows:
+        pytest.skip("one CPU here: no helpers, no reading")
+    for row in rows:
+        assert 0 < float(row["capacity_python"]) <= int(row["cores"]), row["workload"]
+        if row["backend"] == "serial":
+            continue
+        divisor = min(float(row["workers"]), float(row["capacity_python"] if row["kind"] ==
+                      "cpu" else row["capacity"]))  # fmt: skip
+        expected = float(row["speedup"]) / divisor
+        assert float(row["capacity_efficiency"]) == pytest.approx(expected, rel=1e-3)
+
+
 def test_report_shows_a_plot_per_workload_and_the_csv_numbers(
     tiny_run: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:

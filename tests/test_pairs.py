@@ -46,7 +46,7 @@ def test_one_serial_batch_partners_the_batch_before_and_the_batch_after_it(
 ) -> None:
     measured: list[int] = []
     reading = pairs.capacity.Reading(2.0, 1.1)
-    monkeypatch.setattr(pairs.capacity, "read", lambda: measured.append(1) or reading)
+    monkeypatch.setattr(pairs.capacity, "read", lambda **_: measured.append(1) or reading)
     monkeypatch.setattr(run_facts, "_capacities", [])
     monkeypatch.setattr(run_facts, "_speed_ratios", [])
     timings = iter([1.0, 2.0, 3.0, 4.0, 5.0])

@@ -296,8 +296,10 @@ def test_beyond_physics_lists_the_furthest_first() -> None:
     kinds = {"cpu.fib": "cpu"}
     a = Point("cpu.fib", {}, "threads", 1, 2, 8)
     b = Point("cpu.fib", {}, "processes", 2, 2, 16)
-    benches = {a.name: pyperf.Benchmark([_process([1.2] * 4)]),  # 1.2 over a limit of 1
-               b.name: pyperf.Benchmark([_process([3.0] * 4)])}  # 1.5 over a limit of 2
+    benches = {
+        a.name: pyperf.Benchmark([_process([1.2] * 4)]),  # 1.2 over a limit of 1
+        b.name: pyperf.Benchmark([_process([3.0] * 4)]),  # 1.5 over a limit of 2
+    }
     assert beyond_physics([a, b], benches.get, kinds.__getitem__) == [b, a]
 
 
@@ -307,7 +309,7 @@ def test_a_point_beyond_physics_is_measured_again_before_the_later_rounds(
     """The orchestrator's side: right after the first pass, a point whose number breaks
     physics gets its next rounds while it still does, up to the profile's rounds and
     extra rounds; the later pass finds its round done."""
-    import gilbench.run.orchestrator as orchestrator
+    from gilbench.run import orchestrator
 
     profile = replace(_settling(settle_rounds=1), settle_tolerance=math.inf,
                       sway_tolerance=math.inf)  # fmt: skip
@@ -318,8 +320,11 @@ def test_a_point_beyond_physics_is_measured_again_before_the_later_rounds(
     monkeypatch.setattr(orchestrator, "beyond_physics",
                         lambda points, bench_of, kind_of: [headline])  # fmt: skip
     statuses: list[tuple[str, str]] = []
-    outcome = run_points([serial, headline], profile, run_file, {"machine": "m"},
-                         lambda point, status: statuses.append((point.backend, status)))  # fmt: skip
+
+    def note(point: Point, status: str) -> None:
+        statuses.append((point.backend, status))
+
+    outcome = run_points([serial, headline], profile, run_file, {"machine": "m"}, note)
     assert not outcome.failures
     assert statuses == [
         ("serial", "round 1/2"),

@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from gilbench.analysis.paired import delivered_capacity
 from gilbench.analysis.physics import pinned_cpus, speedup_limit
 from gilbench.analysis.rounds import paired_ratios
 from gilbench.analysis.units import PointKey, PointUnits, units_of
@@ -244,7 +245,8 @@ def add_intervals(
     out["throughput_ci_high"] = [t[1] for t in thru]
     out["throughput_ci_note"] = [t[2] for t in thru]
     parallelism = out[["workers", "cores"]].min(axis=1).clip(lower=1)
-    usable = out[["workers"]].assign(capacity=out["capacity"]).min(axis=1, skipna=False)
+    delivered = delivered_capacity(out)  # as capacity_efficiency itself divides
+    usable = out[["workers"]].assign(capacity=delivered).min(axis=1, skipna=False)
     usable = usable.where(usable > 0)
     for name, divisor in (("efficiency", parallelism), ("capacity_efficiency", usable)):
         out[f"{name}_ci_low"] = out["speedup_ci_low"] / divisor

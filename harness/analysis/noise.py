@@ -7,8 +7,9 @@ from collections.abc import Callable
 import pandas as pd
 
 from gilbench.analysis.latency_stats import TREND_LIMIT, UTILISATION_COLUMN, UTILISATION_LIMIT
+from gilbench.analysis.paired import delivered_capacity
 from gilbench.analysis.physics import UNEQUAL_SPEEDS
-from gilbench.vocabulary import LATENCY_KIND, backend_label, headline_mask
+from gilbench.vocabulary import LATENCY_KIND, PURE_PYTHON_KIND, backend_label, headline_mask
 
 # A point whose values vary more than this (stdev / mean) is flagged as noisy.
 NOISY_RSD = 0.10
@@ -182,18 +183,20 @@ CAPACITY_BELOW = 0.9
 
 def capacity_warnings(frame: pd.DataFrame) -> list[str]:
     """A line naming the points whose pinned CPUs delivered less than 90 % of their
-    cores' worth of work while they were measured (gilbench.measure.capacity)."""
+    cores' worth of work (pure-Python work for pure-Python points: gilbench.analysis.
+    paired.delivered_capacity) while they were measured."""
     if frame.empty or "capacity" not in frame.columns:
         return []
-    rows = frame[frame["capacity"].notna()]
-    low = rows[rows["capacity"] < CAPACITY_BELOW * rows["cores"]].sort_values("capacity")
+    rows = frame.assign(_delivered=delivered_capacity(frame))
+    rows = rows[rows["_delivered"].notna()]
+    low = rows[rows["_delivered"] < CAPACITY_BELOW * rows["cores"]].sort_values("_delivered")
     if low.empty:
         return []
     examples = _examples(
         low,
         lambda r: (
-            f"{_label(r)}: the {r['cores']} pinned CPUs delivered {r['capacity']:.1f} "
-            "cores' worth of work"
+            f"{_label(r)}: the {r['cores']} pinned CPUs delivered {r['_delivered']:.1f} "
+            f"cores' worth of {_work(r)}"
         ),
         limit=5,
     )
@@ -202,6 +205,13 @@ def capacity_warnings(frame: pd.DataFrame) -> list[str]:
         f"{CAPACITY_BELOW:.0%} of their cores' worth of work ({examples}); their "
         "capacity_efficiency holds them against what the machine could deliver"
     ]
+
+
+def _work(row: pd.Series) -> str:
+    """The words for what a row's capacity measured: pure-Python work or any work."""
+    python = row.get("capacity_python")
+    pure = row.get("kind") == PURE_PYTHON_KIND and python is not None and not pd.isna(python)
+    return "pure-Python work" if pure else "work"
 
 
 def speed_warnings(frame: pd.DataFrame) -> list[str]:

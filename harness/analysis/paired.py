@@ -18,7 +18,11 @@ Per point (one pyperf benchmark), from its runs' metadata (gilbench.measure.run_
   (gilbench.analysis.noise.baseline_warnings).  Points without pairs (serial points, old
   files) keep it as their ``speedup`` too.
 - ``capacity``: the median over the point's runs of the pinned CPUs' capacity in cores
-  (gilbench.measure.capacity); ``capacity_efficiency`` = speedup / min(workers, capacity).
+  (gilbench.measure.capacity, a hashing kernel on threads); ``capacity_python``: likewise
+  for pure Python (gilbench.measure.python_capacity: a pure-Python loop in one process
+  per pinned CPU, against an average pinned CPU alone); ``capacity_efficiency`` =
+  speedup / min(workers, capacity), with ``capacity_python`` for pure-Python points
+  where it was measured: each against what the CPUs could deliver to that kind of work.
 - ``cpu_speed_ratio``: the median over the point's runs of the fastest pinned CPU's
   pure-Python speed over the slowest's, each timed alone (NaN on one CPU or in older
   files): well above 1, a speedup against one CPU depends on which CPU the serial work
@@ -46,6 +50,7 @@ import pyperf
 
 from gilbench.analysis.rounds import pair_ratios, process_sway, ratio_spread
 from gilbench.analysis.units import NO_UNITS, PointKey, PointUnits, keys_of
+from gilbench.vocabulary import PURE_PYTHON_KIND
 
 #: The columns this module adds to the tidy table, in their order.
 PAIR_COLUMNS = [
@@ -54,6 +59,7 @@ PAIR_COLUMNS = [
     "paired_rounds",
     "speedup_sway",
     "capacity",
+    "capacity_python",
     "capacity_efficiency",
     "cpu_speed_ratio",
     "share_running",
@@ -91,6 +97,7 @@ def pair_facts(bench: pyperf.Benchmark) -> dict[str, Any]:
     runs = [run.get_metadata() for run in bench.get_runs() if run.values]
     capacities = [c for c in (_number(m, "capacity") for m in runs) if not math.isnan(c)]
     speed_ratios = [r for r in (_number(m, "cpu_speed_ratio") for m in runs) if not math.isnan(r)]
+    python = [c for c in (_number(m, "capacity_python") for m in runs) if not math.isnan(c)]
     weights = [_number(m, "timed_wall_s") for m in runs]
     weights = [0.0 if math.isnan(w) else w for w in weights]
     shares = {
@@ -108,6 +115,7 @@ def pair_facts(bench: pyperf.Benchmark) -> dict[str, Any]:
         "speedup_sway": sway if math.isfinite(sway) else NAN,
         "capacity": statistics.median(capacities) if capacities else NAN,
         "cpu_speed_ratio": statistics.median(speed_ratios) if speed_ratios else NAN,
+        "capacity_python": statistics.median(python) if python else NAN,
         **shares,
         "shares_excess": max(excess) if excess else NAN,
         "share_tail": _weighted(tails) if tails else NAN,
@@ -143,6 +151,18 @@ def add_paired(
             out[column] = NAN
     out["pairs"] = out["pairs"].fillna(0).astype(int)
     out["paired_rounds"] = out["paired_rounds"].fillna(0).astype(int)
-    usable = out[["workers"]].assign(capacity=out["capacity"]).min(axis=1, skipna=False)
+    usable = out[["workers"]].assign(capacity=delivered_capacity(out)).min(axis=1, skipna=False)
     out["capacity_efficiency"] = out["speedup"] / usable.where(usable > 0)
     return out
+
+
+def delivered_capacity(frame: pd.DataFrame) -> pd.Series:
+    """Per row, what its pinned CPUs could deliver to its kind of work, in cores: the
+    pure-Python capacity for pure-Python points where it was measured, else the hashing
+    one (a pure-Python loop on two vCPUs that share a physical core runs at a fraction
+    of two cores' worth while hashing nearly doubles: docs/method.md)."""
+    capacity = frame["capacity"] if "capacity" in frame else pd.Series(NAN, frame.index)
+    if "capacity_python" not in frame or "kind" not in frame:
+        return capacity.astype(float)
+    pure = (frame["kind"] == PURE_PYTHON_KIND) & frame["capacity_python"].notna()
+    return frame["capacity_python"].where(pure, capacity).astype(float)

@@ -41,6 +41,7 @@ from gilbench.measure.interpreter import InterpreterInfo, gil_enabled_now
 from gilbench.measure.machine import allowed_cpus, choose_cpus, cpu_cores
 from gilbench.measure.pairs import Pairing, wants_pairs
 from gilbench.measure.pinning import affinity_supported
+from gilbench.measure.python_capacity import PythonHelpers
 from gilbench.measure.shares import ShareClock
 from gilbench.measure.tail import tail_share
 from gilbench.metadata import SCHEMA_KEY, SCHEMA_VERSION
@@ -109,12 +110,18 @@ class Measurement:
         self.point = point
         self.workload = get_workload(point.workload)
         self._stack = contextlib.ExitStack()
-        extras, self.helper_pids = enter_setup(self._stack, self.workload, point.params)
+        self.cpus = list(point.cpus) or sorted(pinning.thread_cpus())
+        # Forked first, while no thread exists (the workload's setup may start some).
+        helpers = PythonHelpers.start(self.cpus) if self.workload.kind in THROUGHPUT_KINDS \
+            else PythonHelpers(self.cpus)  # fmt: skip
+        self._stack.callback(helpers.close)
+        extras, setup_pids = enter_setup(self._stack, self.workload, point.params)
+        #: Processes that are not the workload's work: left out of CPU time and memory.
+        self.helper_pids = (*setup_pids, *helpers.pids)
         self.batch = Batch(self.workload, dict(point.params), point.tasks, extras)
         self.backend: Backend | None = None
         #: The GIL state written into the metadata; checked again once the pool exists.
         self.gil_recorded: bool | None = None
-        self.cpus = list(point.cpus) or sorted(pinning.thread_cpus())
         pool = issubclass(get_backend(point.backend), ExecutorBackend)
         #: With fewer pool workers than CPUs, the CPUs they are pinned to, one each, and
         #: the others, where this thread waits for their batches.
@@ -132,6 +139,7 @@ class Measurement:
             sample=point.serial_tasks,
             cpus=(self.worker_cpus or self.cpus) if pool else (),
             capacity_only=self.workload.kind in THROUGHPUT_KINDS,
+            helpers=helpers,
         )
 
     def _started_backend(self) -> Backend:

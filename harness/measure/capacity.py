@@ -199,17 +199,21 @@ def capacity_from(cpus: int, alone_s: float, together_s: float) -> float:
 
 @dataclass(frozen=True)
 class Reading:
-    """One capacity measurement: ``cores`` (see the module docstring) and
+    """One capacity measurement: ``cores`` (see the module docstring),
     ``speed_ratio``, the fastest pinned CPU's pure-Python speed over the slowest's
-    (:func:`cpu_speeds`; NaN on one CPU)."""
+    (:func:`cpu_speeds`, or the pure-Python helpers'; NaN on one CPU), and
+    ``python_cores``, the capacity for pure Python (gilbench.measure.python_capacity;
+    NaN without its helpers)."""
 
     cores: float
     speed_ratio: float
+    python_cores: float = math.nan
 
 
-def read(cpus: int | None = None, updates: int = UPDATES) -> Reading:
+def read(cpus: int | None = None, updates: int = UPDATES, *, speeds: bool = True) -> Reading:
     """The pinned CPUs' capacity now, in cores, and how unequal their speeds are (see
-    the module docstring).
+    the module docstring; ``speeds`` False leaves the speeds to the pure-Python
+    helpers, which time each CPU from a process that sits on it).
 
     Timed alone, together, alone: the symmetric order cancels a linear drift of the
     machine's speed over the 15 ms or so it takes.  One pinned CPU is
@@ -222,7 +226,8 @@ def read(cpus: int | None = None, updates: int = UPDATES) -> Reading:
     first = time_alone(updates)
     together = time_together(n, updates)
     alone = statistics.mean([first, time_alone(updates)])
-    return Reading(capacity_from(n, alone, together), speed_ratio_from(cpu_speeds()))
+    ratio = speed_ratio_from(cpu_speeds()) if speeds else math.nan
+    return Reading(capacity_from(n, alone, together), ratio)
 
 
 def measure(cpus: int | None = None, updates: int = UPDATES) -> float:

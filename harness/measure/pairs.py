@@ -59,6 +59,7 @@ from gilbench.benchmarks import Workload
 from gilbench.measure import capacity, run_facts
 from gilbench.measure.backends.serial import SerialBackend
 from gilbench.measure.batch import Batch
+from gilbench.measure.python_capacity import PythonHelpers
 from gilbench.vocabulary import THROUGHPUT_KINDS
 
 #: Capacity is measured before batch 0 and then before every this many batches (warmups
@@ -87,6 +88,7 @@ class Pairing:
         sample: int | None = None,
         cpus: Sequence[int] = (),
         capacity_only: bool = False,
+        helpers: PythonHelpers | None = None,
     ) -> None:
         if capacity_every < 2 or capacity_every % 2:
             raise ValueError("capacity is measured between pairs: every 2, 4, ... batches")
@@ -97,6 +99,8 @@ class Pairing:
         #: Pairs off but capacity on: a serial point's batches.
         self.capacity_only = capacity_only and not enabled
         self.capacity_every = capacity_every
+        #: One sleeping process per pinned CPU: capacity for pure Python, CPU speeds.
+        self.helpers = helpers
         self._capacity_due = False  # a reading owed just before the next partner
         self.batches = 0  # backend batches begun in this process, warmups included
         self._serial = SerialBackend(1)
@@ -126,10 +130,13 @@ class Pairing:
                 self._capacity_due = True
         return None
 
-    @staticmethod
-    def _read_capacity() -> None:
-        reading = capacity.read()
-        run_facts.record_capacity(reading.cores, reading.speed_ratio)
+    def _read_capacity(self) -> None:
+        python = self.helpers.read() if self.helpers else None
+        reading = capacity.read(speeds=python is None)
+        if python is None:
+            run_facts.record_capacity(reading.cores, reading.speed_ratio)
+        else:
+            run_facts.record_capacity(reading.cores, python.speed_ratio, python.cores)
 
     def after(self) -> tuple[float, float]:
         """Call after a backend batch whose :meth:`before` returned None: time its

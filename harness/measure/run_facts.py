@@ -11,7 +11,8 @@ Schema 3 adds, per run (gilbench.metadata): ``paired_serial_s`` (each value's se
 partner, in value order; a partner shared by two values appears twice), ``capacity``
 (median over the process: it is the machine's, so measurements taken during warmups
 count too) and, later in schema 3, ``cpu_speed_ratio`` (likewise: the fastest pinned
-CPU's pure-Python speed over the slowest's), ``share_running``, ``share_runqueue``,
+CPU's pure-Python speed over the slowest's), ``capacity_python`` (likewise: the
+capacity for pure Python, gilbench.measure.python_capacity), ``share_running``, ``share_runqueue``,
 ``share_blocked`` and ``shares_excess`` (gilbench.measure.shares), and ``timed_s``
 (the seconds spent measuring: inside timed batches, backend and serial partners, each
 counted once; for a latency point, the span of its open-loop schedule, over which every
@@ -43,6 +44,7 @@ _partners: list[float] = []
 _partner_seconds: list[float] = []
 _capacities: list[float] = []  # not cleared by teardown: the whole process's
 _speed_ratios: list[float] = []  # likewise (gilbench.measure.capacity.Reading)
+_python_capacities: list[float] = []  # likewise (gilbench.measure.python_capacity)
 _shares: list[Shares] = []
 _tails: list[tuple[float, float]] = []  # (tail share, batch seconds): gilbench.measure.tail
 _memory: list[tuple[float, float]] = []  # (USS, PSS) in MiB: gilbench.measure.memory
@@ -142,13 +144,18 @@ def record_schedule(seconds: float) -> None:
     _schedule_seconds.append(seconds)
 
 
-def record_capacity(cores: float, speed_ratio: float = math.nan) -> None:
-    """Remember one measurement of the pinned CPUs' capacity and of how unequal their
-    speeds were (gilbench.measure.capacity.Reading)."""
+def record_capacity(
+    cores: float, speed_ratio: float = math.nan, python_cores: float = math.nan
+) -> None:
+    """Remember one measurement of the pinned CPUs' capacity, of how unequal their
+    speeds were and of their capacity for pure Python (gilbench.measure.capacity.Reading,
+    gilbench.measure.python_capacity)."""
     if not math.isnan(cores):
         _capacities.append(cores)
     if not math.isnan(speed_ratio):
         _speed_ratios.append(speed_ratio)
+    if not math.isnan(python_cores):
+        _python_capacities.append(python_cores)
 
 
 def record_shares(shares: Shares) -> None:
@@ -188,6 +195,8 @@ def _aggregate_pairs(metadata: dict[str, Any]) -> None:
         metadata["capacity"] = round(statistics.median(_capacities), 4)
     if _speed_ratios:
         metadata["cpu_speed_ratio"] = round(statistics.median(_speed_ratios), 4)
+    if _python_capacities:
+        metadata["capacity_python"] = round(statistics.median(_python_capacities), 4)
     if _shares:
         total = sum(_shares[1:], _shares[0])
         running, queued, blocked, excess = total.split()
@@ -212,7 +221,7 @@ def _aggregate_pairs(metadata: dict[str, Any]) -> None:
 
 
 #: The run metadata keys :func:`_aggregate_pairs` writes.
-PAIR_KEYS = ("paired_serial_s", "capacity", "cpu_speed_ratio", "share_running",
+PAIR_KEYS = ("paired_serial_s", "capacity", "cpu_speed_ratio", "capacity_python", "share_running",
              "share_runqueue", "share_blocked", "shares_excess", "share_tail",
              "memory_uss_mib", "memory_pss_mib", "timed_s")  # fmt: skip
 

@@ -11,6 +11,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from gilbench.analysis.intervals import BEYOND_MARK, is_beyond
+from gilbench.analysis.paired import delivered_capacity
 from gilbench.analysis.physics import suspect_mask
 from gilbench.report.figure_pool import LazySvg
 from gilbench.report.figures import Figure, anchor, html_table
@@ -34,7 +35,7 @@ TABLE_COLUMNS = {
     "speedup": "speedup [95 % interval]",
     "speedup_spread": "± spread (pairs, else rounds)",
     "efficiency": "efficiency",
-    "capacity": "capacity (cores)",
+    "capacity": "capacity (cores, for its kind of work)",
     "capacity_efficiency": "capacity efficiency",
     "effective_cores": "effective cores",
 }
@@ -87,7 +88,8 @@ def marked_speedups(rows: pd.DataFrame) -> pd.Series:
 def _numbers_table(rows: pd.DataFrame) -> Markup:
     view = rows.assign(median_ms=rows["median_s"] * 1e3, stdev_ms=rows["stdev_s"] * 1e3,
                        speedup_spread=spread_text(rows["speedup_spread"]),
-                       speedup=marked_speedups(rows))  # fmt: skip
+                       speedup=marked_speedups(rows),
+                       capacity=delivered_capacity(rows))  # fmt: skip
     columns = dict(TABLE_COLUMNS)
     if "speedup_note" in rows and rows["speedup_note"].fillna("").astype(bool).any():
         columns["speedup_note"] = "speedup note"  # why a cell is empty, or what it lacks

@@ -72,16 +72,26 @@ def _alive(pids: set[int]) -> list[int]:
 
 
 def _kill_one_worker(pid: int) -> str | None:
-    """SIGKILL one pyperf worker process under ``pid``; return its point's name."""
+    """SIGKILL one pyperf worker process under ``pid``; return its point's name.  A
+    worker's pure-Python capacity helpers are forks of it with the same command line:
+    the worker is the one whose parent is not such a process."""
+    found: dict[int, tuple[psutil.Process, list[str]]] = {}
     for child in psutil.Process(pid).children(recursive=True):
         try:
             cmdline = child.cmdline()
         except psutil.Error:
             continue
         if "--worker" in cmdline and PROGRAM_ARGS[-1] in cmdline:
-            point = cmdline[cmdline.index("--point") + 1] if "--point" in cmdline else "?"
-            child.send_signal(signal.SIGKILL)
-            return point
+            found[child.pid] = (child, cmdline)
+    for child, cmdline in found.values():
+        try:
+            if child.ppid() in found:
+                continue
+        except psutil.Error:
+            continue
+        point = cmdline[cmdline.index("--point") + 1] if "--point" in cmdline else "?"
+        child.send_signal(signal.SIGKILL)
+        return point
     return None
 
 
