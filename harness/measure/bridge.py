@@ -115,9 +115,10 @@ class Measurement:
         helpers = PythonHelpers.start(self.cpus) if self.workload.kind in THROUGHPUT_KINDS \
             else PythonHelpers(self.cpus)  # fmt: skip
         self._stack.callback(helpers.close)
-        extras, setup_pids = enter_setup(self._stack, self.workload, point.params)
-        #: Processes that are not the workload's work: left out of CPU time and memory.
-        self.helper_pids = (*setup_pids, *helpers.pids)
+        extras, self.helper_pids = enter_setup(self._stack, self.workload, point.params)
+        #: Processes that are not the workload's work (its setup's helpers, the capacity
+        #: helpers): left out of CPU time and memory.
+        self.excluded_pids = (*self.helper_pids, *helpers.pids)
         self.batch = Batch(self.workload, dict(point.params), point.tasks, extras)
         self.backend: Backend | None = None
         #: The GIL state written into the metadata; checked again once the pool exists.
@@ -188,7 +189,7 @@ class Measurement:
         """
         backend = self._started_backend()
         facts = self.workload.facts
-        clock = run_facts.CpuClock(exclude=self.helper_pids)
+        clock = run_facts.CpuClock(exclude=self.excluded_pids)
         shares = ShareClock(backend.worker_threads())
         pairing = self.pairing
         total = partners = partner_time = 0.0
@@ -223,7 +224,7 @@ class Measurement:
             total += elapsed
         # Once per call (a value), after its batches: the pool is alive and holds what the
         # batches needed.  A millisecond or so a process, outside every timed region.
-        reading = memory.read(exclude=self.helper_pids)
+        reading = memory.read(exclude=self.excluded_pids)
         if reading is not None:
             run_facts.record_memory(reading.uss_mib, reading.pss_mib)
         if pairing.enabled:
