@@ -199,15 +199,13 @@ def capacity_from(cpus: int, alone_s: float, together_s: float) -> float:
 
 @dataclass(frozen=True)
 class Reading:
-    """One capacity measurement: ``cores`` (see the module docstring),
+    """One capacity measurement: ``cores`` (see the module docstring) and
     ``speed_ratio``, the fastest pinned CPU's pure-Python speed over the slowest's
-    (:func:`cpu_speeds`, or the pure-Python helpers'; NaN on one CPU), and
-    ``python_cores``, the capacity for pure Python (gilbench.measure.python_capacity;
-    NaN without its helpers)."""
+    (:func:`cpu_speeds`; NaN on one CPU, or when left to the pure-Python helpers of
+    gilbench.measure.python_capacity)."""
 
     cores: float
     speed_ratio: float
-    python_cores: float = math.nan
 
 
 def read(cpus: int | None = None, updates: int = UPDATES, *, speeds: bool = True) -> Reading:

@@ -42,7 +42,7 @@ from typing import Any
 
 from gilbench.measure.capacity import together_from
 
-#: Iterations of one chunk of the loop (about 0.15 ms on a current core) and chunks per
+#: Iterations of one chunk of the loop (a fraction of a millisecond) and chunks per
 #: timing: long enough to time and for the helpers' runs to overlap after staggered
 #: wake-ups, short enough that a reading on 16 CPUs costs tens of milliseconds.
 CHUNK_LOOPS = 5_000

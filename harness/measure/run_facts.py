@@ -12,11 +12,12 @@ partner, in value order; a partner shared by two values appears twice), ``capaci
 (median over the process: it is the machine's, so measurements taken during warmups
 count too) and, later in schema 3, ``cpu_speed_ratio`` (likewise: the fastest pinned
 CPU's pure-Python speed over the slowest's), ``capacity_python`` (likewise: the
-capacity for pure Python, gilbench.measure.python_capacity), ``share_running``, ``share_runqueue``,
-``share_blocked`` and ``shares_excess`` (gilbench.measure.shares), and ``timed_s``
-(the seconds spent measuring: inside timed batches, backend and serial partners, each
-counted once; for a latency point, the span of its open-loop schedule, over which every
-moment is measured: a request due at any moment in it would have been timed from then).
+capacity for pure Python, gilbench.measure.python_capacity), ``share_running``,
+``share_runqueue``, ``share_blocked`` and ``shares_excess`` (gilbench.measure.shares),
+and ``timed_s`` (the seconds spent measuring: inside timed batches, backend and serial
+partners, each counted once; for a latency point, the span of its open-loop schedule,
+over which every moment is measured: a request due at any moment in it would have been
+timed from then).
 """
 
 from __future__ import annotations
@@ -221,8 +222,8 @@ def _aggregate_pairs(metadata: dict[str, Any]) -> None:
 
 
 #: The run metadata keys :func:`_aggregate_pairs` writes.
-PAIR_KEYS = ("paired_serial_s", "capacity", "cpu_speed_ratio", "capacity_python", "share_running",
-             "share_runqueue", "share_blocked", "shares_excess", "share_tail",
+PAIR_KEYS = ("paired_serial_s", "capacity", "cpu_speed_ratio", "capacity_python",
+             "share_running", "share_runqueue", "share_blocked", "shares_excess", "share_tail",
              "memory_uss_mib", "memory_pss_mib", "timed_s")  # fmt: skip
 
 

@@ -199,10 +199,9 @@ def beyond_physics(
     Such a number is a failed measurement, not a finding, and its cause is known: a
     process times four backend batches and two serial partners, each partner shared by
     two batches, so one burst that lengthens one partner lifts half of that process's
-    pairs, and the median of four pairs then reads the burst (a 1-core asyncio point
-    read 1.35x so: docs/method.md, "Rechecking what breaks physics").  One process
-    decides a point the budget measured once; more processes set such a burst aside
-    like any other outlier.
+    pairs, and the median of four pairs then reads the burst (docs/method.md,
+    "Rechecking what breaks physics").  One process decides a point the budget measured
+    once; more processes set such a burst aside like any other outlier.
     """
     found: list[tuple[float, Point]] = []
     for point in points:
