@@ -335,3 +335,13 @@ def test_a_point_beyond_physics_is_measured_again_before_the_later_rounds(
         ("threads", "measured already"),
     ]
     assert _runs_by_round(path) == {serial.name: [1, 2], headline.name: [1, 2, 3]}
+
+
+def test_rechecks_come_after_the_first_pass_and_before_a_budget_spends_on_the_rest() -> None:
+    from gilbench.run import orchestrator
+
+    stage = orchestrator._stage
+    assert stage(0, True, budgeted=True) == stage(0, False, budgeted=False) == "first pass"
+    assert stage(1, True, budgeted=True) == stage(2, False, budgeted=False) == "later rounds"
+    # With a budget the other points' later rounds come last: a recheck goes before them.
+    assert stage(1, False, budgeted=True) == "the others' later rounds"

@@ -136,14 +136,16 @@ def run_points(
     with tempfile.TemporaryDirectory(prefix="gilbench-") as scratch:
         state.scratch = Path(scratch)
         try:
-            first_pass = True
+            stage = "first pass"
             for round_index, point in _passes(
                 points, profile, headline, budgeted=bool(budget_s), first=references
             ):
-                if first_pass and round_index > 0:
-                    # Every point measured once: a number that breaks physics is
-                    # measured again before anything is spent elsewhere.
-                    first_pass = False
+                now = _stage(round_index, point.name in headline, budgeted=bool(budget_s))
+                if now != stage:
+                    # Every point measured once, then (with a budget) the headline
+                    # points' rounds done: a number that breaks physics is measured
+                    # again before the time goes to anything less important.
+                    stage = now
                     _recheck(points, state, deadline)
                 if run_file.value_runs(point.name) >= (round_index + 1) * per_round:
                     if round_index == 0:
@@ -206,6 +208,15 @@ def _passes(
         for point in points:
             if point.name not in headline:
                 yield round_index, point
+
+
+def _stage(round_index: int, headline: bool, *, budgeted: bool) -> str:
+    """Which part of :func:`_passes` a (round, point) belongs to: the first pass, the
+    later rounds, and with a budget the later rounds of the points that are not
+    headline ones (what a budget spends last)."""
+    if round_index == 0:
+        return "first pass"
+    return "the others' later rounds" if budgeted and not headline else "later rounds"
 
 
 def _by_workload(points: Sequence[Point]) -> list[list[Point]]:
