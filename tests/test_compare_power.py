@@ -162,3 +162,13 @@ def test_the_paired_test_is_students_on_the_log_differences() -> None:
     assert found.ratio == pytest.approx(math.exp(float(np.mean(np.log(b) - np.log(a)))))
     assert found.low < found.ratio < found.high
     assert math.isnan(log_paired(a, b[:3]).p)  # unequal sides: no pairs
+
+
+def test_the_processes_a_comparison_needs_grow_with_the_days_spread() -> None:
+    """At a 4 % spread between processes 12 a side find a 10 % change on one point of 100
+    (6 do not); at twice the spread 12 no longer do; with no spread known, no answer."""
+    from gilbench.analysis.power import processes_needed
+
+    assert processes_needed(0.10, 0.04, trials=200) == 12
+    assert (processes_needed(0.10, 0.085, trials=200) or 1000) > 12
+    assert processes_needed(0.10, float("nan")) is None

@@ -120,6 +120,33 @@ def detection_table(
     return rows
 
 
+#: Processes a side :func:`processes_needed` tries, in order.
+PROCESS_CANDIDATES = (6, 12, 24, 36, 48, 72, 96)
+
+
+def processes_needed(
+    change: float,
+    spread: float,
+    *,
+    rate: float = POWER,
+    candidates: tuple[int, ...] = PROCESS_CANDIDATES,
+    points: int = 100,
+    trials: int = 300,
+) -> int | None:
+    """The fewest processes a side, of ``candidates``, at which a single point changed by
+    ``change`` among ``points`` is found at least ``rate`` of the time at this process
+    ``spread`` (:func:`detection_rate`); None if none of them is enough.  The spread
+    differs from host to host and from day to day, so the number a comparison needs is
+    the day's, not a constant."""
+    if math.isnan(spread):
+        return None
+    for n in candidates:
+        found, _ = detection_rate(change, units=n, spread=spread, points=points, trials=trials)
+        if found >= rate:
+            return n
+    return None
+
+
 def observed_spread(units: Iterable[list[float]]) -> float:
     """The median, over points with at least three processes, of the standard deviation
     of the logs of their per-process figures: the spread a run's processes show, which
