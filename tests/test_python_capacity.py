@@ -76,3 +76,21 @@ def test_pure_python_points_are_held_against_the_pure_python_capacity() -> None:
     # that releases the GIL: the hashing one.
     assert delivered_capacity(frame).tolist() == [1.2, 1.9, 1.9]
     assert delivered_capacity(frame.drop(columns="capacity_python")).tolist() == [1.9] * 3
+
+
+def test_many_cpus_are_timed_alone_a_few_at_a_time_and_run_longer_together() -> None:
+    """On 128 CPUs a reading times 8 of them alone, the next 8 the next time, and every
+    helper runs more chunks at once (handing out 128 requests takes a while)."""
+    from gilbench.measure.python_capacity import ALONE_SAMPLE, CHUNKS, together_chunks
+
+    helpers = PythonHelpers(list(range(128)))
+    helpers._conns = [None] * 128  # type: ignore[list-item]  # stand-ins: order only
+    first, second = helpers.alone_order(), helpers.alone_order()
+    assert first == list(range(ALONE_SAMPLE))
+    assert second == list(range(ALONE_SAMPLE, 2 * ALONE_SAMPLE))
+    few = PythonHelpers([0, 1])
+    few._conns = [None, None]  # type: ignore[list-item]
+    assert few.alone_order() == [0, 1] == few.alone_order()
+    assert together_chunks(2) == CHUNKS < together_chunks(128)
+    # The clamp is all the CPUs, not the sample's.
+    assert capacity_from([1.0] * 8, together_rate=8 * 100.0, chunks=8, cpus=128) == 100.0

@@ -8,9 +8,9 @@ slows SHA instructions.  So a throughput worker pinned to two or more CPUs start
 helper *process* per pinned CPU before anything else (a fork: no thread exists yet, and
 the helper holds nothing but a pipe), each pinned to its CPU and asleep on its pipe.  A
 reading then times a fixed pure-Python loop in each helper alone, one CPU after
-another; in all of them at once, twice; and alone again in the reverse order, each side
-keeping its best (an interrupt lengthens a run of two milliseconds, nothing shortens
-one):
+another (on many CPUs, the next few of them in turn); in all of them at once, twice; and
+alone again in the reverse order, each side keeping its best (an interrupt lengthens a
+run of two milliseconds, nothing shortens one):
 
     capacity_python = (helpers' combined rate while all ran) / (mean rate of one alone)
 
@@ -18,12 +18,13 @@ Its reference is the same as a pure-Python speedup's since the serial reference 
 every pinned CPU in turn: the rate of an average pinned CPU alone.  So a pure-Python
 point's ``capacity_efficiency`` holds its speedup against what the CPUs could deliver to
 an interpreter at that moment.  The helpers' alone times also give each CPU's
-pure-Python speed: the fastest CPU's speed over the slowest's (their best of two) is
-the reading's ``speed_ratio``, measured here in processes that sit on each CPU instead of
-one thread moved onto it.
+pure-Python speed: the fastest CPU's speed over the slowest's (their best of two; on
+many CPUs, of the ones this reading timed) is the reading's ``speed_ratio``, measured
+here in processes that sit on each CPU instead of one thread moved onto it.
 
-The helpers cost nothing while a batch runs (they sleep on their pipes); their pids are
-left out of the worker's CPU time and memory.  Where fork is unavailable, threads
+The helpers cost nothing while a batch runs (they sleep on their pipes), a fork each when
+the worker starts (about a millisecond apiece); their pids are left out of the worker's
+CPU time and memory.  Where fork is unavailable, threads
 already run, or only one CPU is pinned, there are no helpers and no reading.
 """
 
@@ -50,6 +51,16 @@ CHUNKS = 8
 #: Runs of all helpers at once per reading, the fastest kept (as each CPU alone keeps
 #: the faster of its two).
 TOGETHER_RUNS = 2
+#: CPUs timed alone per reading, in turn; on more CPUs each reading takes the next ones
+#: (a reading on 128 CPUs would otherwise spend half a second timing them one by one).
+ALONE_SAMPLE = 8
+
+
+def together_chunks(cpus: int, chunks: int = CHUNKS) -> int:
+    """Chunks each helper runs when all run at once: more on many CPUs, where handing the
+    request to one helper after another takes longer, so that the window in which all
+    of them run stays most of each helper's run."""
+    return max(chunks, 4 + cpus // 4)
 
 
 def python_chunks(chunks: int, loops: int, stamps: list[float] | None = None) -> float:
@@ -99,15 +110,19 @@ class PythonReading:
     speed_ratio: float
 
 
-def capacity_from(alone_s: list[float], together_rate: float, chunks: int) -> float:
+def capacity_from(
+    alone_s: list[float], together_rate: float, chunks: int, cpus: int | None = None
+) -> float:
     """Combined chunks per second while all ran over the mean chunks per second of one
-    alone (``alone_s``: each CPU's seconds for ``chunks`` chunks), clamped to
-    [0, CPUs]: N CPUs cannot deliver more than N of themselves, and a value above only
-    says a reference was disturbed."""
+    alone (``alone_s``: seconds for ``chunks`` chunks of each CPU timed alone, all of
+    them or a sample), clamped to [0, ``cpus``] (default: one per alone time): N CPUs
+    cannot deliver more than N of themselves, and a value above only says a reference
+    was disturbed."""
     rates = [chunks / s for s in alone_s if s > 0]
     if not rates or len(rates) != len(alone_s) or not together_rate > 0:
         return math.nan
-    return min(float(len(rates)), max(0.0, together_rate / statistics.mean(rates)))
+    most = float(cpus if cpus is not None else len(rates))
+    return min(most, max(0.0, together_rate / statistics.mean(rates)))
 
 
 class PythonHelpers:
@@ -117,6 +132,7 @@ class PythonHelpers:
         self.cpus = list(cpus)
         self._conns: list[Connection] = []
         self._processes: list[Any] = []
+        self._next = 0  # the first helper the next reading times alone
 
     @classmethod
     def start(cls, cpus: list[int]) -> PythonHelpers:
@@ -151,22 +167,32 @@ class PythonHelpers:
         return bool(self._conns)
 
     def _alone(self, order: list[int], chunks: int, loops: int) -> list[float]:
-        seconds = [math.nan] * len(self._conns)
+        seconds = []
         for index in order:
             self._conns[index].send((chunks, loops, False))
-            seconds[index] = self._conns[index].recv()
+            seconds.append(self._conns[index].recv())
         return seconds
+
+    def alone_order(self) -> list[int]:
+        """The helpers the next reading times alone: all of them, or on more than
+        :data:`ALONE_SAMPLE` CPUs the next ones in turn."""
+        count = len(self._conns)
+        if count <= ALONE_SAMPLE:
+            return list(range(count))
+        first, self._next = self._next, (self._next + ALONE_SAMPLE) % count
+        return [(first + i) % count for i in range(ALONE_SAMPLE)]
 
     def read(self, chunks: int = CHUNKS, loops: int = CHUNK_LOOPS) -> PythonReading | None:
         """Alone in turn, all at once, alone in the reverse order (None without helpers,
         or if one of them is gone)."""
         if not self:
             return None
-        order = list(range(len(self._conns)))
+        order = self.alone_order()
+        together = together_chunks(len(self._conns), chunks)
         try:
             before = self._alone(order, chunks, loops)
-            rate = max(self._together(chunks, loops) for _ in range(TOGETHER_RUNS))
-            after = self._alone(order[::-1], chunks, loops)
+            rate = max(self._together(together, loops) for _ in range(TOGETHER_RUNS))
+            after = self._alone(order[::-1], chunks, loops)[::-1]
         except (EOFError, OSError):
             self.close()
             return None
@@ -174,7 +200,7 @@ class PythonHelpers:
         # lengthens a run of two milliseconds, nothing shortens one.
         best = [min(pair) for pair in zip(before, after, strict=True)]
         ratio = max(best) / min(best) if min(best) > 0 else math.nan
-        return PythonReading(capacity_from(best, rate, chunks), ratio)
+        return PythonReading(capacity_from(best, rate, chunks, len(self._conns)), ratio)
 
     def _together(self, chunks: int, loops: int) -> float:
         """Chunks per second of all helpers at once, in the window where all ran."""
