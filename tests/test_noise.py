@@ -83,3 +83,21 @@ def test_a_paired_speedup_that_did_not_settle_says_over_how_many_pairs() -> None
     )
     (line,) = unsettled_warnings(frame)
     assert "cpu.fib threads workers=4 cores=2 (±7% over 16 pairs)" in line
+
+
+def test_one_worker_process_pools_below_serial_are_named_as_dispatch() -> None:
+    from gilbench.analysis.noise import dispatch_notes
+
+    frame = pd.DataFrame({
+        "kind": ["cpu", "cpu", "cpu", "io", "cpu"],
+        "backend": ["processes", "processes", "threads", "processes", "processes"],
+        "workers": [1, 1, 1, 1, 2],
+        "speedup": [0.92, 0.95, 0.97, 0.80, 1.7],
+        "suspect": ["", "", "", "", ""],
+    })  # fmt: skip
+    (line,) = dispatch_notes(frame)
+    assert line.startswith("2 one-worker process pools read 0.92–0.95x of serial")
+    assert "dispatch" in line
+    assert "not the GIL" in line
+    # Nothing to say where every one-worker pool keeps up with serial.
+    assert dispatch_notes(frame.assign(speedup=[1.0, 1.01, 0.97, 0.80, 1.7])) == []
