@@ -191,7 +191,8 @@ class PythonHelpers:
         together = together_chunks(len(self._conns), chunks)
         try:
             before = self._alone(order, chunks, loops)
-            rate = max(self._together(together, loops) for _ in range(TOGETHER_RUNS))
+            rates = [self._together(together, loops) for _ in range(TOGETHER_RUNS)]
+            rate = max((r for r in rates if not math.isnan(r)), default=math.nan)
             after = self._alone(order[::-1], chunks, loops)[::-1]
         except (EOFError, OSError):
             self.close()
