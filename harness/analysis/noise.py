@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from gilbench.analysis.latency_stats import TREND_LIMIT, UTILISATION_COLUMN, UTILISATION_LIMIT
-from gilbench.analysis.paired import delivered_capacity
+from gilbench.analysis.paired import delivered_capacity, uses_python_capacity
 from gilbench.analysis.physics import UNEQUAL_SPEEDS
 from gilbench.vocabulary import LATENCY_KIND, PURE_PYTHON_KIND, backend_label, headline_mask
 
@@ -214,7 +214,7 @@ def capacity_warnings(frame: pd.DataFrame) -> list[str]:
     paired.delivered_capacity) while they were measured."""
     if frame.empty or "capacity" not in frame.columns:
         return []
-    rows = frame.assign(_delivered=delivered_capacity(frame))
+    rows = frame.assign(_delivered=delivered_capacity(frame), _python=uses_python_capacity(frame))
     rows = rows[rows["_delivered"].notna()]
     low = rows[rows["_delivered"] < CAPACITY_BELOW * rows["cores"]].sort_values("_delivered")
     if low.empty:
@@ -223,7 +223,7 @@ def capacity_warnings(frame: pd.DataFrame) -> list[str]:
         low,
         lambda r: (
             f"{_label(r)}: the {r['cores']} pinned CPUs delivered {r['_delivered']:.1f} "
-            f"cores' worth of {_work(r)}"
+            f"cores' worth of {'pure-Python work' if r['_python'] else 'work'}"
         ),
         limit=5,
     )
@@ -232,13 +232,6 @@ def capacity_warnings(frame: pd.DataFrame) -> list[str]:
         f"{CAPACITY_BELOW:.0%} of their cores' worth of work ({examples}); their "
         "capacity_efficiency holds them against what the machine could deliver"
     ]
-
-
-def _work(row: pd.Series) -> str:
-    """The words for what a row's capacity measured: pure-Python work or any work."""
-    python = row.get("capacity_python")
-    pure = row.get("kind") == PURE_PYTHON_KIND and python is not None and not pd.isna(python)
-    return "pure-Python work" if pure else "work"
 
 
 def speed_warnings(frame: pd.DataFrame) -> list[str]:

@@ -162,7 +162,13 @@ def delivered_capacity(frame: pd.DataFrame) -> pd.Series:
     one (a pure-Python loop on two vCPUs that share a physical core runs at a fraction
     of two cores' worth while hashing nearly doubles: docs/method.md)."""
     capacity = frame["capacity"] if "capacity" in frame else pd.Series(NAN, frame.index)
-    if "capacity_python" not in frame or "kind" not in frame:
+    if "capacity_python" not in frame:
         return capacity.astype(float)
-    pure = (frame["kind"] == PURE_PYTHON_KIND) & frame["capacity_python"].notna()
-    return frame["capacity_python"].where(pure, capacity).astype(float)
+    return frame["capacity_python"].where(uses_python_capacity(frame), capacity).astype(float)
+
+
+def uses_python_capacity(frame: pd.DataFrame) -> pd.Series:
+    """Per row, whether :func:`delivered_capacity` is its pure-Python capacity."""
+    if "capacity_python" not in frame or "kind" not in frame:
+        return pd.Series(False, frame.index)
+    return (frame["kind"] == PURE_PYTHON_KIND) & frame["capacity_python"].notna()
