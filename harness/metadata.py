@@ -101,6 +101,13 @@ KEYS: dict[str, Key] = {
             float,
             "average pinned CPUs' worth of pure-Python work they delivered at once (median)",
         ),
+        Key(
+            "serial_quiet_s",
+            float,
+            "seconds per task of the process's serial work at its quietest: the 10th "
+            "percentile over its timed parts (serial batches or partners)",
+            "s",
+        ),
         Key("share_running", float, "share of the workers' time in timed batches on a CPU"),
         Key("share_runqueue", float, "share of the workers' time waiting for a CPU"),
         Key("share_blocked", float, "share of the workers' time blocked (GIL, locks, I/O)"),

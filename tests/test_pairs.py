@@ -150,6 +150,9 @@ def test_a_real_worker_pairs_every_value(tmp_path: Path) -> None:
     partners = meta["paired_serial_s"].split()
     assert partners[0] != partners[1]  # values 0 and 1 share nothing ...
     assert partners[1] == partners[2]  # ... values 1 and 2 share the serial batch between
+    # The partners' quiet time per task: at most their median, at least a tenth of it.
+    per_task = statistics.median(float(p) for p in partners) / point.tasks
+    assert per_task / 10 < meta["serial_quiet_s"] <= per_task * 1.05
 
 
 # -- the tidy table -------------------------------------------------------------------------

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import io
 import math
-import statistics
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +35,10 @@ import pandas as pd
 
 from gilbench.analysis.compare_units import (
     NO_UNITS,
-    PARTNERS_LABEL,
     Units,
-    partner_groups,
-    pooled_partners,
     process_units,
+    quiet_row,
+    serial_groups,
 )
 from gilbench.analysis.power import detectable_change, paired_log_sd, pooled_log_sd
 from gilbench.analysis.significance import (
@@ -254,32 +252,6 @@ def _mark(out: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=hidden)
 
 
-def _partner_row(
-    a: Side, b: Side, rows: list[dict[Hashable, Any]], together: bool
-) -> dict[str, Any] | None:
-    """A workload's serial cost from every partner of its points (gilbench.analysis.
-    compare_units), for two interleaved sides; None for separate runs (their drift
-    between runs is what no test on partners can see) or fewer than 3 units a side."""
-    if not together:
-        return None
-    pairs = [(_units(a, row, "_a"), _units(b, row, "_b")) for row in rows]
-    units_a, units_b = pooled_partners(pairs, together)
-    slower = _test(units_a, units_b, together)
-    if math.isnan(slower.p):
-        return None
-    first = rows[0]
-    return {
-        "workload": f"{first['workload']}({first['params']})", "backend": PARTNERS_LABEL,
-        "workers": 1, **({"cores": first["cores"]} if "cores" in first else {}),
-        "A tasks/s": 1 / statistics.median(units_a), "B tasks/s": 1 / statistics.median(units_b),
-        "compared": "serial throughput", "B/A": 1 / slower.ratio, "B/A low": 1 / slower.high,
-        "B/A high": 1 / slower.low, "p": slower.p, "_floor": MIN_CHANGE,
-        "_sd": _spread(units_a, units_b, together), "_units": (len(units_a), len(units_b)),
-        "_speedup_floor": math.nan, "_speedup_sd": math.nan, "_speedup_units": (0, 0),
-        "_paired": together and _pairable(units_a, units_b),
-    }  # fmt: skip
-
-
 def compare(a: Side, b: Side) -> pd.DataFrame:
     """One row per point measured on both sides: throughputs, their ratio and its
     significance, speedups and their ratio."""
@@ -322,13 +294,20 @@ def compare(a: Side, b: Side) -> pd.DataFrame:
             "speedup B/A": row["speedup_b"] / row["speedup_a"],
             **{k: v for k, v in tests.items() if k.startswith(("speedup", "_"))},
         })  # fmt: skip
-    group = ["workload", "params", *(c for c in key if c == "cores" or c in shared)]
-    for point_rows in partner_groups(merged.to_dict("records"), group).values():
-        partners = _partner_row(a, b, point_rows, together)
-        if partners is not None:
-            rows.append({**{c: math.nan for c in rows[0]}, **partners})
+    # One workload's single-thread speed from every process that ran it serially, at
+    # every core count: one quiet CPU is one quiet CPU (gilbench.analysis.compare_units).
+    # Not for separate runs, whose drift between them no test on one run's processes
+    # can see.
+    group = ["workload", "params", *(c for c in key if c in shared)]
+    for point_rows in serial_groups(merged.to_dict("records") if together else [], group).values():
+        units = [(_units(a, row, "_a"), _units(b, row, "_b")) for row in point_rows]
+        serial = quiet_row(units, point_rows[0])
+        if serial:
+            rows.append({**{c: math.nan for c in rows[0]}, **serial, "_floor": MIN_CHANGE})
     out = _mark(pd.DataFrame(rows))
     out.attrs["interleaved"] = together
+    if "cores" in out:  # whole numbers, with a gap where a row pools every core count
+        out["cores"] = out["cores"].astype("Int64")
     if loads:  # counts stay whole numbers, with gaps for throughput points
         out[LOAD_COLUMNS["load_workers"]] = out[LOAD_COLUMNS["load_workers"]].astype("Int64")
     order = ["workload", "backend", "workers", *loads.values()]
@@ -352,7 +331,10 @@ def _floor_text(together: bool) -> str:
         return (
             f"interleaved A/B run: both sides measured in the same minutes, round by round; "
             f"each process of B is paired with the process of A that ran beside it (a paired "
-            f"t-test on their log ratios); noise floor {MIN_CHANGE:.0%}"
+            f"t-test on their log ratios); a serial (quiet) row pools every process that ran "
+            f"the workload serially, at every core count: its serial time per task on a quiet "
+            f"CPU, processes the host slowed set aside, Welch on the rest; noise floor "
+            f"{MIN_CHANGE:.0%}"
         )
     return (
         "separate runs: the machine's drift between them is invisible to a test on one "
@@ -433,6 +415,10 @@ def render(table: pd.DataFrame, fmt: str) -> str:
               "throughput significant", "speedup significant", "detectable_pct",
               "speedup_detectable_pct"]  # fmt: skip
     shown = shown.drop(columns=hidden)
+    if "cores" in shown:  # a serial (quiet) row pools every core count
+        shown["cores"] = shown["cores"].map(lambda v: "all" if pd.isna(v) else str(int(v)))
+    if "machine" in shown:
+        shown["machine"] = shown["machine"].map(lambda v: "–" if pd.isna(v) else str(v))
     for column in LOAD_COLUMNS.values():
         if column in shown:  # throughput points have no CPU load beside them
             shown[column] = shown[column].map(lambda v: "–" if pd.isna(v) or v == "" else str(v))

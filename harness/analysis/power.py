@@ -28,7 +28,7 @@ from collections.abc import Iterable
 import numpy as np
 from scipy import stats
 
-from gilbench.analysis.significance import ALPHA
+from gilbench.analysis.significance import ALPHA, quiet_bulk, quiet_shift
 
 #: The power a detectable change is quoted at.
 POWER = 0.8
@@ -153,3 +153,56 @@ def observed_spread(units: Iterable[list[float]]) -> float:
     :func:`detection_rate` simulates (NaN for no such point)."""
     spreads = [float(np.std(np.log(u), ddof=1)) for u in units if len(u) >= 3 and min(u) > 0]
     return float(np.median(spreads)) if spreads else math.nan
+
+
+def quiet_detection_rate(
+    change: float,
+    *,
+    units: int,
+    spread: float,
+    slowed: float,
+    slowdown: float = 1.5,
+    tests: int = 50,
+    floor: float = 0.0,
+    trials: int = 400,
+    seed: int = 24,
+) -> tuple[float, float]:
+    """(share of trials that flag a single-thread cost of ``change``, share that flag an
+    A/A pair) for a **serial (quiet)** row (gilbench.analysis.compare_units): ``units``
+    processes a side whose quiet figures spread by ``spread`` (log sd), each slowed by
+    ``slowdown`` with probability ``slowed`` (the host's slow spells), each side's slowed
+    ones set aside and the rest compared by permutation (gilbench.analysis.significance.
+    quiet_shift), at the level one changed test among ``tests`` must reach (as
+    :func:`detectable_change`)."""
+    rng = np.random.default_rng(seed)
+    found = [0, 0]
+    for _ in range(trials):
+        for index, shift in enumerate((change, 0.0)):
+            sides = []
+            for extra in (0.0, math.log1p(shift)):
+                logs = rng.normal(extra, spread, units)
+                logs += np.where(rng.random(units) < slowed, math.log(slowdown), 0.0)
+                sides.append(list(np.exp(logs)))
+            result = quiet_shift(sides[0], sides[1])
+            hit = result.p < ALPHA / tests and abs(math.log(result.ratio)) > math.log1p(floor)
+            found[index] += int(hit)
+    return found[0] / trials, found[1] / trials
+
+
+def observed_quiet(units: Iterable[list[float]]) -> tuple[float, float, int]:
+    """(share of units set aside as slowed, median spread of the kept units' logs, median
+    units a workload) over the workloads' pooled quiet serial times: what
+    :func:`quiet_detection_rate` simulates (NaNs and 0 for no workload with 6 units)."""
+    slowed, spreads, counts = [], [], []
+    for times in units:
+        if len(times) < 6 or min(times) <= 0:
+            continue
+        kept = quiet_bulk(times)
+        slowed.append(1 - len(kept) / len(times))
+        counts.append(len(times))
+        if len(kept) >= 3:
+            spreads.append(float(np.std(np.log(kept), ddof=1)))
+    if not counts:
+        return math.nan, math.nan, 0
+    spread = float(np.median(spreads)) if spreads else math.nan
+    return float(np.median(slowed)), spread, int(np.median(counts))

@@ -85,6 +85,35 @@ def log_paired(a: Sequence[float], b: Sequence[float]) -> Difference:
     )
 
 
+#: A process whose quiet serial time is more than :data:`SLOWED_ABOVE` times its side's
+#: :data:`REFERENCE` quantile was slowed by the host: slow spells are far slower, quiet
+#: processes far closer, and the host may slow most of a side's processes, so the
+#: reference sits low (docs/statistics.md, "The single-thread cost", has the figures).
+SLOWED_ABOVE = 1.20
+REFERENCE = 0.1
+
+
+def quiet_bulk(times: Sequence[float]) -> list[float]:
+    """``times`` without those above :data:`SLOWED_ABOVE` x their :data:`REFERENCE`
+    quantile (on the log scale): each side against its own, so that a side slower
+    throughout keeps its units."""
+    if not times:
+        return []
+    logs = np.log(np.asarray(times, dtype=float))
+    limit = float(np.quantile(logs, REFERENCE)) + math.log(SLOWED_ABOVE)
+    return [t for t, x in zip(times, logs, strict=True) if x <= limit]
+
+
+def quiet_shift(a: Sequence[float], b: Sequence[float]) -> Difference:
+    """B over A for units of which the host slowed some (one workload's quiet serial
+    times: gilbench.analysis.compare_units): Welch's t on the logs of each side's
+    :func:`quiet_bulk`.  The kept units are taken as given; which ones are kept depends
+    on a low quantile, so an A/A pair is flagged a little more often than the level says
+    (docs/statistics.md, "The single-thread cost", measured it).  NaN for fewer than
+    :data:`MIN_UNITS` kept units a side."""
+    return log_welch(quiet_bulk(a), quiet_bulk(b))
+
+
 def adjust(p_values: Sequence[float]) -> list[float]:
     """Benjamini-Hochberg adjusted p-values over every test that has one (NaN stays)."""
     ps = np.asarray(p_values, dtype=float)

@@ -213,6 +213,8 @@ class Measurement:
             self.batch.verify(results)
             ends = backend.finish_times
             tail = tail_share(start, ends, self.slots) if ends else math.nan
+            if isinstance(backend, SerialBackend):  # the serial point's own parts
+                run_facts.record_task_times(backend.take_chunk_times())
             if partner is None:
                 partner, timed = pairing.after()
                 partner_time += timed

@@ -158,4 +158,5 @@ class Pairing:
         results = self._serial.run(self.sample)
         elapsed = time.perf_counter() - start
         self.sample.verify(results)
+        run_facts.record_task_times(self._serial.take_chunk_times())
         return elapsed

@@ -12,7 +12,9 @@ partner, in value order; a partner shared by two values appears twice), ``capaci
 (median over the process: it is the machine's, so measurements taken during warmups
 count too) and, later in schema 3, ``cpu_speed_ratio`` (likewise: the fastest pinned
 CPU's pure-Python speed over the slowest's), ``capacity_python`` (likewise: the
-capacity for pure Python, gilbench.measure.python_capacity), ``share_running``,
+capacity for pure Python, gilbench.measure.python_capacity), ``serial_quiet_s``
+(likewise: the process's serial work at its quietest, :func:`record_task_times`),
+``share_running``,
 ``share_runqueue``, ``share_blocked`` and ``shares_excess`` (gilbench.measure.shares),
 and ``timed_s`` (the seconds spent measuring: inside timed batches, backend and serial
 partners, each counted once; for a latency point, the span of its open-loop schedule,
@@ -46,6 +48,7 @@ _partner_seconds: list[float] = []
 _capacities: list[float] = []  # not cleared by teardown: the whole process's
 _speed_ratios: list[float] = []  # likewise (gilbench.measure.capacity.Reading)
 _python_capacities: list[float] = []  # likewise (gilbench.measure.python_capacity)
+_task_times: list[float] = []  # likewise: serial parts' seconds per task (record_task_times)
 _shares: list[Shares] = []
 _tails: list[tuple[float, float]] = []  # (tail share, batch seconds): gilbench.measure.tail
 _memory: list[tuple[float, float]] = []  # (USS, PSS) in MiB: gilbench.measure.memory
@@ -159,6 +162,30 @@ def record_capacity(
         _python_capacities.append(python_cores)
 
 
+#: The share of a process's serial parts whose time per task is its quiet speed.
+QUIET_QUANTILE = 0.1
+
+
+def quiet_time(seconds_per_task: list[float]) -> float:
+    """The :data:`QUIET_QUANTILE` of the parts' times (linear between order statistics,
+    numpy's default; no numpy in a worker: it would weigh on its memory and start-up)."""
+    if len(seconds_per_task) == 1:
+        return seconds_per_task[0]
+    cuts = statistics.quantiles(seconds_per_task, n=round(1 / QUIET_QUANTILE), method="inclusive")
+    return cuts[0]
+
+
+def record_task_times(seconds_per_task: Iterable[float]) -> None:
+    """Remember the seconds per task of serial parts (gilbench.measure.backends.serial):
+    a serial point's batches or a point's serial partners.  The process's
+    :data:`QUIET_QUANTILE` of them is its ``serial_quiet_s``: the host only ever slows a
+    CPU down, for a tenth of a second to seconds at a time, so the fastest parts are the
+    interpreter's speed on a quiet CPU.  A quantile rather than the fastest part, so
+    that one lucky part (or a process with more parts than another) decides nothing.
+    Warmups count: like capacity, a property of the process, not of one value."""
+    _task_times.extend(t for t in seconds_per_task if t > 0)
+
+
 def record_shares(shares: Shares) -> None:
     """Remember how the workers spent one timed batch (gilbench.measure.shares)."""
     _shares.append(shares)
@@ -198,6 +225,8 @@ def _aggregate_pairs(metadata: dict[str, Any]) -> None:
         metadata["cpu_speed_ratio"] = round(statistics.median(_speed_ratios), 4)
     if _python_capacities:
         metadata["capacity_python"] = round(statistics.median(_python_capacities), 4)
+    if _task_times:
+        metadata["serial_quiet_s"] = float(f"{quiet_time(_task_times):.6g}")
     if _shares:
         total = sum(_shares[1:], _shares[0])
         running, queued, blocked, excess = total.split()
@@ -222,7 +251,7 @@ def _aggregate_pairs(metadata: dict[str, Any]) -> None:
 
 
 #: The run metadata keys :func:`_aggregate_pairs` writes.
-PAIR_KEYS = ("paired_serial_s", "capacity", "cpu_speed_ratio", "capacity_python",
+PAIR_KEYS = ("paired_serial_s", "capacity", "cpu_speed_ratio", "capacity_python", "serial_quiet_s",
              "share_running", "share_runqueue", "share_blocked", "shares_excess", "share_tail",
              "memory_uss_mib", "memory_pss_mib", "timed_s")  # fmt: skip
 

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import math
 import multiprocessing
 import platform
 import statistics
@@ -44,7 +45,13 @@ import pyperf
 
 from gilbench.analysis.compare import load_side
 from gilbench.analysis.compare_units import NO_UNITS
-from gilbench.analysis.power import detection_table, observed_spread, processes_needed
+from gilbench.analysis.power import (
+    detection_table,
+    observed_quiet,
+    observed_spread,
+    processes_needed,
+    quiet_detection_rate,
+)
 from gilbench.analysis.store import load_results
 from gilbench.analysis.tidy import tidy
 from gilbench.benchmarks import get_workload
@@ -293,6 +300,31 @@ def detection_row(folder: Path) -> tuple[str, bool]:
     return f"spread {spread:.1%}; {text}", ok
 
 
+def quiet_detection_row(folder: Path) -> tuple[str, bool]:
+    """What a **serial (quiet)** row of an interleaved A/B run finds at the host's state in
+    a quick run: its workloads' quiet serial times pooled as compare pools them (every
+    process at every core count), the share the host slowed and the kept units' spread,
+    a single-thread cost simulated at those (gilbench.analysis.power)."""
+    side = load_side(str(folder), folder)
+    pooled: dict[str, list[float]] = {}
+    for (_, _, name), units in side.units.items():
+        pooled.setdefault(name.split(" ", 1)[0], []).extend(units.quiet)
+    slowed, spread, count = observed_quiet(pooled.values())
+    if not count or math.isnan(spread):  # no workload with enough kept units
+        raise RuntimeError("no workload of the quick run has quiet serial times to pool")
+    rates = [quiet_detection_rate(c, units=count, spread=spread, slowed=slowed, trials=200)
+             for c in (0.05, 0.10, 0.20)]  # fmt: skip
+    found = ", ".join(
+        f"{change} found {r[0]:.0%}"
+        for change, r in zip(("5 %", "10 %", "20 %"), rates, strict=True)
+    )
+    text = (
+        f"{count} processes a workload, {slowed:.0%} slowed, kept {spread:.1%} apart: {found} "
+        f"(A/A {max(r[1] for r in rates):.1%})"
+    )
+    return text, rates[1][0] >= TARGETS["detect_10"] and all(r[1] <= 0.05 for r in rates)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the self-benchmark; print and save the table (exit 1 if a step failed)."""
     parser = argparse.ArgumentParser(
@@ -386,6 +418,12 @@ def main(argv: list[str] | None = None) -> int:
             "process spread; 3 / 12 processes a side; how many find 10 %)",
             "10 % found >= 80 % with at most 96 a side (12 at a 4 % spread)",
             lambda: detection_row(root / "first"),
+        )
+        table.step(
+            "compare: an interpreter's single-thread cost found by a serial (quiet) row "
+            "(simulated at the quick run's slowed share and spread, its processes a workload)",
+            "10 % found >= 80 %, A/A <= 5 %",
+            lambda: quiet_detection_row(root / "first"),
         )
 
         def timed() -> tuple[str, bool]:

@@ -6,17 +6,29 @@ over them, this thread moved onto each in turn.  On CPUs of unequal speed (a VM 
 host slows one vCPU for seconds at a time) a batch left wherever the thread happened to
 run would make every speedup carry the speed of that one CPU (docs/method.md, "One
 reference CPU").
+
+**Timed in chunks.**  A serial batch is also timed in :data:`CHUNKS` parts, each part's
+seconds per task kept (:meth:`SerialBackend.take_chunk_times`): the host slows a CPU for
+a tenth of a second to two seconds at a time, so a batch's fastest parts say how fast the
+interpreter runs the tasks on a quiet CPU (gilbench.measure.run_facts, ``serial_quiet_s``),
+which is what an interpreter's single-thread cost is read from (docs/method.md, "Quiet
+speed").  A part's clock readings cost well under a microsecond; a batch lasts
+milliseconds at least.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from gilbench.measure.backends import Backend
 from gilbench.measure.batch import Batch, InOrder, TaskResult
 from gilbench.measure.pinning import affinity_supported, thread_cpus
+
+#: Parts a serial batch is timed in (fewer for fewer tasks: a part is one task at least).
+CHUNKS = 16
 
 
 def spread(tasks: int, cpus: Sequence[int], first: int = 0) -> list[tuple[int, int]]:
@@ -27,6 +39,14 @@ def spread(tasks: int, cpus: Sequence[int], first: int = 0) -> list[tuple[int, i
     order = [cpus[(first + i) % count] for i in range(count)]
     shares = [tasks // count + (1 if i < tasks % count else 0) for i in range(count)]
     return [(cpu, share) for cpu, share in zip(order, shares, strict=True) if share]
+
+
+def chunk_sizes(tasks: int, chunks: int) -> list[int]:
+    """``tasks`` split into at most ``chunks`` parts as even as they go (none empty)."""
+    parts = min(tasks, chunks)
+    if parts < 1:
+        return []
+    return [tasks // parts + (1 if i < tasks % parts else 0) for i in range(parts)]
 
 
 class SerialBackend(Backend):
@@ -40,6 +60,13 @@ class SerialBackend(Backend):
         self._cpus: tuple[int, ...] = ()
         self._home: frozenset[int] = frozenset()
         self._first = 0
+        self._chunk_times: list[float] = []
+
+    def take_chunk_times(self) -> list[float]:
+        """Seconds per task of every part timed since the last call (see the module
+        docstring), and forget them."""
+        times, self._chunk_times = self._chunk_times, []
+        return times
 
     def rotate_over(self, cpus: Sequence[int]) -> None:
         """Split every batch from now on over ``cpus`` (where the OS lets a thread choose
@@ -56,17 +83,27 @@ class SerialBackend(Backend):
 
     def run(self, batch: Batch) -> Sequence[TaskResult]:
         if not self._cpus:
-            return InOrder(self._calls(batch, batch.size))
+            return InOrder(self._timed_calls(batch, batch.size, CHUNKS))
         results: list[Any] = []
         plan = spread(batch.size, self._cpus, self._first)
         self._first = (self._first + batch.size) % len(self._cpus)
+        per_cpu = -(-CHUNKS // len(plan))  # the parts spread over the CPUs too
         try:
             for cpu, tasks in plan:
                 os.sched_setaffinity(0, {cpu})  # this thread only (Linux)
-                results += self._calls(batch, tasks)
+                results += self._timed_calls(batch, tasks, per_cpu)
         finally:
             os.sched_setaffinity(0, self._home)
         return InOrder(results)
+
+    def _timed_calls(self, batch: Batch, tasks: int, chunks: int) -> list[Any]:
+        results: list[Any] = []
+        for size in chunk_sizes(tasks, chunks):
+            start = time.perf_counter()
+            part = self._calls(batch, size)
+            self._chunk_times.append((time.perf_counter() - start) / size)
+            results += part
+        return results
 
     @staticmethod
     def _calls(batch: Batch, tasks: int) -> list[Any]:
