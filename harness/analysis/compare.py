@@ -6,8 +6,11 @@ between the two sides (the machine, the interpreter, or the run) is what is comp
 whatever they share is matched point by point.  Throughputs and speedups are both
 compared (speedups are the figure that stays meaningful between machines whose absolute
 speeds differ), each as a ratio B/A with its 95 % interval, tested on the points' worker
-processes (gilbench.analysis.significance: Welch on log unit figures, Benjamini-Hochberg
-over every test of the comparison, marked only beyond a noise floor).  A latency point is
+processes (gilbench.analysis.significance: Welch on log unit figures, a paired t-test for
+the throughputs of an interleaved run's sides, Benjamini-Hochberg over every test of the
+comparison, marked only beyond a noise floor).  Between the sides of an interleaved run
+a workload also gets a **serial (quiet)** row, its single-thread speed from every process
+that ran it serially (gilbench.analysis.compare_units).  A latency point is
 compared on its p90 (p50 where too few requests support a p90): each process's
 percentile is a unit.
 
@@ -175,7 +178,11 @@ def _tests(a: Side, b: Side, row: dict[Hashable, Any], together: bool) -> dict[s
     low, high = 1 / slower.high, 1 / slower.low
     if slower.ratio > 0:  # the ratio the test estimates, so that it lies in its interval
         shown = 1 / slower.ratio
-    speed = _test(ua.speedups, ub.speedups, together)
+    # Speedups are compared unpaired even between interleaved sides: each is already a
+    # ratio of batches timed back to back in one process, so the drift that pairing the
+    # sides' processes cancels is not in it, and pairing would halve the degrees of
+    # freedom (docs/statistics.md, "What a comparison can find", measured it).
+    speed = log_welch(ua.speedups, ub.speedups)
     floor = {
         f: MIN_CHANGE if together else noise_floor(_interval(row, f, "_a"), _interval(row, f, "_b"))
         for f in (figure, "speedup")
@@ -187,7 +194,7 @@ def _tests(a: Side, b: Side, row: dict[Hashable, Any], together: bool) -> dict[s
         "speedup B/A low": speed.low, "speedup B/A high": speed.high, "speedup p": speed.p,
         "_floor": floor[figure], "_speedup_floor": floor["speedup"],
         "_sd": _spread(units_a, units_b, together), "_units": (len(units_a), len(units_b)),
-        "_speedup_sd": _spread(ua.speedups, ub.speedups, together),
+        "_speedup_sd": _spread(ua.speedups, ub.speedups, False),
         "_speedup_units": (len(ua.speedups), len(ub.speedups)),
         "_paired": together and _pairable(units_a, units_b),
     }  # fmt: skip
@@ -235,7 +242,8 @@ def _mark(out: pd.DataFrame) -> pd.DataFrame:
     out["speedup_detectable_pct"] = [
         _detectable(sd, n, level, f, paired)
         for sd, n, f, paired in zip(out["_speedup_sd"], out["_speedup_units"],
-                                    out["_speedup_floor"], out["_paired"], strict=True)
+                                    out["_speedup_floor"], [False] * len(out),  # Welch
+                                    strict=True)
     ]  # fmt: skip
     for prefix, floor, name in (
         ("", "_floor", "throughput significant"),
@@ -319,7 +327,7 @@ LEGEND = (
     "B/A: B's throughput over A's, or for a latency point A's p90 over B's (above 1: B is "
     "faster), as the test estimates it over the processes, with its 95 % interval; speedup "
     "B/A compares scaling, not speed.  Each is tested on the points' worker processes "
-    "(Welch on log per-process figures, or paired between interleaved sides); p adj: "
+    "(Welch on log per-process figures; throughputs paired between interleaved sides); p adj: "
     "Benjamini-Hochberg over every test here. significant (*): p adj < 0.05 and the ratio "
     "further from 1 than the noise floor; detectable: the smallest change the point's test "
     "would have flagged (80 % power); '–': fewer than 3 processes a side, no test."
@@ -330,8 +338,9 @@ def _floor_text(together: bool) -> str:
     if together:
         return (
             f"interleaved A/B run: both sides measured in the same minutes, round by round; "
-            f"each process of B is paired with the process of A that ran beside it (a paired "
-            f"t-test on their log ratios); a serial (quiet) row pools every process that ran "
+            f"a throughput pairs each process of B with the process of A that ran beside it (a "
+            f"paired t-test on their log ratios), a speedup (paired inside each process "
+            f"already) is tested by Welch; a serial (quiet) row pools every process that ran "
             f"the workload serially, at every core count: its serial time per task on a quiet "
             f"CPU, processes the host slowed set aside, Welch on the rest; noise floor "
             f"{MIN_CHANGE:.0%}"

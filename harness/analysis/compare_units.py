@@ -10,7 +10,7 @@ such process records its serial work's time per task at its quietest
 workload's processes, at every core count, measure one thing, how fast the interpreter runs
 its tasks on one quiet CPU.  They are pooled into one comparison, **serial (quiet)**:
 every process a unit; each side's processes the host slowed are set aside
-(gilbench.analysis.significance.quiet_bulk) and the rest compared by a permutation test.
+(gilbench.analysis.significance.quiet_bulk) and the rest compared by Welch's t.
 
 Why not the serial point alone: it has 3 processes a side in quick, and the host slows a
 CPU by about half for a tenth of a second to seconds at a time, so a process's serial
@@ -99,19 +99,19 @@ def serial_groups(
 
 
 def pooled_serial(units: list[tuple[Units, Units]]) -> tuple[list[float], list[float]]:
-    """Every process's quiet serial time per task, each side's; where a side's files have
-    none (written before ``serial_quiet_s``), every process's median partner time."""
-    quiet = [u.quiet for pair in units for u in pair]
-    if all(quiet):
+    """Every process's quiet serial time per task, each side's; where neither side's
+    files have any (written before ``serial_quiet_s``), every process's median partner
+    time."""
+    if any(u.quiet for pair in units for u in pair):
         return [q for ua, _ in units for q in ua.quiet], [q for _, ub in units for q in ub.quiet]
     return [q for ua, _ in units for q in ua.partners], [q for _, ub in units for q in ub.partners]
 
 
 def quiet_row(units: list[tuple[Units, Units]], first: dict[Hashable, Any]) -> dict[str, Any]:
     """The **serial (quiet)** row of one workload, over every core count (``first`` is
-    one of its merged rows): B's serial speed over A's over each side's quiet bulk, tested by
-    permutation (gilbench.analysis.significance.quiet_shift), with how many processes
-    were set aside as slowed; empty with too few units.  ``_sd`` is the spread of the
+    one of its merged rows): B's serial speed over A's over each side's quiet bulk
+    (gilbench.analysis.significance.quiet_shift), with how many processes were set aside
+    as slowed; empty with too few units.  ``_sd`` is the spread of the
     kept units' logs, from which what the row could have found is said like any row's."""
     units_a, units_b = pooled_serial(units)
     slower = quiet_shift(units_a, units_b)

@@ -171,7 +171,7 @@ def quiet_detection_rate(
     A/A pair) for a **serial (quiet)** row (gilbench.analysis.compare_units): ``units``
     processes a side whose quiet figures spread by ``spread`` (log sd), each slowed by
     ``slowdown`` with probability ``slowed`` (the host's slow spells), each side's slowed
-    ones set aside and the rest compared by permutation (gilbench.analysis.significance.
+    ones set aside and the rest compared by Welch (gilbench.analysis.significance.
     quiet_shift), at the level one changed test among ``tests`` must reach (as
     :func:`detectable_change`)."""
     rng = np.random.default_rng(seed)
