@@ -5,6 +5,7 @@ processes aside and tests the rest by permutation (gilbench.analysis.significanc
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,3 +117,17 @@ def test_the_hosts_state_is_read_from_the_pooled_quiet_times() -> None:
     assert spread == pytest.approx(float(np.std(np.log(times[:4]), ddof=1)))
     assert count == 6
     assert observed_quiet([[1.0, 1.1]])[2] == 0
+
+
+def test_perf_reads_the_quiet_detection_from_a_results_folder(tmp_path: Path) -> None:
+    from test_quiet_serial import _sides
+
+    from gilbench.selfcheck.detection import quiet_detection_row
+
+    a, _ = _sides(tmp_path, 1.0)
+    text, ok = quiet_detection_row(a.parent)
+    assert "processes a workload" in text and "10 % found" in text
+    assert ok  # 42 processes a side, a third slowed, 3 % apart: 10 % is found
+    old, _ = _sides(tmp_path / "old", 1.0, quiet=False)  # files from before serial_quiet_s
+    with pytest.raises(RuntimeError, match="no workload"):
+        quiet_detection_row(old.parent)
