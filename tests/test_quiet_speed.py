@@ -28,8 +28,8 @@ def test_chunk_sizes_cover_every_task_in_even_parts() -> None:
     assert chunk_sizes(0, 16) == []
 
 
-def test_a_serial_batch_is_timed_in_parts_that_add_up_to_it() -> None:
-    batch = Batch(get_workload("cpu.fib"), {"n": 12}, 40)
+def test_a_serial_batch_is_timed_in_parts_of_a_tenth_of_a_millisecond_or_more() -> None:
+    batch = Batch(get_workload("cpu.fib"), {"n": 16}, 40)  # about 0.2 ms a task
     backend = SerialBackend(1)
     backend.start(batch)
     results = backend.run(batch)
@@ -38,6 +38,15 @@ def test_a_serial_batch_is_timed_in_parts_that_add_up_to_it() -> None:
     assert len(parts) == CHUNKS
     assert all(t > 0 for t in parts)
     assert backend.take_chunk_times() == []  # taken once
+    # A batch of tasks of a microsecond, once its pace is known, is not timed in parts:
+    # they would cost more than the tasks.
+    tiny = Batch(get_workload("cpu.fib"), {"n": 2}, 64)
+    backend.start(tiny)
+    for _ in range(2):
+        tiny.verify(backend.run(tiny))
+    assert len(backend.take_chunk_times()) <= CHUNKS  # the first, paced by a cold call
+    tiny.verify(backend.run(tiny))
+    assert backend.take_chunk_times() == []
 
 
 def test_the_quiet_time_is_the_tenth_percentile_of_the_parts() -> None:

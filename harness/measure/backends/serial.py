@@ -12,8 +12,8 @@ seconds per task kept (:meth:`SerialBackend.take_chunk_times`): the host slows a
 a tenth of a second to two seconds at a time, so a batch's fastest parts say how fast the
 interpreter runs the tasks on a quiet CPU (gilbench.measure.run_facts, ``serial_quiet_s``),
 which is what an interpreter's single-thread cost is read from (docs/method.md, "Quiet
-speed").  A part's clock readings cost well under a microsecond; a batch lasts
-milliseconds at least.
+speed").  Parts of tiny tasks are fewer (:data:`MIN_PART_S`), so that timing them
+costs the batch nothing it would show.
 """
 
 from __future__ import annotations
@@ -27,8 +27,12 @@ from gilbench.measure.backends import Backend
 from gilbench.measure.batch import Batch, InOrder, TaskResult
 from gilbench.measure.pinning import affinity_supported, thread_cpus
 
-#: Parts a serial batch is timed in (fewer for fewer tasks: a part is one task at least).
+#: Parts a serial batch is timed in at most (fewer for fewer tasks: a part is one task at
+#: least) ...
 CHUNKS = 16
+#: ... and at least this long each, as far as the last batch's pace says: a part's clock
+#: readings and bookkeeping cost about a microsecond, which must stay a small share of it.
+MIN_PART_S = 100e-6
 
 
 def spread(tasks: int, cpus: Sequence[int], first: int = 0) -> list[tuple[int, int]]:
@@ -61,6 +65,7 @@ class SerialBackend(Backend):
         self._home: frozenset[int] = frozenset()
         self._first = 0
         self._chunk_times: list[float] = []
+        self._task_s = 0.0  # seconds per task so far (the warm-up call, then the last batch)
 
     def take_chunk_times(self) -> list[float]:
         """Seconds per task of every part timed since the last call (see the module
@@ -79,7 +84,9 @@ class SerialBackend(Backend):
             self._cpus, self._home = tuple(sorted(cpus)), home
 
     def start(self, batch: Batch) -> None:
+        began = time.perf_counter()
         batch.call(0)  # import and warm the workload's code path outside the timing
+        self._task_s = time.perf_counter() - began
 
     def run(self, batch: Batch) -> Sequence[TaskResult]:
         if not self._cpus:
@@ -97,12 +104,16 @@ class SerialBackend(Backend):
         return InOrder(results)
 
     def _timed_calls(self, batch: Batch, tasks: int, chunks: int) -> list[Any]:
+        parts = min(chunks, int(tasks * self._task_s / MIN_PART_S))
+        if parts < 1:  # shorter than one part: untimed, as a bare loop would run it
+            return self._calls(batch, tasks)
         results: list[Any] = []
-        for size in chunk_sizes(tasks, chunks):
+        for size in chunk_sizes(tasks, parts):
             start = time.perf_counter()
             part = self._calls(batch, size)
             self._chunk_times.append((time.perf_counter() - start) / size)
             results += part
+        self._task_s = self._chunk_times[-1]
         return results
 
     @staticmethod
