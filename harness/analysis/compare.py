@@ -303,7 +303,8 @@ def compare(a: Side, b: Side) -> pd.DataFrame:
             **{k: v for k, v in tests.items() if k.startswith(("speedup", "_"))},
         })  # fmt: skip
     # One workload's single-thread speed from every process that ran it serially, at
-    # every core count: one quiet CPU is one quiet CPU (gilbench.analysis.compare_units).
+    # every core count: both sides pool the same points, so the same mix of CPUs
+    # (gilbench.analysis.compare_units).
     # Not for separate runs, whose drift between them no test on one run's processes
     # can see.
     group = ["workload", "params", *(c for c in key if c in shared)]
