@@ -28,7 +28,7 @@ from gilbench.measure.batch import Batch, InOrder, TaskResult
 from gilbench.measure.pinning import affinity_supported, thread_cpus
 
 #: Parts a serial batch is timed in at most (fewer for fewer tasks: a part is one task at
-#: least) ...
+#: least; split over more CPUs than this, one a CPU) ...
 CHUNKS = 16
 #: ... and at least this long each, as far as the last batch's pace says: a part's clock
 #: readings and bookkeeping cost about a microsecond, which must stay a small share of it.
