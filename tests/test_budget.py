@@ -140,3 +140,12 @@ def test_the_reference_checks_get_their_rounds_before_the_headline_points() -> N
                                       budgeted=True, first=checks))  # fmt: skip
     later = [(r, p.name) for r, p in order[len(POINTS):]]  # fmt: skip
     assert later[:3] == [(1, POINTS[1].name), (2, POINTS[1].name), (1, POINTS[2].name)]
+
+
+def test_the_measuring_leaves_room_for_what_the_command_does_around_it() -> None:
+    from gilbench.run.command import FINISH_RESERVE_S, measuring_budget
+
+    # Of 8 minutes, 2 s already spent and the summary and report still to come.
+    assert measuring_budget(480.0, 2.0) == pytest.approx(480.0 - 2.0 - FINISH_RESERVE_S)
+    # A budget too short for the reserve still measures: a tenth of it.
+    assert measuring_budget(10.0, 5.0) == pytest.approx(1.0)
