@@ -62,7 +62,7 @@ def test_a_budget_measures_everything_once_then_the_headline_points(
     assert set(names[4:]) == headline
     assert len(order) == 8
     assert "2 headline points got 3 of 3 rounds, 2 others 1" in outcome.budget_note
-    assert outcome.budget_note.startswith("budget 1.4 min, took 1.3 min")
+    assert outcome.budget_note.startswith("measuring budget 1.4 min, took 1.3 min")
 
 
 def test_a_budget_too_short_for_intervals_says_so(

@@ -259,8 +259,8 @@ def budget_note(
     missing = sum(1 for p in points if run_file.value_runs(p.name) == 0)
     took = time.monotonic() - started
     return (
-        f"budget {budget_s / 60:.1f} min, took {took / 60:.1f} min: {len(tops)} headline points "
-        f"got {rounds(tops)} of {profile.rounds} rounds, "
+        f"measuring budget {budget_s / 60:.1f} min, took {took / 60:.1f} min: {len(tops)} "
+        f"headline points got {rounds(tops)} of {profile.rounds} rounds, "
         + (f"{len(refs)} one-worker points {rounds(refs)}, " if refs else "")
         + f"{len(rest)} others {rounds(rest)}"
         + ("" if min((run_file.value_runs(n) for n in tops), default=3 * per_round)
