@@ -12,9 +12,9 @@ its tasks on one quiet CPU.  They are pooled into one comparison, **serial (quie
 every process a unit; each side's processes the host slowed are set aside
 (gilbench.analysis.significance.quiet_bulk) and the rest compared by Welch's t.
 
-Why not the serial point alone: it has 3 processes a side in quick, and the host slows a
-CPU by about half for a tenth of a second to seconds at a time, so a process's serial
-time is its interpreter's or half as slow again.  An interpreter's single-thread cost
+Why not the serial point alone: it has 3 processes a side in quick, and a shared host
+slows a CPU for spells of up to seconds, so a process's serial time is its interpreter's
+or far slower (docs/method.md, "Quiet speed", has the figures).  An interpreter's single-thread cost
 (3.14t against 3.14, a few percent) is a shift of the quiet bulk; a slowed process is an
 outlier far above it that moves a mean, a paired difference whichever side it hit, and a
 rank test when the two sides drew unequal numbers of them.  Why unpaired: a slow spell is

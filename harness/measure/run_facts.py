@@ -179,7 +179,7 @@ def record_task_times(seconds_per_task: Iterable[float]) -> None:
     """Remember the seconds per task of serial parts (gilbench.measure.backends.serial):
     a serial point's batches or a point's serial partners.  The process's
     :data:`QUIET_QUANTILE` of them is its ``serial_quiet_s``: the host only ever slows a
-    CPU down, for a tenth of a second to seconds at a time, so the fastest parts are the
+    CPU down, in spells (docs/method.md, "Quiet speed"), so the fastest parts are the
     interpreter's speed on a quiet CPU.  A quantile rather than the fastest part, so
     that one lucky part (or a process with more parts than another) decides nothing.
     Warmups count: like capacity, a property of the process, not of one value."""

@@ -8,8 +8,8 @@ run would make every speedup carry the speed of that one CPU (docs/method.md, "O
 reference CPU").
 
 **Timed in chunks.**  A serial batch is also timed in :data:`CHUNKS` parts, each part's
-seconds per task kept (:meth:`SerialBackend.take_chunk_times`): the host slows a CPU for
-a tenth of a second to two seconds at a time, so a batch's fastest parts say how fast the
+seconds per task kept (:meth:`SerialBackend.take_chunk_times`): a shared host slows a CPU
+in spells, many shorter than a batch, so a batch's fastest parts say how fast the
 interpreter runs the tasks on a quiet CPU (gilbench.measure.run_facts, ``serial_quiet_s``),
 which is what an interpreter's single-thread cost is read from (docs/method.md, "Quiet
 speed").  Parts of tiny tasks are fewer (:data:`MIN_PART_S`), so that timing them
